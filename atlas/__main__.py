@@ -1,0 +1,1 @@
+import sys; from atlas.cli import main; sys.exit(main())

@@ -1,0 +1,121 @@
+"""Schema migrations (Alembic, in the top-level ``migrations/`` folder).
+
+``init`` creates a database or upgrades it to the newest schema; it refuses a database that
+holds other tables but is no atlas, and one whose schema is newer than this code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from atlas.errors import SchemaVersionError, StoreError
+from atlas.store.engine import check_connection, table_names
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    if not (MIGRATIONS / "env.py").is_file():
+        raise StoreError(
+            f"the migrations folder is missing ({MIGRATIONS})",
+            hint="install Neuron Atlas from its source tree: pip install -e .",
+        )
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def head_revision(engine: Engine) -> str:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or ``None`` for an empty database."""
+    check_connection(engine)
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise unless the database is an atlas at the newest schema this code knows."""
+    tables = table_names(engine)
+    if "alembic_version" not in tables:
+        if tables:
+            raise StoreError(
+                f"the database at {_show(engine)} is not a Neuron Atlas database "
+                f"(it holds other tables: {', '.join(sorted(tables)[:5])})",
+                hint="point --db at an atlas, or at a new file/database and run `atlas init`",
+            )
+        raise StoreError(f"the database at {_show(engine)} is empty", hint="run `atlas init` first")
+    rev = current_revision(engine)
+    head = head_revision(engine)
+    if rev == head:
+        return
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    known = {s.revision for s in script.walk_revisions()}
+    if rev not in known:
+        raise SchemaVersionError(
+            f"the database at {_show(engine)} is at schema revision {rev!r}, newer than this version "
+            f"of Neuron Atlas knows (newest: {head!r})",
+            hint="upgrade Neuron Atlas (pip install -U neuron-atlas)",
+        )
+    raise SchemaVersionError(
+        f"the database at {_show(engine)} is at an older schema revision ({rev!r}; newest is {head!r})",
+        hint="run `atlas db upgrade`",
+    )
+
+
+def init(engine: Engine) -> str:
+    """Create the schema, or upgrade an existing atlas to the newest revision.
+
+    Returns:
+        The revision the database is at afterwards.
+    """
+    tables = table_names(engine)
+    if tables and "alembic_version" not in tables:
+        raise StoreError(
+            f"the database at {_show(engine)} is not a Neuron Atlas database "
+            f"(it holds other tables: {', '.join(sorted(tables)[:5])})",
+            hint="use a new file or an empty database for the atlas",
+        )
+    if "alembic_version" in tables:
+        rev = current_revision(engine)
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        if rev is not None and rev not in {s.revision for s in script.walk_revisions()}:
+            raise SchemaVersionError(
+                f"the database at {_show(engine)} is at schema revision {rev!r}, newer than this "
+                f"version of Neuron Atlas knows",
+                hint="upgrade Neuron Atlas (pip install -U neuron-atlas)",
+            )
+    upgrade(engine, "head")
+    return head_revision(engine)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, fn: object, revision: str) -> None:
+    check_connection(engine)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        fn(cfg, revision)  # type: ignore[operator]
+
+
+def _show(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,384 @@
+"""The relational store's data model (SQLAlchemy 2 typed models).
+
+One schema for SQLite and PostgreSQL. The ORM classes describe metadata; the big tables
+(``token``, ``annotation``, ``score``, ``top_activation``, ``neuron``) are written through
+:func:`atlas.store.bulk.bulk_insert`, never row by row.
+
+Entities (see ``schema/`` for the DDL a SQL user reads)::
+
+    model ─< layer ─< neuron                      what a network is made of
+    corpus ─< sentence ─< token                   word-level text, row = row in activation arrays
+    concept ─< annotation >─ token                which token has which concept (per corpus)
+    concept_count                                 tokens and sentences per (corpus, concept)
+    run (model × corpus × config) ─< run_chunk    provenance; completed row ranges of an extraction
+                                 ─< activation_file   one float16 array per (layer, site)
+    method ─< score >─ neuron, concept, run       long and thin: one value per (run, method, concept, neuron)
+    neuron_stat, top_activation                   per-neuron statistics and top-k words
+    explanation, similarity, note                 compositional explanations, cross-model links, lab notes
+
+Layer ``index`` is the block index counted from 0 on every site (TransformerLens' convention),
+so "layer 3" means the same block whether the site is ``mlp`` or ``resid``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Sites a unit can live on. ``mlp``: post-activation FFN units; ``resid``: residual stream
+#: after the block; ``embed``: the embedding output (layer 0 only).
+SITES = ("mlp", "resid", "embed")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Model(Base):
+    """A network whose units the atlas describes (a pretrained model or its random-init control)."""
+
+    __tablename__ = "model"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # short name queries use: "minilm"
+    source: Mapped[str] = mapped_column(Text)  # HF id or local path
+    revision: Mapped[str | None] = mapped_column(String(200))  # commit hash, or sha256 of a local path's config+weights
+    architecture: Mapped[str] = mapped_column(String(100))  # e.g. "BertModel"
+    family: Mapped[str] = mapped_column(String(50))  # adapter name: bert, gpt2, llama, t5
+    n_layers: Mapped[int] = mapped_column(Integer)
+    d_model: Mapped[int] = mapped_column(Integer)
+    d_mlp: Mapped[int] = mapped_column(Integer)
+    random_init: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model.id", ondelete="SET NULL"))
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Layer(Base):
+    """One (block, site) of a model: ``width`` units captured at ``hook_point``."""
+
+    __tablename__ = "layer"
+    __table_args__ = (UniqueConstraint("model_id", "site", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    site: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    hook_point: Mapped[str] = mapped_column(String(300))  # module path, e.g. "encoder.layer.3.intermediate"
+    activation: Mapped[str] = mapped_column(String(16))  # "post" (after the nonlinearity), "pre", "resid"
+
+
+class Neuron(Base):
+    """One unit. ``model_id``, ``site`` and ``layer`` are copied from its layer so that queries
+    filter neurons without a join; the canonical id is ``model/site.layer/unit`` (see
+    :mod:`atlas.naming`)."""
+
+    __tablename__ = "neuron"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "unit"),
+        Index(None, "model_id", "site", "layer", "unit"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    site: Mapped[str] = mapped_column(String(16))
+    layer: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[int] = mapped_column(Integer)
+
+
+class Corpus(Base):
+    """An annotated text collection; its words are numbered ``row`` 0..n_tokens-1."""
+
+    __tablename__ = "corpus"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(Text)  # path, or "builtin:demo"
+    format: Mapped[str] = mapped_column(String(20))  # conllu | text | builtin
+    license: Mapped[str | None] = mapped_column(String(200))
+    n_sentences: Mapped[int] = mapped_column(Integer, default=0)
+    n_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Sentence(Base):
+    __tablename__ = "sentence"
+    __table_args__ = (UniqueConstraint("corpus_id", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)  # 0-based order in the corpus
+    sent_id: Mapped[str | None] = mapped_column(String(200))  # "# sent_id =" of CoNLL-U
+    text: Mapped[str] = mapped_column(Text)
+    first_row: Mapped[int] = mapped_column(Integer)  # row of its first word
+    n_tokens: Mapped[int] = mapped_column(Integer)
+
+
+class Token(Base):
+    """A syntactic word. ``row`` is its 0-based position in the corpus and its row in every
+    activation array of every run over this corpus."""
+
+    __tablename__ = "token"
+    __table_args__ = (UniqueConstraint("corpus_id", "row"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)  # 0-based index of the word in its sentence
+    form: Mapped[str] = mapped_column(Text)
+    lemma: Mapped[str | None] = mapped_column(Text)
+    upos: Mapped[str | None] = mapped_column(String(16))
+    xpos: Mapped[str | None] = mapped_column(String(32))
+    feats: Mapped[str | None] = mapped_column(Text)  # "Number=Plur|Tense=Past", as in CoNLL-U
+    head: Mapped[int | None] = mapped_column(Integer)  # 1-based CoNLL-U head (0 = root)
+    deprel: Mapped[str | None] = mapped_column(String(64))
+    misc: Mapped[str | None] = mapped_column(Text)
+    space_after: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Concept(Base):
+    """A property of words (or of sentences) that methods score neurons against.
+
+    ``kind``: upos, xpos, feat, deprel, word, named, formula, wordlist, regex, position,
+    sentence. ``level``: ``token`` or ``sentence`` (a sentence-level concept marks every token
+    of the sentences that have it, and methods such as ``ap_sentence`` pool over sentences).
+    """
+
+    __tablename__ = "concept"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(10), default="token")
+    definition: Mapped[str | None] = mapped_column(Text)  # formula, regex or word list
+    description: Mapped[str | None] = mapped_column(Text)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Annotation(Base):
+    """Token ``row`` of ``corpus_id`` has ``concept_id``. Written through the bulk path."""
+
+    __tablename__ = "annotation"
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"), primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"), primary_key=True)
+    row: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ConceptCount(Base):
+    """How many tokens and sentences of a corpus have a concept."""
+
+    __tablename__ = "concept_count"
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"), primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"), primary_key=True)
+    n_tokens: Mapped[int] = mapped_column(Integer)
+    n_sentences: Mapped[int] = mapped_column(Integer)
+
+
+class Run(Base):
+    """One extraction job (model × corpus × config) and the provenance of all it produced."""
+
+    __tablename__ = "run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
+    config_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the canonical config JSON
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # sites, layers, aggregation, dtype, batch size, ...
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|running|done|failed
+    store_path: Mapped[str] = mapped_column(Text)  # relative to the activation store root
+    n_words: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # versions, host, device, hook points, ...
+    words_per_s: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class RunChunk(Base):
+    """A completed, durable range of corpus rows ``[start_row, end_row)`` of a run."""
+
+    __tablename__ = "run_chunk"
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_row: Mapped[int] = mapped_column(Integer)
+    end_row: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ActivationFile(Base):
+    """One float16 array ``[n_words, width]`` of a run, for one layer (block × site)."""
+
+    __tablename__ = "activation_file"
+    __table_args__ = (UniqueConstraint("run_id", "layer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)  # relative to the activation store root
+    n_rows: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    dtype: Mapped[str] = mapped_column(String(16), default="float16")
+    sha256: Mapped[str | None] = mapped_column(String(64))  # set when the run is done
+
+
+class Method(Base):
+    """A parameterised scoring method. Two parameterisations are two rows, so their scores
+    never overwrite each other."""
+
+    __tablename__ = "method"
+    __table_args__ = (UniqueConstraint("name", "version", "params_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))  # name in the query language: "iou"
+    version: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    family: Mapped[str | None] = mapped_column(String(30))  # corpus | probing | causal | unsupervised | multi-model
+    higher_is_more: Mapped[bool] = mapped_column(Boolean, default=True)
+    value_min: Mapped[float | None] = mapped_column(Float)
+    value_max: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Score(Base):
+    """One value per (run, method, concept, neuron): the table every query filters.
+
+    The index on (method, concept, value) makes ``selectivity(negation) > 0.5`` a range scan;
+    the primary key serves the per-neuron lookups of the other score references of a query.
+    """
+
+    __tablename__ = "score"
+    __table_args__ = (Index(None, "method_id", "concept_id", "value"),)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    method_id: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"), primary_key=True)
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"), primary_key=True)
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class NeuronStat(Base):
+    """Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha)."""
+
+    __tablename__ = "neuron_stat"
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float] = mapped_column(Float)
+    std: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)  # top-alpha quantile, alpha = 0.005
+    fire_rate: Mapped[float | None] = mapped_column(Float)  # fraction of words with activation > 0
+
+
+class TopActivation(Base):
+    """The k words on which a neuron fires most (rank 0 = highest)."""
+
+    __tablename__ = "top_activation"
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row: Mapped[int] = mapped_column(Integer)  # token row in the run's corpus
+    value: Mapped[float] = mapped_column(Float)
+
+
+class Explanation(Base):
+    """A logical formula over concepts that explains a neuron (compositional explanations)."""
+
+    __tablename__ = "explanation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), index=True)
+    formula: Mapped[str] = mapped_column(Text)
+    iou: Mapped[float] = mapped_column(Float)
+    length: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Similarity(Base):
+    """A link between two neurons (cross-model correlation and similar)."""
+
+    __tablename__ = "similarity"
+    __table_args__ = (Index(None, "method", "neuron_id", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"))
+    other_neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float] = mapped_column(Float)
+    corpus_id: Mapped[int | None] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
+
+
+class Note(Base):
+    """A lab member's note on a neuron or a concept (the shared knowledge base)."""
+
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    neuron_id: Mapped[int | None] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), index=True)
+    concept_id: Mapped[int | None] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AtlasInfo(Base):
+    """Key/value facts about this atlas (marks the database as an atlas; holds the store root)."""
+
+    __tablename__ = "atlas_info"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+__all__ = [
+    "SITES",
+    "ActivationFile",
+    "Annotation",
+    "AtlasInfo",
+    "Base",
+    "Concept",
+    "ConceptCount",
+    "Corpus",
+    "Explanation",
+    "Layer",
+    "Method",
+    "Model",
+    "Neuron",
+    "Note",
+    "Run",
+    "RunChunk",
+    "Score",
+    "Sentence",
+    "Similarity",
+    "Token",
+    "TopActivation",
+]

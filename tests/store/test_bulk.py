@@ -1,0 +1,68 @@
+"""The bulk write path gives the same rows as the ORM on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from atlas.store import bulk_insert
+from atlas.store.tables import Concept, Corpus, Method, Model, Score
+
+
+def _seed(db):
+    with db.write() as conn:
+        conn.execute(Model.__table__.insert(), {"id": 1, "name": "m", "source": "x", "architecture": "A",
+                                                "family": "bert", "n_layers": 1, "d_model": 4, "d_mlp": 8,
+                                                "random_init": False})
+        conn.execute(Corpus.__table__.insert(), {"id": 1, "name": "c", "source": "s", "format": "text",
+                                                 "n_sentences": 0, "n_tokens": 0})
+        conn.execute(Concept.__table__.insert(), {"id": 1, "name": "noun", "kind": "named", "level": "token",
+                                                  "builtin": True})
+        conn.execute(Method.__table__.insert(), {"id": 1, "name": "iou", "version": "1", "params": {},
+                                                 "params_hash": "h", "higher_is_more": True})
+
+
+def test_bulk_insert_roundtrip_with_nan_as_null(db):
+    from atlas.store.tables import Layer, Neuron, Run
+
+    _seed(db)
+    with db.write() as conn:
+        conn.execute(Layer.__table__.insert(), {"id": 1, "model_id": 1, "index": 0, "site": "mlp", "width": 5,
+                                                "hook_point": "h", "activation": "post"})
+        bulk_insert(conn, Neuron.__table__, {"id": np.arange(1, 6), "layer_id": [1] * 5, "model_id": [1] * 5,
+                                             "site": ["mlp"] * 5, "layer": [0] * 5, "unit": np.arange(5)})
+        conn.execute(Run.__table__.insert(), {"id": 1, "model_id": 1, "corpus_id": 1, "config_hash": "x",
+                                              "config": {}, "status": "done", "store_path": "r"})
+        values = np.array([0.5, np.nan, -1.25, 3.0, 0.0])
+        n = bulk_insert(conn, Score.__table__, {"run_id": np.ones(5, dtype=np.int64), "method_id": [1] * 5,
+                                                "concept_id": [1] * 5, "neuron_id": np.arange(1, 6),
+                                                "value": values})
+    assert n == 5
+    with db.engine.connect() as conn:
+        got = conn.execute(select(Score.neuron_id, Score.value).order_by(Score.neuron_id)).all()
+        nulls = conn.execute(select(func.count()).where(Score.value.is_(None))).scalar()
+    assert [v for _, v in got] == [0.5, None, -1.25, 3.0, 0.0]
+    assert nulls == 1
+
+
+def test_bulk_insert_rolls_back_with_the_transaction(db):
+    _seed(db)
+    from atlas.store.tables import Layer, Neuron
+
+    with pytest.raises(RuntimeError):
+        with db.write() as conn:
+            conn.execute(Layer.__table__.insert(), {"id": 1, "model_id": 1, "index": 0, "site": "mlp",
+                                                    "width": 3, "hook_point": "h", "activation": "post"})
+            bulk_insert(conn, Neuron.__table__, {"id": [1, 2, 3], "layer_id": [1] * 3, "model_id": [1] * 3,
+                                                 "site": ["mlp"] * 3, "layer": [0] * 3, "unit": [0, 1, 2]})
+            raise RuntimeError("boom")
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Neuron)).scalar() == 0
+
+
+def test_bulk_insert_rejects_ragged_columns(db):
+    from atlas.store.tables import Neuron
+
+    with db.write() as conn, pytest.raises(ValueError, match="different lengths"):
+        bulk_insert(conn, Neuron.__table__, {"id": [1, 2], "unit": [1]})

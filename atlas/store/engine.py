@@ -47,7 +47,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     raw = database_url(url)
     try:
         parsed = make_url(_normalise(raw))
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise StoreError(
             f"malformed database URL {raw!r}",
             hint="use sqlite:///path/to/atlas.db or postgresql+psycopg://user@host:5432/dbname",

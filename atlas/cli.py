@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+            if not exc.name or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise  # a missing dependency inside the module, not a missing module
             continue
         module.register(sub)
     return parser

@@ -1,0 +1,314 @@
+"""The query language's syntax tree: frozen dataclasses, each with a source span.
+
+The parser builds these; the binder checks them against the catalog; :mod:`atlas.query.describe`
+turns them back into canonical text or English. No SQL lives here.
+
+Spans are ``(start, end)`` character offsets into the query text. They take no part in
+equality, so ``parse(format(tree)) == tree`` holds although the text moved.
+
+>>> from atlas.query.parser import parse
+>>> q = parse("neurons in bert where iou(noun) > 0.3")
+>>> q.where
+Compare(left=Call(method='iou', arg=ConceptName(name='noun')), op='>', right=Number(value=0.3))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+Span = tuple[int, int]
+
+
+def _span() -> Span:
+    return field(default=(0, 0), compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+
+
+# -- concepts (the argument of a method call) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConceptName:
+    """A stored concept: ``noun``, ``upos:NOUN``, ``"it's"``."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConceptNot:
+    operand: ConceptExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConceptAnd:
+    items: tuple[ConceptExpr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConceptOr:
+    items: tuple[ConceptExpr, ...]
+    span: Span = _span()
+
+
+ConceptExpr = Union[ConceptName, ConceptNot, ConceptAnd, ConceptOr]
+
+# -- operands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """``method(concept)``: a stored score, or a composite score when ``arg`` is a formula."""
+
+    method: str
+    arg: ConceptExpr
+    span: Span = _span()
+
+    @property
+    def composite(self) -> bool:
+        """True when the argument is a formula rather than one stored concept."""
+        return not isinstance(self.arg, ConceptName)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A neuron property: ``layer``, ``unit``, ``depth`` or a statistic (``mean``, ``fire_rate``)."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Number:
+    value: float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class String:
+    value: str
+    span: Span = _span()
+
+
+Operand = Union[Call, Field, Number, String]
+
+# -- conditions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    left: Operand
+    op: str  # one of > >= < <= = !=
+    right: Operand
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Operand
+    low: Operand
+    high: Operand
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsMissing:
+    """``m(c) is missing`` (``negated``: ``is not missing``)."""
+
+    operand: Operand
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Has:
+    """``has m(c)``: the score exists (is not NULL)."""
+
+    operand: Operand
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Condition
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Condition, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Condition, ...]
+    span: Span = _span()
+
+
+Condition = Union[Compare, Between, IsMissing, Has, Not, And, Or]
+
+# -- clauses --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayerCmp:
+    """``layer > 8``."""
+
+    op: str
+    value: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayerRange:
+    """``layer in 4..8`` (both ends included)."""
+
+    low: int
+    high: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DepthCmp:
+    """``depth >= 0.5``: layer / number of layers."""
+
+    op: str
+    value: float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SiteIs:
+    """``site = mlp``."""
+
+    op: str
+    site: str
+    span: Span = _span()
+
+
+Filter = Union[LayerCmp, LayerRange, DepthCmp, SiteIs]
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    expr: Operand
+    descending: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NeuronRef:
+    """A neuron named by its canonical id ``model/site.layer/unit``."""
+
+    model: str
+    site: str
+    layer: int
+    unit: int
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return f"{self.model}/{self.site}.{self.layer}/{self.unit}"
+
+
+# -- statements -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeuronQuery:
+    """``neurons in bert layer>8 where ... order by ... limit N`` (``units``: neurons | dims)."""
+
+    units: str
+    models: tuple[ModelRef, ...]
+    filters: tuple[Filter, ...] = ()
+    where: Condition | None = None
+    order: tuple[OrderItem, ...] = ()
+    limit: int | None = None
+    limit_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CountQuery:
+    """``count neurons in bert, gpt2 where ... by layer``."""
+
+    units: str
+    models: tuple[ModelRef, ...]
+    filters: tuple[Filter, ...] = ()
+    where: Condition | None = None
+    by: str | None = None
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CompareQuery:
+    """``compare bert, gpt2 where COND by depth``: per model and group, how many neurons match."""
+
+    models: tuple[ModelRef, ...]
+    filters: tuple[Filter, ...] = ()
+    where: Condition | None = None
+    by: str | None = None
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TopTokens:
+    """``top tokens of minilm/mlp.4/1234 limit 20``."""
+
+    neuron: NeuronRef
+    limit: int | None = None
+    limit_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Show:
+    """``show models | concepts [like PATTERN] | methods | runs``."""
+
+    what: str
+    like: str | None = None
+    span: Span = _span()
+
+
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, TopTokens, Show]
+
+
+def iter_calls(node: object) -> list[Call]:
+    """Every :class:`Call` in a condition or operand, in source order (duplicates kept).
+
+    >>> from atlas.query.parser import parse
+    >>> [c.method for c in iter_calls(parse("neurons in b where iou(x) > 1 or ap(y) < 2").where)]
+    ['iou', 'ap']
+    """
+    out: list[Call] = []
+
+    def walk(n: object) -> None:
+        if isinstance(n, Call):
+            out.append(n)
+        elif isinstance(n, Compare):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, Between):
+            walk(n.operand)
+            walk(n.low)
+            walk(n.high)
+        elif isinstance(n, (IsMissing, Has, Not)):
+            walk(n.operand)
+        elif isinstance(n, (And, Or)):
+            for item in n.items:
+                walk(item)
+        elif isinstance(n, OrderItem):
+            walk(n.expr)
+
+    walk(node)
+    return out

@@ -1,0 +1,511 @@
+"""Names → catalog objects: the binder checks a syntax tree against the atlas and collects errors.
+
+The catalog is loaded in a few small queries: the models the query names (with their layer
+count, sites and the run whose scores it reads), the concepts it names, and the method names
+known to the atlas. Every problem is collected, then one :class:`~atlas.errors.QueryError`
+is raised carrying all of them in ``errors`` (the renderer draws each one).
+
+Which scores a query reads: for each model, the latest run with status ``done`` that has
+scores; for each method name, the latest ``method`` row of that name with scores in that run.
+
+Example::
+
+    bound = bind(db.engine, parse("neurons in bert where iou(noun) > 0.3"))
+    bound.refs[0].label   # 'iou(noun)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, true
+
+from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
+from atlas.query import ast
+from atlas.query.describe import formula_text, operand_text
+from atlas.store.tables import SITES, Concept, Layer, Method, Model, NeuronStat, Run, Score, TopActivation
+
+#: Rows a query returns when it says no ``limit``; the most it may ask for.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+#: The most distinct score references (joins) one query may make.
+MAX_REFS = 16
+#: Neuron fields usable in conditions and ``order by``: name → (source, column).
+FIELDS = {
+    "layer": ("neuron", "layer"),
+    "unit": ("neuron", "unit"),
+    "depth": ("depth", "depth"),
+    "mean": ("stat", "mean"),
+    "std": ("stat", "std"),
+    "min": ("stat", "min"),
+    "max": ("stat", "max"),
+    "fire_rate": ("stat", "fire_rate"),
+    "threshold": ("stat", "threshold"),
+}
+#: Method names the query language knows even before area C's registry is importable.
+KNOWN_METHODS = (
+    "iou",
+    "precision",
+    "recall",
+    "ap",
+    "ap_sentence",
+    "selectivity",
+    "meandiff",
+    "probeless",
+    "probe",
+    "control_selectivity",
+    "mi",
+)
+GROUPS = ("model", "layer", "depth")
+
+
+@dataclass
+class ModelInfo:
+    """One model as a query sees it."""
+
+    id: int
+    name: str
+    n_layers: int
+    widths: dict[str, int]  # site → units per layer
+    score_run: int | None  # latest done run with scores
+    stat_run: int | None  # latest done run with neuron statistics
+    corpus_id: int | None  # corpus of score_run
+    methods: dict[str, int] = field(default_factory=dict)  # method name → method.id in score_run
+
+
+@dataclass(frozen=True)
+class ScoreRef:
+    """A distinct ``method(concept)`` the query reads (stored, or composite when ``formula``)."""
+
+    method: str
+    label: str  # canonical text, the output column name
+    concept_id: int | None  # stored concept; None for a composite
+    formula: str | None  # canonical concept formula of a composite
+    call: ast.Call
+
+
+@dataclass
+class Bound:
+    """A statement whose names all resolved."""
+
+    statement: ast.Statement
+    models: list[ModelInfo] = field(default_factory=list)
+    refs: list[ScoreRef] = field(default_factory=list)
+    stats: list[str] = field(default_factory=list)  # neuron_stat columns read
+    uses_depth: bool = False
+    limit: int = DEFAULT_LIMIT
+    site: str | None = None  # the site the units default to
+    neuron: ModelInfo | None = None  # top tokens: the neuron's model
+
+    def ref(self, call: ast.Call) -> ScoreRef:
+        """The reference a call resolved to."""
+        label = operand_text(call)
+        for r in self.refs:
+            if r.label == label:
+                return r
+        raise KeyError(label)
+
+    @property
+    def composite(self) -> bool:
+        return any(r.formula is not None for r in self.refs)
+
+
+class _Errors:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.items: list[QueryError] = []
+
+    def add(self, cls: type[QueryError], message: str, span: ast.Span, hint: str | None = None) -> None:
+        self.items.append(cls(message, span=span, hint=hint, query=self.text))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        first = self.items[0]
+        if len(self.items) > 1:
+            first.message = f"{first.message} (and {len(self.items) - 1} more problem{'s' * (len(self.items) > 2)})"
+            first.args = (first.message,)
+        first.errors = list(self.items)  # type: ignore[attr-defined]
+        raise first
+
+
+def _choices_hint(word: str, choices: Iterable[str], what: str) -> str | None:
+    choices = sorted(set(choices))
+    hint = did_you_mean(word, choices, what=what)
+    if hint:
+        return hint
+    if choices and len(choices) <= 12:
+        return f"known {what}s: {', '.join(choices)}"
+    if not choices:
+        return f"this atlas has no {what}s yet"
+    return None
+
+
+def method_names(conn: Connection) -> set[str]:
+    """Every method name a query may call: the registry's, the stored ones and the known list."""
+    names = set(KNOWN_METHODS)
+    try:
+        from atlas.methods import registry  # area C; optional at query time
+
+        names |= {spec.name for spec in registry.all()}
+    except Exception:  # noqa: BLE001 - the registry is optional and may be mid-change
+        pass
+    names |= set(conn.execute(select(Method.name).distinct()).scalars())
+    return names
+
+
+def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
+    """The named models (those that exist) with layer counts, sites and the runs queries read."""
+    if not names:
+        return {}
+    rows = conn.execute(select(Model.id, Model.name, Model.n_layers).where(Model.name.in_(names))).all()
+    out: dict[str, ModelInfo] = {}
+    for mid, name, n_layers in rows:
+        out[name] = ModelInfo(id=mid, name=name, n_layers=n_layers, widths={}, score_run=None, stat_run=None, corpus_id=None)
+    if not out:
+        return out
+    by_id = {m.id: m for m in out.values()}
+    ids = list(by_id)
+    for model_id, site, width in conn.execute(
+        select(Layer.model_id, Layer.site, func.max(Layer.width)).where(Layer.model_id.in_(ids)).group_by(Layer.model_id, Layer.site)
+    ):
+        by_id[model_id].widths[site] = width
+    # "Has rows" is asked as min(next primary-key column) per (run[, method]): both backends
+    # answer that from the primary-key index in one probe (an EXISTS may be planned as a
+    # semi-join and a LIMIT 1 as a sequential scan, both reading the whole score table).
+    def probe(column: Any, *conds: Any) -> Any:
+        return select(func.min(column)).where(*conds).scalar_subquery()
+
+    runs_of = conn.execute(
+        select(
+            Run.id,
+            Run.model_id,
+            Run.corpus_id,
+            probe(Score.method_id, Score.run_id == Run.id).label("scored"),
+            probe(NeuronStat.neuron_id, NeuronStat.run_id == Run.id).label("stats"),
+        ).where(Run.model_id.in_(ids), Run.status == "done")
+    ).all()
+    for run_id, model_id, corpus_id, scored, stats in sorted(runs_of):
+        info = by_id[model_id]
+        if scored is not None:
+            info.score_run, info.corpus_id = run_id, corpus_id  # ascending ids: the latest wins
+        if stats is not None:
+            info.stat_run = run_id
+    runs = {m.score_run: m for m in out.values() if m.score_run is not None}
+    if runs:
+        for run_id, method_id, name, has in conn.execute(
+            select(
+                Run.id,
+                Method.id,
+                Method.name,
+                probe(Score.concept_id, Score.run_id == Run.id, Score.method_id == Method.id).label("has"),
+            )
+            .select_from(Run.__table__.join(Method.__table__, true()))
+            .where(Run.id.in_(list(runs)))
+            .order_by(Run.id, Method.id)
+        ):
+            if has is not None:
+                runs[run_id].methods[name] = method_id  # ascending ids: the latest row wins
+    return out
+
+
+def load_concepts(conn: Connection, names: list[str]) -> dict[str, int]:
+    """name → concept.id for the named concepts that exist."""
+    if not names:
+        return {}
+    return {n: i for i, n in conn.execute(select(Concept.id, Concept.name).where(Concept.name.in_(sorted(set(names)))))}
+
+
+def all_concept_names(conn: Connection) -> list[str]:
+    return list(conn.execute(select(Concept.name)).scalars())
+
+
+def _concept_atoms(expr: ast.ConceptExpr) -> list[ast.ConceptName]:
+    if isinstance(expr, ast.ConceptName):
+        return [expr]
+    if isinstance(expr, ast.ConceptNot):
+        return _concept_atoms(expr.operand)
+    out: list[ast.ConceptName] = []
+    for item in expr.items:
+        out.extend(_concept_atoms(item))
+    return out
+
+
+def _operands(cond: ast.Condition | None) -> list[ast.Operand]:
+    out: list[ast.Operand] = []
+
+    def walk(n: object) -> None:
+        if isinstance(n, ast.Compare):
+            out.extend([n.left, n.right])
+        elif isinstance(n, ast.Between):
+            out.extend([n.operand, n.low, n.high])
+        elif isinstance(n, (ast.IsMissing, ast.Has)):
+            out.append(n.operand)
+        elif isinstance(n, ast.Not):
+            walk(n.operand)
+        elif isinstance(n, (ast.And, ast.Or)):
+            for item in n.items:
+                walk(item)
+
+    walk(cond)
+    return out
+
+
+def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
+    def number_like(o: ast.Operand) -> bool:
+        return not isinstance(o, ast.String)
+
+    def walk(n: object) -> None:
+        if isinstance(n, ast.Compare):
+            for side, other in ((n.left, n.right), (n.right, n.left)):
+                if isinstance(side, ast.String):
+                    errors.add(
+                        QueryTypeError,
+                        f"{operand_text(other)} is a number; it can't be compared to {operand_text(side)}",
+                        side.span,
+                        hint="compare scores and statistics to numbers, e.g. iou(noun) > 0.3",
+                    )
+                    break
+            if isinstance(n.left, ast.Number) and isinstance(n.right, ast.Number):
+                errors.add(QueryTypeError, "a comparison needs a score or a field on one side", n.span)
+        elif isinstance(n, ast.Between):
+            for o in (n.operand, n.low, n.high):
+                if not number_like(o):
+                    errors.add(QueryTypeError, f"between needs numbers, not {operand_text(o)}", o.span)
+        elif isinstance(n, (ast.IsMissing, ast.Has)):
+            o = n.operand
+            is_stat = isinstance(o, ast.Field) and FIELDS.get(o.name, ("", ""))[0] == "stat"
+            if not (isinstance(o, ast.Call) or is_stat):
+                errors.add(
+                    QueryTypeError,
+                    f"only a score or a statistic can be missing, not {operand_text(o)}",
+                    o.span,
+                    hint="write has iou(noun) or iou(noun) is missing",
+                )
+        elif isinstance(n, ast.Not):
+            walk(n.operand)
+        elif isinstance(n, (ast.And, ast.Or)):
+            for item in n.items:
+                walk(item)
+
+    walk(cond)
+
+
+def _check_layer_filters(filters: tuple[ast.Filter, ...], models: list[ModelInfo], errors: _Errors) -> None:
+    if not models:
+        return
+    for f in filters:
+        if isinstance(f, ast.LayerCmp):
+            ok = [m for m in models if _layers_matching(f, m.n_layers)]
+            if not ok:
+                for m in models:
+                    if f.op == "=" or f.value >= m.n_layers or f.value < 0:
+                        msg = f"layer {f.value} is out of range for {m.name} (0-{m.n_layers - 1})"
+                    else:
+                        msg = f"layer {f.op} {f.value} selects no layer of {m.name} (0-{m.n_layers - 1})"
+                    errors.add(QueryTypeError, msg, f.span)
+        elif isinstance(f, ast.LayerRange):
+            if f.low > f.high:
+                errors.add(QueryTypeError, f"the layer range {f.low}..{f.high} is empty", f.span, hint=f"write {f.high}..{f.low}")
+                continue
+            top = max(m.n_layers for m in models) - 1
+            if f.low > top:
+                for m in models:
+                    errors.add(QueryTypeError, f"layer {f.low} is out of range for {m.name} (0-{m.n_layers - 1})", f.span)
+        elif isinstance(f, ast.DepthCmp):
+            if not 0.0 <= f.value <= 1.0:
+                errors.add(QueryTypeError, f"depth is between 0 and 1 (layer / number of layers), not {f.value:g}", f.span)
+        elif isinstance(f, ast.SiteIs):
+            if f.site not in SITES:
+                errors.add(
+                    QueryNameError, f"unknown site '{f.site}'", f.span, hint=_choices_hint(f.site, SITES, "site")
+                )
+            elif f.op not in ("=", "!="):
+                errors.add(QueryTypeError, f"a site is compared with = or !=, not {f.op}", f.span)
+
+
+def _layers_matching(f: ast.LayerCmp, n_layers: int) -> bool:
+    import operator
+
+    ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq, "!=": operator.ne}
+    return any(ops[f.op](layer, f.value) for layer in range(n_layers))
+
+
+def _bind_models(conn: Connection, refs: tuple[ast.ModelRef, ...], errors: _Errors) -> list[ModelInfo]:
+    found = load_models(conn, [r.name for r in refs])
+    out: list[ModelInfo] = []
+    missing = [r for r in refs if r.name not in found]
+    if missing:
+        known = list(conn.execute(select(Model.name)).scalars())
+        for r in missing:
+            errors.add(QueryNameError, f"unknown model '{r.name}'", r.span, hint=_choices_hint(r.name, known, "model"))
+    seen: set[str] = set()
+    for r in refs:
+        if r.name in found and r.name not in seen:
+            seen.add(r.name)
+            out.append(found[r.name])
+    return out
+
+
+def _bind_calls(
+    conn: Connection, calls: list[ast.Call], errors: _Errors, *, allow_composite: bool
+) -> list[ScoreRef]:
+    if not calls:
+        return []
+    methods = method_names(conn)
+    atoms = [a for c in calls for a in _concept_atoms(c.arg)]
+    concepts = load_concepts(conn, [a.name for a in atoms])
+    all_names: list[str] | None = None
+    refs: dict[str, ScoreRef] = {}
+    for call in calls:
+        if call.method not in methods:
+            start = call.span[0]
+            errors.add(
+                QueryNameError,
+                f"unknown method '{call.method}'",
+                (start, start + len(call.method)),
+                hint=_choices_hint(call.method, methods, "method"),
+            )
+        ok = True
+        for atom in _concept_atoms(call.arg):
+            if atom.name not in concepts:
+                ok = False
+                if all_names is None:
+                    all_names = all_concept_names(conn)
+                errors.add(
+                    QueryNameError,
+                    f"unknown concept '{atom.name}'",
+                    atom.span,
+                    hint=_choices_hint(atom.name, all_names, "concept"),
+                )
+        if call.composite and not allow_composite:
+            errors.add(
+                QueryTypeError,
+                "a composite concept (a formula inside a call) works in 'neurons' queries only",
+                call.arg.span,
+                hint="define it as a named concept (atlas concept define) and score it, then count or compare",
+            )
+            ok = False
+        label = operand_text(call)
+        if ok and label not in refs:
+            if call.composite:
+                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)
+            else:
+                assert isinstance(call.arg, ast.ConceptName)
+                refs[label] = ScoreRef(call.method, label, concepts[call.arg.name], None, call)
+    if len(refs) > MAX_REFS:
+        errors.add(QueryLimitError, f"the query reads {len(refs)} different scores; the limit is {MAX_REFS}", calls[0].span)
+    return list(refs.values())
+
+
+def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str], bool]:
+    stats: list[str] = []
+    depth = False
+    for o in operands:
+        if isinstance(o, ast.Field):
+            if o.name not in FIELDS:
+                hint = _choices_hint(o.name, FIELDS, "field")
+                if o.name in KNOWN_METHODS:
+                    hint = f"{o.name} is a method: write {o.name}(CONCEPT)"
+                errors.add(QueryNameError, f"unknown field '{o.name}'", o.span, hint=hint)
+            elif FIELDS[o.name][0] == "stat" and o.name not in stats:
+                stats.append(o.name)
+            elif o.name == "depth":
+                depth = True
+    return stats, depth
+
+
+def _bind_limit(limit: int | None, span: ast.Span, errors: _Errors, override: int | None) -> int:
+    value = override if override is not None else limit
+    if value is None:
+        return DEFAULT_LIMIT
+    if value > MAX_LIMIT:
+        errors.add(QueryLimitError, f"limit {value} is above the maximum of {MAX_LIMIT} rows", span, hint="narrow the query, or export in parts")
+    return min(value, MAX_LIMIT)
+
+
+def bind(engine: Engine | Connection, statement: ast.Statement, *, text: str = "", limit: int | None = None) -> Bound:
+    """Check a statement against the atlas and resolve its names.
+
+    Args:
+        engine: the atlas database (an engine, or an open connection).
+        statement: the parsed statement.
+        text: the query text (for error diagrams).
+        limit: a row limit that overrides the query's own ``limit``.
+
+    Returns:
+        The :class:`Bound` statement.
+
+    Raises:
+        QueryError: one or more names or values are wrong; ``errors`` lists every problem.
+
+    Example:
+        >>> bind(db.engine, parse("neurons in bert where iou(noun) > 0.3")).refs[0].label  # doctest: +SKIP
+        'iou(noun)'
+    """
+    if isinstance(engine, Connection):
+        return _bind(engine, statement, text, limit)
+    with engine.connect() as conn:
+        return _bind(conn, statement, text, limit)
+
+
+def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> Bound:
+    errors = _Errors(text)
+    bound = Bound(statement=st)
+    if isinstance(st, (ast.NeuronQuery, ast.CountQuery, ast.CompareQuery)):
+        bound.models = _bind_models(conn, st.models, errors)
+        _check_layer_filters(st.filters, bound.models, errors)
+        units = st.units if isinstance(st, (ast.NeuronQuery, ast.CountQuery)) else "neurons"
+        bound.site = "resid" if units == "dims" else "mlp"
+        operands = _operands(st.where)
+        if isinstance(st, ast.NeuronQuery):
+            operands += [o.expr for o in st.order]
+        _check_types(st.where, errors)
+        calls = [o for o in operands if isinstance(o, ast.Call)]
+        bound.refs = _bind_calls(conn, calls, errors, allow_composite=isinstance(st, ast.NeuronQuery))
+        bound.stats, bound.uses_depth = _bind_fields(operands, errors)
+        if isinstance(st, ast.NeuronQuery):
+            for o in st.order:
+                if isinstance(o.expr, (ast.Number, ast.String)):
+                    errors.add(QueryTypeError, "order by needs a score or a field, not a constant", o.expr.span)
+            bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit)
+        else:
+            if st.by is not None and st.by not in GROUPS:
+                errors.add(
+                    QueryNameError,
+                    f"cannot group by '{st.by}'",
+                    st.by_span,
+                    hint=did_you_mean(st.by, GROUPS) or "group by layer, model or depth",
+                )
+            bound.limit = MAX_LIMIT
+        if isinstance(st, ast.CompareQuery) and len(st.models) < 1:
+            errors.add(QueryTypeError, "compare needs at least one model", st.span)
+    elif isinstance(st, ast.TopTokens):
+        ref = st.neuron
+        models = _bind_models(conn, (ast.ModelRef(ref.model, span=ref.span),), errors)
+        if models:
+            m = models[0]
+            bound.neuron = m
+            if ref.site not in m.widths:
+                errors.add(
+                    QueryNameError,
+                    f"{m.name} has no site '{ref.site}'",
+                    ref.span,
+                    hint=_choices_hint(ref.site, m.widths, "site"),
+                )
+            elif not 0 <= ref.layer < m.n_layers:
+                errors.add(QueryTypeError, f"layer {ref.layer} is out of range for {m.name} (0-{m.n_layers - 1})", ref.span)
+            elif not 0 <= ref.unit < m.widths[ref.site]:
+                errors.add(
+                    QueryTypeError,
+                    f"unit {ref.unit} is out of range for {m.name} {ref.site} (0-{m.widths[ref.site] - 1})",
+                    ref.span,
+                )
+        bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
+    else:
+        bound.limit = _bind_limit(None, st.span, errors, limit) if limit is not None else MAX_LIMIT
+    errors.raise_if_any()
+    return bound

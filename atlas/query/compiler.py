@@ -1,0 +1,390 @@
+"""Bound statement → SQLAlchemy Core ``Select`` (dialect-agnostic, every user value bound).
+
+Scores are long and thin (one row per run × method × concept × neuron), so each distinct
+``method(concept)`` the query reads becomes one aliased join of ``score``: an inner ``JOIN``
+when a top-level condition needs the value (a comparison is false on NULL anyway), else a
+``LEFT JOIN``. Method, concept and run are bound ids from the catalog, never identifiers.
+Output labels are fixed (``v0``, ``v1``, ...) and renamed in pandas, so no user text reaches
+the SQL at all. Sorting adds a total order (model, site, layer, unit) after the user's, with
+``NULLS LAST`` and the byte order of names (``COLLATE "C"`` on PostgreSQL), so both backends
+return the same rows in the same order.
+
+Example::
+
+    plan = compile_bound(bind(engine, parse(text)), dialect="sqlite")
+    rows = conn.execute(plan.select)
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    collate,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from atlas.query import ast
+from atlas.query.binder import FIELDS, Bound, ModelInfo, ScoreRef
+from atlas.store.tables import Concept, ConceptCount, Corpus, Method, Model, Neuron, NeuronStat, Run, Score, Sentence, Token, TopActivation
+
+#: Depth buckets of ``by depth`` (quarters: 0-0.25, 0.25-0.5, ...).
+DEPTH_BUCKETS = 4
+#: The most neurons a composite-concept query evaluates after its SQL filters.
+MAX_COMPOSITE_NEURONS = 20_000
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass
+class Plan:
+    """What to run and how to shape its rows into the answer."""
+
+    kind: str  # neurons | count | compare | top_tokens | show
+    select: Select[Any]
+    rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
+    residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
+    order: tuple[ast.OrderItem, ...] = ()  # applied in pandas when composite
+    limit: int = 100
+    composite_refs: list[ScoreRef] = field(default_factory=list)
+    by: str | None = None
+    bound: Bound | None = None
+
+
+def _sortable(col: Any, dialect: str) -> Any:
+    return collate(col, "C") if dialect == "postgresql" else col
+
+
+def _conjuncts(cond: ast.Condition | None) -> list[ast.Condition]:
+    if cond is None:
+        return []
+    if isinstance(cond, ast.And):
+        return list(cond.items)
+    return [cond]
+
+
+def _has_composite(node: object) -> bool:
+    return any(c.composite for c in ast.iter_calls(node))
+
+
+class _Scope:
+    """The FROM clause of a neuron query: neuron ⋈ model, score aliases, neuron_stat."""
+
+    def __init__(self, bound: Bound, required: set[str], *, stored_only: bool = True) -> None:
+        self.bound = bound
+        self.n = Neuron.__table__
+        self.m = Model.__table__
+        self.from_ = self.n.join(self.m, self.m.c.id == self.n.c.model_id)
+        self.values: dict[str, ColumnElement[Any]] = {}
+        for i, ref in enumerate(r for r in bound.refs if r.formula is None):
+            pairs = [(m.score_run, m.methods[ref.method]) for m in bound.models if m.score_run and ref.method in m.methods]
+            if not pairs:
+                self.values[ref.label] = cast(null(), Float)
+                continue
+            s = Score.__table__.alias(f"s{i}")
+            if len(pairs) == 1:
+                scope: ColumnElement[bool] = and_(s.c.run_id == pairs[0][0], s.c.method_id == pairs[0][1])
+            else:
+                scope = or_(*(and_(s.c.run_id == r, s.c.method_id == mm) for r, mm in pairs))
+            on = and_(s.c.neuron_id == self.n.c.id, s.c.concept_id == ref.concept_id, scope)
+            self.from_ = self.from_.join(s, on, isouter=ref.label not in required)
+            self.values[ref.label] = s.c.value
+        self.stat = None
+        if bound.stats:
+            runs = [m.stat_run for m in bound.models if m.stat_run is not None]
+            st = NeuronStat.__table__.alias("ns")
+            self.stat = st
+            on = and_(st.c.neuron_id == self.n.c.id, st.c.run_id.in_(runs) if runs else false())
+            self.from_ = self.from_.join(st, on, isouter=True)
+        self.depth = cast(self.n.c.layer, Float) / cast(self.m.c.n_layers, Float)
+
+    def operand(self, node: ast.Operand) -> Any:
+        if isinstance(node, ast.Call):
+            return self.values[self.bound.ref(node).label]
+        if isinstance(node, ast.Field):
+            source, column = FIELDS[node.name]
+            if source == "neuron":
+                return self.n.c[column]
+            if source == "depth":
+                return self.depth
+            assert self.stat is not None
+            return self.stat.c[column]
+        if isinstance(node, ast.Number):
+            return literal(node.value, Float)
+        raise AssertionError("strings are rejected by the binder")  # pragma: no cover
+
+    def condition(self, node: ast.Condition) -> ColumnElement[bool]:
+        if isinstance(node, ast.Compare):
+            return _OPS[node.op](self.operand(node.left), self.operand(node.right))  # type: ignore[no-any-return]
+        if isinstance(node, ast.Between):
+            return self.operand(node.operand).between(self.operand(node.low), self.operand(node.high))  # type: ignore[no-any-return]
+        if isinstance(node, ast.IsMissing):
+            value = self.operand(node.operand)
+            return value.is_not(None) if node.negated else value.is_(None)  # type: ignore[no-any-return]
+        if isinstance(node, ast.Has):
+            return self.operand(node.operand).is_not(None)  # type: ignore[no-any-return]
+        if isinstance(node, ast.Not):
+            return not_(self.condition(node.operand))
+        if isinstance(node, ast.And):
+            return and_(*(self.condition(i) for i in node.items))
+        return or_(*(self.condition(i) for i in node.items))
+
+    def base_filters(self, filters: tuple[ast.Filter, ...]) -> list[ColumnElement[bool]]:
+        n = self.n
+        out: list[ColumnElement[bool]] = []
+        ids = [m.id for m in self.bound.models]
+        out.append(n.c.model_id == ids[0] if len(ids) == 1 else n.c.model_id.in_(ids))
+        site_given = False
+        for f in filters:
+            if isinstance(f, ast.LayerCmp):
+                out.append(_OPS[f.op](n.c.layer, f.value))
+            elif isinstance(f, ast.LayerRange):
+                out.append(n.c.layer.between(f.low, f.high))
+            elif isinstance(f, ast.DepthCmp):
+                out.append(_OPS[f.op](self.depth, literal(f.value, Float)))
+            elif isinstance(f, ast.SiteIs):
+                site_given = True
+                out.append(n.c.site == f.site if f.op == "=" else n.c.site != f.site)
+        if not site_given and self.bound.site:
+            out.append(n.c.site == self.bound.site)
+        return out
+
+
+def _required(conjuncts: list[ast.Condition], bound: Bound) -> set[str]:
+    """Score references that a top-level condition needs to be non-NULL (inner joins)."""
+    out: set[str] = set()
+    for c in conjuncts:
+        if isinstance(c, (ast.Compare, ast.Between, ast.Has)):
+            for call in ast.iter_calls(c):
+                if not call.composite:
+                    out.add(bound.ref(call).label)
+    return out
+
+
+def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
+    """Compile a bound statement for ``dialect`` ("sqlite" or "postgresql").
+
+    Example:
+        >>> plan = compile_bound(bind(engine, parse("show models")))  # doctest: +SKIP
+        >>> plan.kind  # doctest: +SKIP
+        'show'
+    """
+    st = bound.statement
+    if isinstance(st, ast.NeuronQuery):
+        return _neurons(bound, st, dialect)
+    if isinstance(st, (ast.CountQuery, ast.CompareQuery)):
+        return _grouped(bound, st, dialect)
+    if isinstance(st, ast.TopTokens):
+        return _top_tokens(bound, st)
+    assert isinstance(st, ast.Show)
+    return _show(bound, st, dialect)
+
+
+def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
+    conjuncts = _conjuncts(st.where)
+    sql_part = [c for c in conjuncts if not _has_composite(c)]
+    residual_items = [c for c in conjuncts if _has_composite(c)]
+    order_composite = any(_has_composite(o) for o in st.order)
+    scope = _Scope(bound, _required(sql_part, bound))
+    n, m = scope.n, scope.m
+    cols: list[Any] = [
+        n.c.id.label("neuron_id"),
+        m.c.name.label("model"),
+        n.c.site.label("site"),
+        n.c.layer.label("layer"),
+        n.c.unit.label("unit"),
+    ]
+    rename: dict[str, str] = {}
+    for i, ref in enumerate(r for r in bound.refs if r.formula is None):
+        cols.append(scope.values[ref.label].label(f"v{i}"))
+        rename[f"v{i}"] = ref.label
+    if scope.stat is not None:
+        for name in bound.stats:
+            cols.append(scope.stat.c[FIELDS[name][1]].label(f"st_{name}"))
+            rename[f"st_{name}"] = name
+    if bound.uses_depth:
+        cols.append(scope.depth.label("depth"))
+    where = scope.base_filters(st.filters) + [scope.condition(c) for c in sql_part]
+    tail = [_sortable(m.c.name, dialect), _sortable(n.c.site, dialect), n.c.layer, n.c.unit]
+    composite = bool(residual_items) or order_composite
+    if composite:
+        order_by = tail
+        limit = MAX_COMPOSITE_NEURONS + 1
+    else:
+        order_by = []
+        for item in st.order:
+            expr = scope.operand(item.expr)
+            order_by.append((expr.desc() if item.descending else expr.asc()).nulls_last())
+        order_by += tail
+        limit = bound.limit
+    q = select(*cols).select_from(scope.from_).where(*where).order_by(*order_by).limit(limit)
+    residual = None
+    if residual_items:
+        residual = residual_items[0] if len(residual_items) == 1 else ast.And(items=tuple(residual_items))
+    return Plan(
+        kind="neurons",
+        select=q,
+        rename=rename,
+        residual=residual,
+        order=st.order if composite else (),
+        limit=bound.limit,
+        composite_refs=[r for r in bound.refs if r.formula is not None],
+        bound=bound,
+    )
+
+
+def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) -> Plan:
+    conjuncts = _conjuncts(st.where)
+    is_compare = isinstance(st, ast.CompareQuery)
+    scope = _Scope(bound, set() if is_compare else _required(conjuncts, bound))
+    n, m = scope.n, scope.m
+    by = st.by or ("depth" if is_compare else "model")
+    keys: list[Any] = [m.c.name.label("model")]
+    order: list[Any] = [_sortable(m.c.name, dialect)]
+    if by == "layer":
+        keys.append(n.c.layer.label("layer"))
+        order.append(n.c.layer)
+    elif by == "depth":
+        bucket = (n.c.layer * DEPTH_BUCKETS) // m.c.n_layers
+        keys.append(bucket.label("bucket"))
+        order.append(bucket)
+    where = scope.base_filters(st.filters)
+    if is_compare:
+        cond = scope.condition(st.where) if st.where is not None else true()
+        aggs = [func.count().label("n_neurons"), func.sum(case((cond, 1), else_=0)).label("n_matching")]
+    else:
+        where += [scope.condition(c) for c in conjuncts]
+        aggs = [func.count().label("n_neurons")]
+    group = [k.element if hasattr(k, "element") else k for k in keys]
+    q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
+    return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound)
+
+
+def _top_tokens(bound: Bound, st: ast.TopTokens) -> Plan:
+    ref = st.neuron
+    model = bound.neuron
+    assert model is not None
+    ta, tok, sen, run, n = (
+        TopActivation.__table__,
+        Token.__table__,
+        Sentence.__table__,
+        Run.__table__,
+        Neuron.__table__,
+    )
+    neuron_id = (
+        select(n.c.id)
+        .where(n.c.model_id == model.id, n.c.site == ref.site, n.c.layer == ref.layer, n.c.unit == ref.unit)
+        .scalar_subquery()
+    )
+    ta2 = TopActivation.__table__.alias("ta2")
+    run2 = Run.__table__.alias("r2")
+    latest = (
+        select(func.max(ta2.c.run_id))
+        .select_from(ta2.join(run2, run2.c.id == ta2.c.run_id))
+        .where(ta2.c.neuron_id == neuron_id, run2.c.status == "done")
+        .scalar_subquery()
+    )
+    q = (
+        select(
+            ta.c.rank.label("rank"),
+            tok.c.form.label("token"),
+            ta.c.value.label("value"),
+            sen.c.index.label("sentence"),
+            tok.c.position.label("position"),
+            tok.c.sentence_id.label("sentence_id"),
+            ta.c.run_id.label("run"),
+        )
+        .select_from(
+            ta.join(run, run.c.id == ta.c.run_id)
+            .join(tok, and_(tok.c.corpus_id == run.c.corpus_id, tok.c.row == ta.c.row))
+            .join(sen, sen.c.id == tok.c.sentence_id)
+        )
+        .where(ta.c.neuron_id == neuron_id, ta.c.run_id == latest)
+        .order_by(ta.c.rank)
+        .limit(bound.limit)
+    )
+    return Plan(kind="top_tokens", select=q, limit=bound.limit, bound=bound)
+
+
+def _show(bound: Bound, st: ast.Show, dialect: str) -> Plan:
+    if st.what == "models":
+        n_neurons = select(func.count()).where(Neuron.model_id == Model.id).scalar_subquery()
+        q = select(
+            Model.name.label("name"),
+            Model.family.label("family"),
+            Model.n_layers.label("n_layers"),
+            Model.d_model.label("d_model"),
+            Model.d_mlp.label("d_mlp"),
+            Model.random_init.label("random_init"),
+            n_neurons.label("n_neurons"),
+        ).order_by(_sortable(Model.name, dialect))
+    elif st.what == "concepts":
+        n_tokens = (
+            select(func.coalesce(func.sum(ConceptCount.n_tokens), 0))
+            .where(ConceptCount.concept_id == Concept.id)
+            .scalar_subquery()
+        )
+        q = select(
+            Concept.name.label("name"),
+            Concept.kind.label("kind"),
+            Concept.level.label("level"),
+            n_tokens.label("n_tokens"),
+            Concept.description.label("description"),
+        ).order_by(_sortable(Concept.name, dialect))
+        if st.like is not None:
+            q = q.where(func.lower(Concept.name).like(func.lower(literal(st.like)), escape="\\"))
+    elif st.what == "methods":
+        q = select(
+            Method.name.label("name"),
+            Method.version.label("version"),
+            Method.family.label("family"),
+            Method.value_min.label("value_min"),
+            Method.value_max.label("value_max"),
+            Method.higher_is_more.label("higher_is_more"),
+            Method.description.label("description"),
+            Method.id.label("id"),
+        ).order_by(_sortable(Method.name, dialect), Method.id)
+    else:
+        has_scores = exists().where(Score.run_id == Run.id)
+        q = (
+            select(
+                Run.id.label("id"),
+                Model.name.label("model"),
+                Corpus.name.label("corpus"),
+                Run.status.label("status"),
+                Run.n_words.label("n_words"),
+                has_scores.label("has_scores"),
+            )
+            .select_from(Run.__table__.join(Model.__table__, Model.id == Run.model_id).join(Corpus.__table__, Corpus.id == Run.corpus_id))
+            .order_by(Run.id)
+        )
+    return Plan(kind="show", select=q.limit(bound.limit), limit=bound.limit, bound=bound)
+
+
+def models_of(bound: Bound) -> dict[int, ModelInfo]:
+    """model id → info, for the composite step."""
+    return {m.id: m for m in bound.models}

@@ -1,0 +1,148 @@
+"""Composite concepts in calls: ``iou(noun and not plural) > 0.25``.
+
+The SQL part of the query (every top-level condition without a composite) picks the
+surviving neurons; for them, the concept formula is evaluated on the run's corpus
+(:func:`atlas.corpus.concepts.evaluate_formula`) and the method scores the survivors against
+that token mask (:func:`atlas.methods.compute.score_mask`). The remaining conditions, the
+order and the limit are then applied here in pandas, with SQL's three-valued logic: a
+missing value (NaN) makes a comparison unknown, and unknown rows are dropped.
+
+Example::
+
+    frame = apply_composite(db, plan, frame)   # frame: the SQL survivors
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atlas.errors import QueryLimitError
+from atlas.query import ast
+from atlas.query.binder import FIELDS
+from atlas.query.compiler import MAX_COMPOSITE_NEURONS, Plan
+from atlas.query.describe import operand_text
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
+    from atlas.corpus.concepts import evaluate_formula
+
+    return np.asarray(evaluate_formula(db, corpus_id, formula), dtype=bool)
+
+
+def _score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str) -> np.ndarray:
+    from atlas.methods.compute import score_mask
+
+    return np.asarray(score_mask(db, run_id, neuron_ids, mask, method), dtype=np.float64)
+
+
+def composite_values(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add one column per composite reference (``iou(noun and not plural)``) to ``frame``."""
+    bound = plan.bound
+    assert bound is not None
+    by_name = {m.name: m for m in bound.models}
+    masks: dict[tuple[int, str], np.ndarray] = {}
+    for ref in plan.composite_refs:
+        assert ref.formula is not None
+        values = np.full(len(frame), np.nan)
+        for model_name, rows in frame.groupby("model", sort=True).indices.items():
+            info = by_name[model_name]
+            run_id = info.score_run or info.stat_run
+            if run_id is None or info.corpus_id is None:
+                continue
+            key = (info.corpus_id, ref.formula)
+            if key not in masks:
+                masks[key] = _evaluate_formula(db, info.corpus_id, ref.formula)
+            ids = [int(i) for i in frame["neuron_id"].to_numpy()[rows]]
+            values[rows] = _score_mask(db, run_id, ids, masks[key], ref.method)
+        frame[ref.label] = values
+    return frame
+
+
+def _operand(frame: pd.DataFrame, node: ast.Operand) -> Any:
+    if isinstance(node, ast.Number):
+        return node.value
+    if isinstance(node, ast.Field):
+        return frame[node.name if FIELDS[node.name][0] != "neuron" else FIELDS[node.name][1]].astype("float64")
+    if isinstance(node, ast.Call):
+        return frame[operand_text(node)].astype("float64")
+    raise AssertionError("strings are rejected by the binder")  # pragma: no cover
+
+
+def _known(frame: pd.DataFrame, *values: Any) -> np.ndarray:
+    ok = np.ones(len(frame), dtype=bool)
+    for v in values:
+        if isinstance(v, pd.Series):
+            ok &= v.notna().to_numpy()
+    return ok
+
+
+def _truth(frame: pd.DataFrame, result: Any, known: np.ndarray) -> pd.Series:
+    arr = pd.array(np.asarray(result, dtype=bool) & known, dtype="boolean")
+    arr[~known] = pd.NA
+    return pd.Series(arr, index=frame.index)
+
+
+def evaluate(frame: pd.DataFrame, node: ast.Condition) -> pd.Series:
+    """A condition over ``frame``'s columns with SQL's three-valued logic (NA = unknown)."""
+    if isinstance(node, ast.Compare):
+        a, b = _operand(frame, node.left), _operand(frame, node.right)
+        with np.errstate(invalid="ignore"):
+            return _truth(frame, _OPS[node.op](a, b), _known(frame, a, b))
+    if isinstance(node, ast.Between):
+        x, lo, hi = (_operand(frame, o) for o in (node.operand, node.low, node.high))
+        with np.errstate(invalid="ignore"):
+            return _truth(frame, (x >= lo) & (x <= hi), _known(frame, x, lo, hi))
+    if isinstance(node, (ast.IsMissing, ast.Has)):
+        v = _operand(frame, node.operand)
+        present = v.notna() if isinstance(v, pd.Series) else pd.Series(True, index=frame.index)
+        wanted = present if isinstance(node, ast.Has) or node.negated else ~present
+        return wanted.astype("boolean")
+    if isinstance(node, ast.Not):
+        return ~evaluate(frame, node.operand)
+    parts = [evaluate(frame, i) for i in node.items]
+    out = parts[0]
+    for p in parts[1:]:
+        out = (out & p) if isinstance(node, ast.And) else (out | p)
+    return out
+
+
+def apply_composite(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Composite values, the remaining conditions, the order and the limit of ``plan``."""
+    if len(frame) > MAX_COMPOSITE_NEURONS:
+        raise QueryLimitError(
+            f"a composite concept is evaluated for at most {MAX_COMPOSITE_NEURONS} neurons, "
+            "and the other conditions leave more",
+            hint="add conditions on stored scores or layers to narrow the neurons first",
+        )
+    frame = composite_values(db, plan, frame.reset_index(drop=True))
+    if plan.residual is not None and len(frame):
+        keep = evaluate(frame, plan.residual).fillna(False).to_numpy(dtype=bool)
+        frame = frame[keep]
+    keys: list[str] = []
+    ascending: list[bool] = []
+    tmp: list[str] = []
+    for i, item in enumerate(plan.order):
+        name = f"__k{i}"
+        value = _operand(frame, item.expr)
+        frame = frame.assign(**{name: value})
+        keys.append(name)
+        ascending.append(not item.descending)
+        tmp.append(name)
+    keys += ["model", "site", "layer", "unit"]
+    ascending += [True, True, True, True]
+    frame = frame.sort_values(keys, ascending=ascending, na_position="last", kind="stable").drop(columns=tmp)
+    return frame.head(plan.limit).reset_index(drop=True)

@@ -1,0 +1,149 @@
+"""Query latency on a synthetic atlas, against loading the score table into pandas.
+
+Builds the fixture atlas (``tests/query/fixture_atlas.py``) at benchmark size on SQLite and/or
+PostgreSQL: models ``bert`` (12 layers) and ``gpt2`` (6 layers), NEURONS units in all, CONCEPTS
+concepts × 5 methods of scores (values skewed low, Beta(1, 4), as real scores are). Then times
+the user's example and three other queries (median of REPEAT runs, warm), and a baseline that
+loads the score and neuron tables into pandas and answers the example there. Prints sizes,
+medians and ratios (baseline / query).
+
+    python bench/bench_query.py --quick                  # seconds: 3,000 neurons × 20 concepts
+    python bench/bench_query.py                          # 20,000 neurons × 50 concepts (5 M scores)
+    python bench/bench_query.py --neurons 100000 --concepts 100 --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "query"))
+
+import atlas  # noqa: E402
+from atlas.query.api import run_query  # noqa: E402
+from fixture_atlas import build_fixture_atlas  # noqa: E402
+
+PG_ADMIN = os.environ.get("ATLAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+EXAMPLE = "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"
+QUERIES = {
+    "user example": EXAMPLE,
+    "top-20 order by": "neurons in bert where ap(past_tense) > 0.8 order by ap(past_tense) desc limit 20",
+    "count by layer": "count neurons in bert, gpt2 where selectivity(negation) > 0.5 and iou(noun) > 0.3 by layer",
+    "two models, not": "neurons in bert, gpt2 depth>=0.5 where probe(upos:NOUN) > 0.9 and not iou(plural) > 0.2 limit 50",
+}
+
+
+def _open(backend: str, workdir: Path) -> tuple[atlas.Atlas, str | None]:
+    if backend == "sqlite":
+        db = atlas.connect(f"sqlite:///{workdir / 'bench.db'}", store_root=workdir / "store")
+        db.init()
+        return db, None
+    name = f"atlas_bench_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = create_engine(PG_ADMIN).url.set(database=name).render_as_string(hide_password=False)
+    db = atlas.connect(url, store_root=workdir / "store")
+    db.init()
+    return db, name
+
+
+def _drop(name: str | None) -> None:
+    if name is None:
+        return
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _baseline(db: atlas.Atlas, data: object) -> pd.DataFrame:
+    """Load score + neuron + model into pandas and answer the user's example there."""
+    with db.engine.connect() as conn:
+        scores = pd.read_sql(text("SELECT run_id, method_id, concept_id, neuron_id, value FROM score"), conn)
+        neurons = pd.read_sql(text("SELECT id, model_id, site, layer, unit FROM neuron"), conn)
+        models = pd.read_sql(text("SELECT id, name FROM model"), conn)
+    cid = data.concept_ids  # type: ignore[attr-defined]
+    mid = data.method_ids  # type: ignore[attr-defined]
+    run = data.runs["bert"]  # type: ignore[attr-defined]
+    bert = int(models.loc[models.name == "bert", "id"].iloc[0])
+    n = neurons[(neurons.model_id == bert) & (neurons.site == "mlp") & (neurons.layer > 8)]
+    s = scores[scores.run_id == run]
+    sel = s[(s.method_id == mid["selectivity"]) & (s.concept_id == cid["negation"]) & (s.value > 0.5)]
+    iou = s[(s.method_id == mid["iou"]) & (s.concept_id == cid["noun"]) & (s.value > 0.3)]
+    out = n.merge(sel[["neuron_id", "value"]], left_on="id", right_on="neuron_id").merge(
+        iou[["neuron_id", "value"]], left_on="id", right_on="neuron_id", suffixes=("_sel", "_iou")
+    )
+    return out.sort_values(["layer", "unit"]).head(100)
+
+
+def _median(fn: object, repeat: int) -> tuple[float, object]:
+    times = []
+    result = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def bench(backend: str, *, neurons: int, concepts: int, repeat: int, baseline_repeat: int) -> None:
+    width = max(2, round(neurons / 18))  # 18 layers in all (bert 12 + gpt2 6)
+    mlp, resid = width - width // 5, width // 5
+    n_extra = max(0, concepts - 9)
+    with tempfile.TemporaryDirectory() as tmp:
+        db, pg_name = _open(backend, Path(tmp))
+        try:
+            t = time.perf_counter()
+            data = build_fixture_atlas(
+                db, models=(("bert", 12), ("gpt2", 6)), mlp_width=mlp, resid_width=resid, n_extra_concepts=n_extra,
+                distribution="beta", missing=0.0, traps=False, progress=True,
+            )
+            with db.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+            build_s = time.perf_counter() - t
+            n_neurons = len(data.neurons)
+            print(f"\n[{backend}] atlas: {n_neurons:,} neurons × {9 + n_extra} concepts × 5 methods = "
+                  f"{data.n_score_rows:,} score rows (built in {build_s:.0f} s)")
+            base_s, base = _median(lambda: _baseline(db, data), baseline_repeat)
+            print(f"  baseline (load score table into pandas, filter): median {base_s * 1000:9.1f} ms")
+            for label, q in QUERIES.items():
+                run_query(db, q)  # warm the cache and the catalog
+                med, frame = _median(lambda q=q: run_query(db, q), repeat)
+                print(f"  {label:<18} median {med * 1000:9.1f} ms   {base_s / med:8.1f}× faster than baseline   ({len(frame)} rows)")
+                if label == "user example":
+                    assert list(frame["unit"]) == list(base["unit"]), "the SQL answer differs from the pandas baseline"
+        finally:
+            db.close()
+            _drop(pg_name)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a small atlas (3,000 neurons × 20 concepts), seconds")
+    p.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument("--neurons", type=int, default=20_000)
+    p.add_argument("--concepts", type=int, default=50)
+    p.add_argument("--repeat", type=int, default=15)
+    args = p.parse_args()
+    if args.quick:
+        args.neurons, args.concepts, args.repeat = 3_000, 20, 9
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        bench(backend, neurons=args.neurons, concepts=args.concepts, repeat=args.repeat, baseline_repeat=3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+SELECT model.name AS model, count(*) AS n_neurons 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score AS s0 ON s0.neuron_id = neuron.id AND s0.concept_id = ? AND (s0.run_id = ? AND s0.method_id = ? OR s0.run_id = ? AND s0.method_id = ? OR s0.run_id = ? AND s0.method_id = ?) JOIN score AS s1 ON s1.neuron_id = neuron.id AND s1.concept_id = ? AND (s1.run_id = ? AND s1.method_id = ? OR s1.run_id = ? AND s1.method_id = ? OR s1.run_id = ? AND s1.method_id = ?) 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? AND s0.value > ? AND s1.value > ? GROUP BY model.name ORDER BY model.name
+-- parameters: {'concept_id_1': 2, 'run_id_1': 2, 'method_id_1': 2, 'run_id_2': 4, 'method_id_2': 2, 'run_id_3': 5, 'method_id_3': 2, 'concept_id_2': 3, 'run_id_4': 2, 'method_id_4': 4, 'run_id_5': 4, 'method_id_5': 4, 'run_id_6': 5, 'method_id_6': 4, 'model_id_1': [1, 2, 3], 'site_1': 'mlp', 'param_1': 0.3, 'param_2': 0.3}

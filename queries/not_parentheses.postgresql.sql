@@ -1,0 +1,5 @@
+SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.layer AS layer, neuron.unit AS unit, s0.value AS v0, s1.value AS v1 
+FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score AS s0 ON s0.neuron_id = neuron.id AND s0.concept_id = %(concept_id_1)s::INTEGER AND s0.run_id = %(run_id_1)s::INTEGER AND s0.method_id = %(method_id_1)s::INTEGER LEFT OUTER JOIN score AS s1 ON s1.neuron_id = neuron.id AND s1.concept_id = %(concept_id_2)s::INTEGER AND s1.run_id = %(run_id_2)s::INTEGER AND s1.method_id = %(method_id_2)s::INTEGER 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.layer >= %(layer_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND NOT (s0.value > %(param_1)s OR s1.value > %(param_2)s) ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
+ LIMIT %(param_3)s::INTEGER
+-- parameters: {'concept_id_1': 2, 'run_id_1': 5, 'method_id_1': 2, 'concept_id_2': 1, 'run_id_2': 5, 'method_id_2': 3, 'model_id_1': 3, 'layer_1': 4, 'site_1': 'mlp', 'param_1': 0.2, 'param_2': 0.2, 'param_3': 100}

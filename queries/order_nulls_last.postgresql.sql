@@ -1,0 +1,5 @@
+SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.layer AS layer, neuron.unit AS unit, s0.value AS v0 
+FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score AS s0 ON s0.neuron_id = neuron.id AND s0.concept_id = %(concept_id_1)s::INTEGER AND s0.run_id = %(run_id_1)s::INTEGER AND s0.method_id = %(method_id_1)s::INTEGER 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR ORDER BY s0.value ASC NULLS LAST, model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
+ LIMIT %(param_1)s::INTEGER
+-- parameters: {'concept_id_1': 9, 'run_id_1': 2, 'method_id_1': 2, 'model_id_1': 1, 'site_1': 'mlp', 'param_1': 200}

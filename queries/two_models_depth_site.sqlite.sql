@@ -1,0 +1,5 @@
+SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.layer AS layer, neuron.unit AS unit, s0.value AS v0, s1.value AS v1 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score AS s0 ON s0.neuron_id = neuron.id AND s0.concept_id = ? AND (s0.run_id = ? AND s0.method_id = ? OR s0.run_id = ? AND s0.method_id = ?) LEFT OUTER JOIN score AS s1 ON s1.neuron_id = neuron.id AND s1.concept_id = ? AND (s1.run_id = ? AND s1.method_id = ? OR s1.run_id = ? AND s1.method_id = ?) 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND CAST(neuron.layer AS FLOAT) / (CAST(model.n_layers AS FLOAT) + 0.0) >= ? AND neuron.site = ? AND s0.value > ? AND s1.value <= ? ORDER BY s0.value DESC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
+ LIMIT ? OFFSET ?
+-- parameters: {'concept_id_1': 4, 'run_id_1': 2, 'method_id_1': 4, 'run_id_2': 4, 'method_id_2': 4, 'concept_id_2': 3, 'run_id_3': 2, 'method_id_3': 2, 'run_id_4': 4, 'method_id_4': 2, 'model_id_1': [1, 2], 'param_1': 0.5, 'site_1': 'mlp', 'param_2': 0.8, 'param_3': 0.2, 'param_4': 20, 'param_5': 0}

@@ -1,0 +1,347 @@
+"""A deterministic fixture atlas for query tests and the query benchmark.
+
+Rows are written directly (``bulk_insert`` for the big tables), so the query language is
+tested without the corpus, extraction and scoring areas. The same builder, at larger sizes,
+makes the benchmark atlas.
+
+Contents (default sizes): models ``bert`` (12 layers), ``gpt2`` and ``minilm`` (6 layers),
+each with an ``mlp`` site of ``mlp_width`` units and a ``resid`` site of ``resid_width``
+units per layer; concepts incl. ``negation``, ``noun``, ``plural``, ``upos:NOUN``; five
+methods; scores drawn from a seeded RNG with some rows absent and some values NULL;
+``neuron_stat``; a tiny corpus with annotations and ``top_activation`` rows.
+
+Traps for "which scores a query reads" (``traps=True``): ``bert`` also has an older done run
+and a newer *failed* run, both with different scores, and ``iou`` has an older method row
+with scores in the current runs. A query must read only the latest done run's latest rows.
+
+:class:`FixtureData` keeps the values that queries should see, for references computed
+independently of the compiler (in pandas).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, text
+from tqdm import tqdm
+
+from atlas.store.bulk import bulk_insert
+from atlas.store.tables import (
+    Annotation,
+    Concept,
+    ConceptCount,
+    Corpus,
+    Layer,
+    Method,
+    Model,
+    Neuron,
+    NeuronStat,
+    Run,
+    Score,
+    Sentence,
+    Token,
+    TopActivation,
+)
+
+MODELS: tuple[tuple[str, int], ...] = (("bert", 12), ("gpt2", 6), ("minilm", 6))
+CONCEPTS: tuple[tuple[str, str, str], ...] = (
+    ("negation", "named", "sentence"),
+    ("noun", "named", "token"),
+    ("plural", "named", "token"),
+    ("past_tense", "named", "token"),
+    ("question", "named", "sentence"),
+    ("proper_noun", "named", "token"),
+    ("upos:NOUN", "upos", "token"),
+    ("feat:Tense=Past", "feat", "token"),
+    ("word:not", "word", "token"),
+)
+METHODS: tuple[str, ...] = ("iou", "selectivity", "ap", "probe", "precision")
+SENTENCES = (
+    ("The cats did not sleep .", ["DET", "NOUN", "AUX", "PART", "VERB", "PUNCT"]),
+    ("Is it raining ?", ["AUX", "PRON", "VERB", "PUNCT"]),
+    ("She walked home .", ["PRON", "VERB", "ADV", "PUNCT"]),
+    ("Dogs don't bark at night .", ["NOUN", "AUX", "VERB", "ADP", "NOUN", "PUNCT"]),
+)
+FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@dataclass
+class FixtureData:
+    """What the fixture wrote, as the queries should see it."""
+
+    neurons: pd.DataFrame  # id, model, site, layer, unit, n_layers
+    scores: pd.DataFrame  # neuron_id, method, concept, value (NaN = NULL); current runs, latest rows
+    stats: pd.DataFrame  # neuron_id, mean, std, min, max, threshold, fire_rate
+    runs: dict[str, int]  # model → current run id
+    concept_ids: dict[str, int]
+    method_ids: dict[str, int]  # name → current method id
+    n_score_rows: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def wide(self) -> pd.DataFrame:
+        """One row per neuron, one column per ``method(concept)`` (NaN where missing)."""
+        s = self.scores.assign(label=self.scores["method"] + "(" + self.scores["concept"] + ")")
+        table = s.pivot(index="neuron_id", columns="label", values="value")
+        out = self.neurons.set_index("id").join(table).join(self.stats.set_index("neuron_id"))
+        return out.reset_index().rename(columns={"index": "id"})
+
+
+def _values(rng: np.random.Generator, n: int, distribution: str) -> np.ndarray:
+    if distribution == "uniform":
+        # Rounded to 3 decimals so that references never hinge on the last bit of a float.
+        return np.round(rng.random(n), 3)
+    return np.round(rng.beta(1.0, 4.0, n), 4)
+
+
+def build_fixture_atlas(
+    db: Any,
+    *,
+    models: tuple[tuple[str, int], ...] = MODELS,
+    mlp_width: int = 8,
+    resid_width: int = 4,
+    n_extra_concepts: int = 0,
+    methods: tuple[str, ...] = METHODS,
+    seed: int = 0,
+    missing: float = 0.05,
+    distribution: str = "uniform",
+    traps: bool = True,
+    chunk: int = 200_000,
+    progress: bool = False,
+) -> FixtureData:
+    """Write the fixture atlas into the empty, initialised atlas ``db``.
+
+    Args:
+        db: an :class:`atlas.Atlas` (fresh).
+        models: (name, n_layers) pairs.
+        mlp_width / resid_width: units per layer on each site.
+        n_extra_concepts: synthetic concepts ``c0001``... added to the named ones.
+        methods: method names (one method row each).
+        seed: the RNG seed; the same seed writes the same atlas on every backend.
+        missing: the fraction of score rows left out (missing scores).
+        distribution: ``uniform`` (tests) or ``beta`` (skewed low, like real scores; bench).
+        traps: add a stale run, a failed run and an older method row (see module docstring).
+        chunk: rows per bulk insert.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The :class:`FixtureData` describing what queries should see.
+    """
+    rng = np.random.default_rng(seed)
+    concepts = list(CONCEPTS) + [(f"c{i:04d}", "named", "token") for i in range(1, n_extra_concepts + 1)]
+    concept_ids = {name: i + 1 for i, (name, _, _) in enumerate(concepts)}
+    n_sites = {"mlp": mlp_width, "resid": resid_width}
+
+    # -- neurons
+    rows = []
+    layer_rows = []
+    nid = 0
+    lid = 0
+    for mi, (name, n_layers) in enumerate(models, start=1):
+        for layer in range(n_layers):
+            for site, width in n_sites.items():
+                lid += 1
+                layer_rows.append(dict(id=lid, model_id=mi, index=layer, site=site, width=width, hook_point=f"blocks.{layer}.{site}", activation="post"))
+                for unit in range(width):
+                    nid += 1
+                    rows.append((nid, lid, mi, site, layer, unit, name, n_layers))
+    neurons = pd.DataFrame(rows, columns=["id", "layer_id", "model_id", "site", "layer", "unit", "model", "n_layers"])
+    n_neurons = len(neurons)
+
+    # -- runs and methods
+    runs: dict[str, int] = {}
+    run_rows = []
+    rid = 0
+    stale_run = failed_run = None
+    for mi, (name, _) in enumerate(models, start=1):
+        if traps and name == "bert":
+            rid += 1
+            stale_run = rid
+            run_rows.append(dict(id=rid, model_id=mi, status="done", tag="stale"))
+        rid += 1
+        runs[name] = rid
+        run_rows.append(dict(id=rid, model_id=mi, status="done", tag="current"))
+        if traps and name == "bert":
+            rid += 1
+            failed_run = rid
+            run_rows.append(dict(id=rid, model_id=mi, status="failed", tag="failed"))
+    method_rows = []
+    method_ids: dict[str, int] = {}
+    old_iou = None
+    mid = 0
+    if traps and "iou" in methods:
+        mid += 1
+        old_iou = mid
+        method_rows.append(dict(id=mid, name="iou", version="0"))
+    for m in methods:
+        mid += 1
+        method_ids[m] = mid
+        method_rows.append(dict(id=mid, name=m, version="1"))
+
+    bar = tqdm(total=n_neurons * len(concepts) * len(methods), desc="fixture scores", unit="row", disable=not progress, file=None)
+    current_frames = []
+    n_score_rows = 0
+    with db.write() as conn:
+        conn.execute(
+            insert(Corpus),
+            [dict(id=1, name="tiny", source="fixture", format="conllu", license="CC0", n_sentences=len(SENTENCES), n_tokens=sum(len(s[1]) for s in SENTENCES), created_at=FIXED_TIME)],
+        )
+        sent_rows, tok_rows = [], []
+        row = 0
+        tid = 0
+        for si, (sentence, upos) in enumerate(SENTENCES):
+            words = sentence.split()
+            sent_rows.append(dict(id=si + 1, corpus_id=1, index=si, sent_id=f"s{si + 1}", text=sentence, first_row=row, n_tokens=len(words)))
+            for pos, (word, tag) in enumerate(zip(words, upos)):
+                tid += 1
+                tok_rows.append((tid, 1, si + 1, row, pos, word, word.lower(), tag))
+                row += 1
+        n_tokens = row
+        conn.execute(insert(Sentence), sent_rows)
+        t = list(zip(*tok_rows))
+        bulk_insert(conn, Token.__table__, dict(id=t[0], corpus_id=t[1], sentence_id=t[2], row=t[3], position=t[4], form=t[5], lemma=t[6], upos=t[7], space_after=[True] * len(t[0])))
+        conn.execute(
+            insert(Concept),
+            [dict(id=concept_ids[n], name=n, kind=k, level=lv, builtin=True, description=f"fixture concept {n}", created_at=FIXED_TIME) for n, k, lv in concepts],
+        )
+        # Annotations: a simple, documented rule per concept over the tiny corpus.
+        ann = []
+        upos_of = [r[7] for r in tok_rows]
+        form_of = [r[6] for r in tok_rows]
+        sent_of = [r[2] - 1 for r in tok_rows]
+        rules = {
+            "noun": lambda r: upos_of[r] == "NOUN",
+            "upos:NOUN": lambda r: upos_of[r] == "NOUN",
+            "plural": lambda r: upos_of[r] == "NOUN" and form_of[r].endswith("s"),
+            "negation": lambda r: sent_of[r] in (0, 3),
+            "question": lambda r: sent_of[r] == 1,
+            "word:not": lambda r: form_of[r] == "not",
+            "past_tense": lambda r: form_of[r] in ("did", "walked"),
+            "feat:Tense=Past": lambda r: form_of[r] in ("did", "walked"),
+        }
+        counts = []
+        for cname, rule in rules.items():
+            hits = [r for r in range(n_tokens) if rule(r)]
+            ann += [(concept_ids[cname], 1, r) for r in hits]
+            counts.append(dict(concept_id=concept_ids[cname], corpus_id=1, n_tokens=len(hits), n_sentences=len({sent_of[r] for r in hits})))
+        a = list(zip(*ann))
+        bulk_insert(conn, Annotation.__table__, dict(concept_id=a[0], corpus_id=a[1], row=a[2]))
+        conn.execute(insert(ConceptCount), counts)
+
+        conn.execute(
+            insert(Model),
+            [
+                dict(id=mi, name=name, source=f"fixture/{name}", architecture="FixtureModel", family="fixture", n_layers=n_layers, d_model=resid_width, d_mlp=mlp_width, random_init=False, created_at=FIXED_TIME)
+                for mi, (name, n_layers) in enumerate(models, start=1)
+            ],
+        )
+        conn.execute(insert(Layer), layer_rows)
+        bulk_insert(
+            conn,
+            Neuron.__table__,
+            {c: neurons[c].to_numpy() for c in ("id", "layer_id", "model_id", "site", "layer", "unit")} | {"site": neurons["site"].tolist()},
+        )
+        conn.execute(
+            insert(Run),
+            [
+                dict(id=r["id"], model_id=r["model_id"], corpus_id=1, config_hash=f"fixture-run-{r['id']}", config={"tag": r["tag"]}, status=r["status"], store_path=f"runs/{r['id']}", n_words=n_tokens, rows_done=n_tokens, created_at=FIXED_TIME)
+                for r in run_rows
+            ],
+        )
+        conn.execute(
+            insert(Method),
+            [dict(id=m["id"], name=m["name"], version=m["version"], params={}, params_hash=f"h{m['id']}", family="corpus", higher_is_more=True, value_min=0.0, value_max=1.0, description=f"fixture method {m['name']}", created_at=FIXED_TIME) for m in method_rows],
+        )
+
+        by_model = {name: neurons.index[neurons["model"] == name].to_numpy() for name, _ in models}
+        concept_arr = np.array([concept_ids[c[0]] for c in concepts])
+
+        def write_scores(run_id: int, method_id: int, idx: np.ndarray, keep_frame: str | None) -> None:
+            nonlocal n_score_rows
+            nids = neurons["id"].to_numpy()[idx]
+            for start in range(0, len(concept_arr), max(1, chunk // max(1, len(nids)))):
+                cids = concept_arr[start : start + max(1, chunk // max(1, len(nids)))]
+                grid_n = np.tile(nids, len(cids))
+                grid_c = np.repeat(cids, len(nids))
+                values = _values(rng, len(grid_n), distribution)
+                present = rng.random(len(grid_n)) >= missing
+                null = rng.random(len(grid_n)) < missing / 4
+                values = np.where(null, np.nan, values)
+                grid_n, grid_c, values = grid_n[present], grid_c[present], values[present]
+                bulk_insert(
+                    conn,
+                    Score.__table__,
+                    dict(run_id=np.full(len(grid_n), run_id), method_id=np.full(len(grid_n), method_id), concept_id=grid_c, neuron_id=grid_n, value=values),
+                )
+                n_score_rows += len(grid_n)
+                bar.update(len(grid_n))
+                if keep_frame is not None:
+                    current_frames.append(pd.DataFrame({"neuron_id": grid_n, "concept_id": grid_c, "method": keep_frame, "value": values}))
+
+        for name, _ in models:
+            idx = by_model[name]
+            if old_iou is not None:
+                write_scores(runs[name], old_iou, idx, None)
+            for m in methods:
+                write_scores(runs[name], method_ids[m], idx, m)
+            if name == "bert" and stale_run is not None and failed_run is not None:
+                for m in methods:
+                    write_scores(stale_run, method_ids[m], idx, None)
+                    write_scores(failed_run, method_ids[m], idx, None)
+        bar.close()
+
+        # neuron_stat for current runs (and the stale bert run, which a query must not read).
+        stat_frames = []
+        for name, _ in models:
+            idx = by_model[name]
+            run_ids = [runs[name]] + ([stale_run] if name == "bert" and stale_run else [])
+            for run_id in run_ids:
+                k = len(idx)
+                mean = np.round(rng.normal(0, 1, k), 3)
+                std = np.round(rng.random(k) + 0.1, 3)
+                st = dict(
+                    run_id=np.full(k, run_id),
+                    neuron_id=neurons["id"].to_numpy()[idx],
+                    count=np.full(k, n_tokens),
+                    mean=mean,
+                    std=std,
+                    min=np.round(mean - 2 * std, 3),
+                    max=np.round(mean + 2 * std, 3),
+                    threshold=np.round(mean + std, 3),
+                    fire_rate=np.round(rng.random(k), 3),
+                )
+                bulk_insert(conn, NeuronStat.__table__, st)
+                if run_id == runs[name]:
+                    stat_frames.append(pd.DataFrame({c: v for c, v in st.items() if c not in ("run_id", "count")}))
+        # top activations: k=5 for the first 3 units of each mlp layer of each current run.
+        ta = []
+        for name, _ in models:
+            sub = neurons[(neurons["model"] == name) & (neurons["site"] == "mlp") & (neurons["unit"] < 3)]
+            for neuron_id in sub["id"]:
+                picks = rng.choice(n_tokens, size=5, replace=False)
+                vals = np.sort(np.round(rng.random(5) * 10, 3))[::-1]
+                for rank, (r, v) in enumerate(zip(picks, vals)):
+                    ta.append((runs[name], int(neuron_id), rank, int(r), float(v)))
+        t = list(zip(*ta))
+        bulk_insert(conn, TopActivation.__table__, dict(run_id=t[0], neuron_id=t[1], rank=t[2], row=t[3], value=t[4]))
+        if conn.dialect.name == "postgresql":
+            for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
+
+    names = {v: k for k, v in concept_ids.items()}
+    scores = pd.concat(current_frames, ignore_index=True) if current_frames else pd.DataFrame(columns=["neuron_id", "concept_id", "method", "value"])
+    scores["concept"] = scores["concept_id"].map(names)
+    stats = pd.concat(stat_frames, ignore_index=True)
+    return FixtureData(
+        neurons=neurons[["id", "model", "site", "layer", "unit", "n_layers"]].copy(),
+        scores=scores[["neuron_id", "method", "concept", "value"]],
+        stats=stats,
+        runs=runs,
+        concept_ids=concept_ids,
+        method_ids=method_ids,
+        n_score_rows=n_score_rows,
+        extra={"tokens": tok_rows, "n_tokens": n_tokens, "top": ta},
+    )

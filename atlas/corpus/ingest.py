@@ -59,7 +59,12 @@ def guess_format(path: Path) -> str:
 
 
 def parse_source(
-    path: str | Path | None, *, format: str | None = None, builtin: str | None = None, progress: bool = False
+    path: str | Path | None,
+    *,
+    format: str | None = None,
+    builtin: str | None = None,
+    n_sentences: int | None = None,
+    progress: bool = False,
 ) -> tuple[list[ParsedSentence], str, str, str | None]:
     """Parse a corpus source. Returns ``(sentences, source, format, sha256)``."""
     if builtin is not None:
@@ -67,7 +72,7 @@ def parse_source(
             raise CorpusError(f"unknown built-in corpus {builtin!r}", hint=did_you_mean(builtin, BUILTINS) or "use 'demo'")
         from atlas.corpus.demo import generate
 
-        return generate(DEMO_SENTENCES, seed=0), f"builtin:{builtin}", "builtin", None
+        return generate(n_sentences or DEMO_SENTENCES, seed=0), f"builtin:{builtin}", "builtin", None
     if path is None:
         raise CorpusError("no corpus file given", hint="give a PATH, or --builtin demo")
     path = Path(path)
@@ -97,6 +102,7 @@ def add_corpus(
     builtin: str | None = None,
     license: str | None = None,
     replace: bool = False,
+    n_sentences: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Store a corpus and materialise every concept for it, in one transaction.
@@ -109,6 +115,7 @@ def add_corpus(
         builtin: ``"demo"`` stores the built-in demo corpus (:mod:`atlas.corpus.demo`).
         license: the corpus licence, kept on the corpus row.
         replace: replace a corpus of that name (its runs and scores go with it).
+        n_sentences: with ``builtin``, how many sentences to generate (default 2,000).
         progress: show progress bars on stderr.
 
     Returns:
@@ -135,7 +142,9 @@ def add_corpus(
     with db.engine.connect() as conn:
         _check_name_free(conn, name, replace)
     started = time.perf_counter()
-    sentences, source, fmt, digest = parse_source(path, format=format, builtin=builtin, progress=progress)
+    sentences, source, fmt, digest = parse_source(
+        path, format=format, builtin=builtin, n_sentences=n_sentences, progress=progress
+    )
     cols = TokenColumns.from_sentences(sentences)
     n_tokens = cols.n
     steps = tqdm(total=4, desc=f"store {name}", unit=" step", disable=not progress, leave=False)

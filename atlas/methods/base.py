@@ -1,0 +1,285 @@
+"""The scoring-method contract and the registry of methods.
+
+A method follows the scikit-learn estimator contract (STYLE.md §4):
+
+* ``__init__(**params)`` only stores keyword parameters (no validation);
+* ``fit(X, Y, **context) -> self`` reads activations ``X`` (float, ``[n_words, n_neurons]``, an
+  array or a memory map read in blocks) and concept labels ``Y`` (bool, ``[n_words, n_concepts]``);
+* results live in attributes ending in ``_``; every method sets ``scores_`` of shape
+  ``[n_neurons, n_concepts]`` (float64, NaN = no value).
+
+``context`` carries what some methods need besides ``X`` and ``Y``: ``sentence_index`` (the
+0-based sentence of each row), ``names`` (concept names, for methods that group concepts into
+properties such as ``upos``), ``word_types`` (an integer id per row, for control tasks) and
+``stats`` (a cache of sufficient statistics shared between methods of one layer). Methods
+ignore what they do not use.
+
+Each method is declared with :func:`register_method`, which records its name in the query
+language, its argument kinds, value range, direction, defaults and version. Parameters and
+version are stored with every score (a ``method`` row per ``(name, version, params_hash)``),
+so two parameterisations never overwrite each other.
+
+Example::
+
+    from atlas.methods.base import ScoreMethod, register_method
+
+    @register_method("meanact", description="mean activation on the concept", family="corpus",
+                     value_range=(None, None), defaults={})
+    class MeanAct(ScoreMethod):
+        def fit(self, X, Y, **context):
+            Yf = Y.astype("float32")
+            self.scores_ = (X.T @ Yf) / Yf.sum(0)
+            return self
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from atlas.errors import MethodError, did_you_mean
+
+#: A name the query language accepts for a score method.
+METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+#: Words of the query language a method may not be called (they would not parse as a call).
+RESERVED = frozenset(
+    {"neurons", "in", "where", "and", "or", "not", "order", "by", "limit", "count", "compare", "explain",
+     "show", "top", "tokens", "of", "asc", "desc", "layer", "depth", "site", "unit", "model", "like"}
+)
+
+#: Property prefixes whose values form one multi-valued property (``upos:NOUN``, ``upos:VERB``, ...).
+#: ``feat:Key=Value`` concepts group by ``feat:Key``.
+PROPERTY_PREFIXES = ("upos", "xpos", "deprel")
+
+
+class ScoreMethod:
+    """Base class of scoring methods (scikit-learn style; see the module docstring).
+
+    Subclasses list their parameters as keyword arguments of ``__init__`` (or rely on the
+    registered ``defaults``) and implement :meth:`fit`.
+    """
+
+    #: Filled in by :func:`register_method`.
+    spec: MethodSpec
+
+    def __init__(self, **params: Any) -> None:
+        defaults = dict(getattr(type(self), "spec", None).defaults) if hasattr(type(self), "spec") else {}
+        defaults.update(params)
+        self._params = defaults
+
+    def get_params(self) -> dict[str, Any]:
+        """The method's parameters (defaults merged with the ones given)."""
+        return dict(self._params)
+
+    def __getattr__(self, name: str) -> Any:
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self._params.items()))
+        return f"{type(self).__name__}({args})"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What the registry knows about a method.
+
+    Attributes:
+        name: name in the query language (``iou``).
+        description: one line for ``atlas method list`` and ``show methods``.
+        family: ``corpus`` (from sufficient statistics and ranks) or ``probing``.
+        value_range: ``(min, max)``; ``None`` for an open end.
+        higher_is_more: whether a higher value means "more of the concept".
+        defaults: default parameters (stored, with the version, on each ``method`` row).
+        version: bumped when the computation changes.
+        level: ``token`` or ``sentence`` (the unit of analysis).
+        args: argument kinds in the query language, e.g. ``("concept",)``.
+        estimator: the :class:`ScoreMethod` subclass.
+        reference: the METHODS.md section it follows.
+    """
+
+    name: str
+    description: str
+    family: str
+    value_range: tuple[float | None, float | None]
+    higher_is_more: bool
+    defaults: Mapping[str, Any]
+    version: str
+    level: str
+    args: tuple[str, ...]
+    estimator: type[ScoreMethod]
+    reference: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults merged with ``overrides``; unknown parameter names raise :class:`MethodError`.
+
+        >>> get("iou").params({"alpha": 0.01})["alpha"]
+        0.01
+        """
+        merged = dict(self.defaults)
+        for key, value in (overrides or {}).items():
+            if key not in self.defaults:
+                hint = did_you_mean(key, self.defaults) or f"parameters of {self.name}: {', '.join(self.defaults) or 'none'}"
+                raise MethodError(f"method {self.name!r} has no parameter {key!r}", hint=hint)
+            default = self.defaults[key]
+            if default is not None and not isinstance(default, str) and isinstance(value, str):
+                value = _coerce(self.name, key, value, default)
+            merged[key] = value
+        return merged
+
+    def make(self, overrides: Mapping[str, Any] | None = None) -> ScoreMethod:
+        """A new estimator with these parameters."""
+        return self.estimator(**self.params(overrides))
+
+
+def _coerce(method: str, key: str, value: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if value.lower() in ("1", "true", "yes"):
+                return True
+            if value.lower() in ("0", "false", "no"):
+                return False
+            raise ValueError(value)
+        return type(default)(value)
+    except ValueError:
+        raise MethodError(
+            f"parameter {key}={value!r} of method {method!r} is not a {type(default).__name__}",
+            hint=f"the default is {default!r}",
+        ) from None
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """The sha256 of the canonical JSON of ``params`` (what tells two parameterisations apart).
+
+    >>> params_hash({"b": 1, "a": 2}) == params_hash({"a": 2, "b": 1})
+    True
+    """
+    text = json.dumps(dict(params), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+
+T = TypeVar("T", bound=type[ScoreMethod])
+
+
+def register_method(
+    name: str,
+    *,
+    description: str,
+    family: str = "corpus",
+    value_range: tuple[float | None, float | None] = (None, None),
+    higher_is_more: bool = True,
+    defaults: Mapping[str, Any] | None = None,
+    version: str = "1",
+    level: str = "token",
+    args: tuple[str, ...] = ("concept",),
+    reference: str = "",
+    replace: bool = False,
+) -> Callable[[T], T]:
+    """Class decorator that registers a :class:`ScoreMethod` under ``name``.
+
+    Raises:
+        MethodError: the name is not a valid query-language identifier, is reserved, or is
+            already registered (unless ``replace``).
+
+    Example::
+
+        @register_method("meandiff", description="mean on the concept minus mean elsewhere")
+        class MeanDiff(ScoreMethod): ...
+    """
+    if not METHOD_NAME.match(name) or name in RESERVED:
+        raise MethodError(f"{name!r} cannot name a score method", hint="use lower-case letters, digits and _, not a keyword")
+
+    def wrap(cls: T) -> T:
+        if name in _REGISTRY and not replace and _REGISTRY[name].estimator is not cls:
+            raise MethodError(f"a score method named {name!r} is already registered", hint="pass replace=True")
+        spec = MethodSpec(
+            name=name,
+            description=description,
+            family=family,
+            value_range=value_range,
+            higher_is_more=higher_is_more,
+            defaults=dict(defaults or {}),
+            version=version,
+            level=level,
+            args=tuple(args),
+            estimator=cls,
+            reference=reference,
+        )
+        cls.spec = spec
+        _REGISTRY[name] = spec
+        return cls
+
+    return wrap
+
+
+def _load_builtins() -> None:
+    # Importing the modules registers their methods.
+    from atlas.methods import corpus, probe  # noqa: F401
+
+
+def get(name: str) -> MethodSpec:
+    """The spec of the method called ``name``.
+
+    Raises:
+        MethodError: no such method (with a "did you mean" hint).
+
+    >>> get("iou").value_range
+    (0.0, 1.0)
+    """
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        hint = did_you_mean(name, _REGISTRY) or f"available: {', '.join(sorted(_REGISTRY))}"
+        raise MethodError(f"unknown score method {name!r}", hint=hint) from None
+
+
+def all_methods() -> list[MethodSpec]:
+    """Every registered method, in registration order."""
+    _load_builtins()
+    return list(_REGISTRY.values())
+
+
+def property_of(name: str) -> str | None:
+    """The multi-valued property a concept is a value of, or ``None`` for a binary concept.
+
+    >>> property_of("upos:NOUN"), property_of("feat:Number=Plur"), property_of("negation")
+    ('upos', 'feat:Number', None)
+    """
+    prefix, sep, value = name.partition(":")
+    if not sep:
+        return None
+    if prefix in PROPERTY_PREFIXES:
+        return prefix
+    if prefix == "feat" and "=" in value:
+        return "feat:" + value.split("=", 1)[0]
+    return None
+
+
+def property_groups(names: list[str]) -> dict[str, list[int]]:
+    """Column indices of ``names`` grouped by :func:`property_of` (binary concepts left out).
+
+    >>> property_groups(["upos:NOUN", "negation", "upos:VERB"])
+    {'upos': [0, 2]}
+    """
+    groups: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        prop = property_of(n)
+        if prop is not None:
+            groups.setdefault(prop, []).append(i)
+    return groups

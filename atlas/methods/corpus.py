@@ -1,0 +1,306 @@
+"""Corpus-based methods: all neurons × all concepts from sufficient statistics and ranks.
+
+Registered names (the query language's): ``iou``, ``precision``, ``recall``, ``mi`` (threshold
+masks, METHODS.md §1.1 and §7.1), ``selectivity``, ``meandiff`` (§4.1), ``probeless`` (§3.1),
+``ap`` and ``ap_sentence`` (§2). Each ``fit(X, Y, **context)`` sets ``scores_``
+``[n_neurons, n_concepts]``; the statistics methods share a :class:`~atlas.methods.stats.CorpusStats`
+through ``context["stats"]`` (a dict the caller keeps per layer), so running them together reads
+the activations twice (statistics, then ``Xᵀ Y`` and ``(X > T)ᵀ Y`` in one pass) whatever their number.
+
+Example::
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 4)).astype(np.float32); Y = rng.random((2000, 1)) < 0.1
+    >>> X[:, 2] += 3 * Y[:, 0]
+    >>> int(np.argmax(get("selectivity").make().fit(X, Y).scores_[:, 0]))
+    2
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from atlas.errors import MethodError
+from atlas.methods.base import ScoreMethod, get, property_groups, register_method
+from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool
+from atlas.methods.stats import CorpusStats, NeuronStats, neuron_stats
+
+__all__ = ["get"]
+
+#: Added to the activation range in the selectivity denominator (METHODS.md §4.1).
+EPS = 1e-7
+
+
+def shared_stats(
+    X: Any, Y: np.ndarray, context: dict[str, Any], *, alpha: float, rule: str, sums: bool, intersections: bool
+) -> CorpusStats:
+    """The :class:`CorpusStats` of ``context["stats"]`` for ``(alpha, rule)``, computing what is missing.
+
+    Without a ``stats`` dict in ``context``, a private one is used (nothing is shared).
+    """
+    cache = context.get("stats")
+    if cache is None:
+        cache = {}
+    if rule not in ("quantile", "positive"):
+        raise MethodError(f"threshold rule {rule!r} is not known", hint="use 'quantile' (top alpha) or 'positive' (> 0)")
+    if not 0.0 < float(alpha) < 1.0:
+        raise MethodError(f"alpha={alpha!r} is outside (0, 1)", hint="NetDissect's default is 0.005")
+    nkey = ("neurons", float(alpha))
+    neurons: NeuronStats | None = cache.get(nkey)
+    if neurons is None:
+        neurons = neuron_stats(X, alpha=float(alpha))
+        cache[nkey] = neurons
+    key = ("corpus", float(alpha), rule)
+    stats: CorpusStats | None = cache.get(key)
+    if stats is None:
+        stats = CorpusStats(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, rule)
+        cache[key] = stats
+    # Intersections for the other rule are cheap to add in the same pass as the sums.
+    stats.ensure(X, Y, sums=sums, intersections=intersections)
+    return stats
+
+
+def _counts(stats: CorpusStats) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    assert stats.intersect is not None and stats.fire_count is not None
+    return stats.intersect, stats.fire_count[:, None].astype(np.float64), stats.n_pos[None, :].astype(np.float64), stats.n
+
+
+class _MaskMethod(ScoreMethod):
+    """Shared ``fit`` of the methods computed from the four counts of (neuron mask, concept)."""
+
+    def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
+        stats = shared_stats(
+            X, Y, context, alpha=self._params["alpha"], rule=self._params["threshold"], sums=False, intersections=True
+        )
+        self.thresholds_ = stats.thresholds
+        inter, fires, n_pos, n = _counts(stats)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.scores_ = self._formula(inter, fires, n_pos, n)
+        return self
+
+    def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+_MASK_DEFAULTS = {"alpha": 0.005, "threshold": "quantile"}
+
+
+@register_method(
+    "iou",
+    description="IoU of the neuron's top-alpha mask with the concept (NetDissect, Mu & Andreas)",
+    value_range=(0.0, 1.0),
+    defaults=_MASK_DEFAULTS,
+    reference="METHODS.md §1.1",
+)
+class IoU(_MaskMethod):
+    """``IoU(n, c) = |M_n ∧ y_c| / |M_n ∨ y_c|`` with ``M_n = a_n > T_n`` (METHODS.md §1.1).
+
+    ``T_n`` is the neuron's ``(1 − alpha)`` quantile over all words (``threshold="quantile"``,
+    alpha = 0.005), or 0 (``threshold="positive"``, compexp's NLI rule). The union is
+    ``|M_n| + |y_c| − |M_n ∧ y_c|``.
+    """
+
+    def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
+        union = fires + n_pos - inter
+        return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+@register_method(
+    "precision",
+    description="fraction of the neuron's top-alpha words that carry the concept",
+    value_range=(0.0, 1.0),
+    defaults=_MASK_DEFAULTS,
+    reference="METHODS.md §1.1",
+)
+class Precision(_MaskMethod):
+    """``|M_n ∧ y_c| / |M_n|`` (METHODS.md §1.1); 0 when the neuron never exceeds its threshold."""
+
+    def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
+        return np.where(fires > 0, inter / np.maximum(fires, 1), 0.0) * np.ones_like(n_pos)
+
+
+@register_method(
+    "recall",
+    description="fraction of the concept's words in the neuron's top-alpha mask",
+    value_range=(0.0, 1.0),
+    defaults=_MASK_DEFAULTS,
+    reference="METHODS.md §1.1",
+)
+class Recall(_MaskMethod):
+    """``|M_n ∧ y_c| / |y_c|`` (METHODS.md §1.1)."""
+
+    def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
+        return np.where(n_pos > 0, inter / np.maximum(n_pos, 1), np.nan)
+
+
+@register_method(
+    "mi",
+    description="mutual information of the neuron's top-alpha mask and the concept, over H(concept)",
+    value_range=(0.0, 1.0),
+    defaults=_MASK_DEFAULTS,
+    reference="METHODS.md §7.1",
+)
+class MutualInformation(_MaskMethod):
+    """Plug-in ``I(M_n; Y_c)`` from the four counts, normalised by ``H(Y_c)`` (METHODS.md §7.1).
+
+    ``I = Σ_{m,y ∈ {0,1}} p(m,y) log₂ [p(m,y) / (p(m) p(y))]`` with ``0 log 0 = 0``; the stored
+    value is ``I / H(Y_c)`` (the fraction of the concept's entropy the mask explains), in
+    ``[0, 1]``; 0 for a concept on every or no word.
+    """
+
+    def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
+        n11 = inter
+        n10 = fires - inter
+        n01 = n_pos - inter
+        n00 = n - fires - n_pos + inter
+        pm1, py1 = fires / n, n_pos / n
+        total = np.zeros(np.broadcast_shapes(inter.shape, fires.shape, n_pos.shape))
+        for count, pm, py in ((n11, pm1, py1), (n10, pm1, 1 - py1), (n01, 1 - pm1, py1), (n00, 1 - pm1, 1 - py1)):
+            p = count / n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                term = np.where(p > 0, p * np.log2(p / (pm * py)), 0.0)
+            total += np.nan_to_num(term)
+        h_y = _entropy(py1)
+        return np.where(h_y > 0, np.clip(total / np.where(h_y > 0, h_y, 1), 0.0, 1.0), 0.0)
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = -(np.where(p > 0, p * np.log2(p), 0.0) + np.where(p < 1, (1 - p) * np.log2(1 - p), 0.0))
+    return np.nan_to_num(h)
+
+
+class _MeanMethod(ScoreMethod):
+    def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
+        stats = shared_stats(X, Y, context, alpha=0.005, rule="quantile", sums=True, intersections=False)
+        mu_pos, mu_neg = stats.means()
+        self.mean_pos_, self.mean_neg_ = mu_pos, mu_neg
+        self.scores_ = self._formula(stats, mu_pos, mu_neg, context)
+        return self
+
+    def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError
+
+
+@register_method(
+    "selectivity",
+    description="(mean on the concept − mean elsewhere) / (max − min), Na et al.",
+    value_range=(-1.0, 1.0),
+    defaults={},
+    reference="METHODS.md §4.1",
+)
+class Selectivity(_MeanMethod):
+    """``sel_n(c) = (μ⁺ − μ⁻) / (max_t a_n(t) − min_t a_n(t) + 1e-7)`` (METHODS.md §4.1).
+
+    NaN when the concept covers every word (no ``μ⁻``).
+    """
+
+    def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        rng = (stats.neurons.max - stats.neurons.min)[:, None] + EPS
+        return (mu_pos - mu_neg) / rng
+
+
+@register_method(
+    "meandiff",
+    description="mean activation on the concept minus mean elsewhere (raw units)",
+    value_range=(None, None),
+    defaults={},
+    reference="METHODS.md §4.1",
+)
+class MeanDiff(_MeanMethod):
+    """``μ⁺ − μ⁻`` in activation units (METHODS.md §4.1, "raw mean difference")."""
+
+    def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        return mu_pos - mu_neg
+
+
+@register_method(
+    "probeless",
+    description="sum of |class-mean differences| over a property's values (Antverg & Belinkov)",
+    value_range=(0.0, None),
+    defaults={},
+    reference="METHODS.md §3.1",
+)
+class Probeless(_MeanMethod):
+    """Probeless ranking for multi-valued properties (METHODS.md §3.1).
+
+    For a property with values ``Z`` (``upos:*``, ``xpos:*``, ``deprel:*``, ``feat:Key=*``;
+    see :func:`~atlas.methods.base.property_of`), ``q(z)`` is the neuron's mean over words with
+    value ``z`` and the value stored on concept ``z`` is NeuroX's per-value score
+    ``s_n(z) = Σ_{z' ≠ z} |q(z) − q(z')|`` over the values of that property among the scored
+    concepts. Antverg & Belinkov's property-level score ``Σ_{z<z'} |q(z) − q(z')|`` is half the
+    sum of the stored per-value scores. A binary concept (or a property with one scored
+    value) gets ``|μ⁺ − μ⁻|``, to which both definitions reduce. Needs ``context["names"]``
+    to find properties; without it every concept is binary.
+    """
+
+    def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        out = np.abs(mu_pos - mu_neg)
+        names = context.get("names")
+        if names is None:
+            return out
+        for cols in property_groups(list(names)).values():
+            if len(cols) < 2:
+                continue
+            q = mu_pos[:, cols]  # [n_neurons, |Z|]
+            diffs = np.abs(q[:, :, None] - q[:, None, :])  # [n, |Z|, |Z|]
+            out[:, cols] = diffs.sum(axis=2)
+        return out
+
+
+@register_method(
+    "ap",
+    description="average precision of the activation as a detector of the concept's words",
+    value_range=(0.0, 1.0),
+    defaults={},
+    reference="METHODS.md §2",
+)
+class AveragePrecision(ScoreMethod):
+    """Token-level AP: ``Σ_k (R_k − R_{k−1}) P_k`` over the neuron's activations as scores of
+    the concept's words (METHODS.md §2; scikit-learn's ``average_precision_score``, exact with ties).
+    Null value: the concept's base rate.
+    """
+
+    def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
+        cache = context.get("stats")
+        pairs = cache.get("pairs") if cache is not None else None
+        if pairs is None:
+            pairs = PositivePairs(Y)
+            if cache is not None:
+                cache["pairs"] = pairs
+        self.scores_ = average_precision(X, Y, pairs=pairs)
+        return self
+
+
+@register_method(
+    "ap_sentence",
+    description="average precision of the sentence max-pooled activation for sentences with the concept",
+    value_range=(0.0, 1.0),
+    defaults={"pooling": "max"},
+    level="sentence",
+    reference="METHODS.md §2",
+)
+class SentenceAveragePrecision(ScoreMethod):
+    """Sentence-level AP (Suau et al., METHODS.md §2): each neuron's activation is max-pooled over
+    the words of each sentence; a sentence is positive when any of its words carries the concept
+    (for a sentence-level concept: the sentence has it). Needs ``context["sentence_index"]``.
+    """
+
+    def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
+        if self._params.get("pooling", "max") != "max":
+            raise MethodError(f"pooling {self._params['pooling']!r} is not supported", hint="use pooling=max")
+        sentence_index = context.get("sentence_index")
+        if sentence_index is None:
+            raise MethodError("ap_sentence needs the sentence of each word (sentence_index)")
+        cache = context.get("stats")
+        pooled = cache.get("sentence_pool") if cache is not None else None
+        if pooled is None:
+            pooled = sentence_pool(X, Y, sentence_index)
+            if cache is not None:
+                cache["sentence_pool"] = pooled
+        px, py = pooled
+        self.n_sentences_ = px.shape[0]
+        self.scores_ = average_precision(px, py)
+        return self

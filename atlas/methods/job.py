@@ -1,0 +1,364 @@
+"""The scoring job: a run's activations × its corpus's concepts → ``method`` and ``score`` rows.
+
+``score(db, run)`` reads the run's activation files (one float16 array per layer × site) and
+the concept matrix of the run's corpus, fits every requested method layer by layer (the
+corpus-based ones share one set of sufficient statistics per layer), and then writes, for each
+method, one ``method`` row per ``(name, version, params_hash)`` and its ``score`` rows — in one
+transaction per (run, method row) that first deletes that set, so a re-run replaces it
+atomically and a failure leaves the previous scores in place.
+
+Which concepts: every concept of the corpus with at least ``min_count`` words (default 5;
+fewer makes ranks and rates meaningless) and not on every word; ``concepts=`` restricts the
+set (names are checked). Probing methods (``probe``, ``control_selectivity``) are opt-in and,
+unless ``concepts`` is given, run only on the named concepts (names without ``:``) and
+``upos:*`` (one multi-class probe).
+
+Example::
+
+    db = atlas.connect("sqlite:///lab.db")
+    result = score(db, "minilm", methods=["iou", "selectivity"], concepts=["noun", "negation"])
+    result["methods"]["iou"]["rows"]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from tqdm.auto import tqdm
+
+from atlas.errors import ConceptError, MethodError, did_you_mean
+from atlas.methods import DEFAULT_METHODS
+from atlas.methods.base import MethodSpec, get, params_hash
+from atlas.methods.corpus import shared_stats
+from atlas.store.bulk import bulk_insert
+from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, Run, Score, Token
+
+#: Concepts need at least this many words to be scored (``--min-count``).
+MIN_COUNT = 5
+
+#: Score rows handed to the bulk writer at a time (bounds the memory of the write).
+WRITE_CHUNK = 250_000
+
+
+def resolve_run(db: Any, ref: int | str | Run) -> Run:
+    """The run ``ref`` names: an id, or a model short name (through area B's ``resolve_run``).
+
+    Raises:
+        MethodError: no such run.
+    """
+    if isinstance(ref, Run):
+        return ref
+    if isinstance(ref, str) and ref.strip().isdigit():
+        ref = int(ref)
+    if isinstance(ref, int):
+        with Session(db.engine) as session:
+            found = session.get(Run, ref)
+            if found is None:
+                raise MethodError(f"there is no run {ref}", hint="give the id of an extraction run of this atlas")
+            session.expunge(found)
+        return found
+    try:
+        from atlas.extract.job import resolve_run as resolve_extract_run
+    except ImportError:  # area B not installed yet
+        raise MethodError(f"cannot resolve run {ref!r}", hint="give the run id (a number)") from None
+    return resolve_extract_run(db, ref)  # type: ignore[no-any-return]
+
+
+def _load_matrix(db: Any, corpus_id: int) -> Any:
+    """Area A's concept matrix of the corpus (every concept, ``min_count=1``)."""
+    from atlas.corpus.concepts import load_concept_matrix
+
+    return load_concept_matrix(db, corpus_id, min_count=1)
+
+
+def _split(values: str | Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = values.split(",")
+    out = [v.strip() for v in values if v and v.strip()]
+    return out or None
+
+
+def _resolve_methods(methods: str | Iterable[str] | None, params: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[MethodSpec, dict[str, Any]]]:
+    names = _split(methods) or list(DEFAULT_METHODS)
+    if "all" in names:
+        from atlas.methods.base import all_methods
+
+        names = [m.name for m in all_methods()]
+    seen: list[str] = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    specs = [get(n) for n in seen]
+    params = dict(params or {})
+    for name in params:
+        if name not in seen:
+            raise MethodError(f"parameters given for {name!r}, which is not among the methods run", hint=f"methods: {', '.join(seen)}")
+    return [(spec, spec.params(params.get(spec.name))) for spec in specs]
+
+
+def score(
+    db: Any,
+    run: int | str | Run,
+    *,
+    methods: str | Sequence[str] | None = None,
+    concepts: str | Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    min_count: int = MIN_COUNT,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score every neuron of a run against every concept of its corpus; write the scores.
+
+    Args:
+        db: an :class:`atlas.Atlas`.
+        run: run id, or model short name (its latest done run).
+        methods: method names (list or comma-separated); default :data:`DEFAULT_METHODS`;
+            ``"all"`` adds the probes.
+        concepts: concept names to score (default: every concept with ``min_count`` words).
+        params: per-method parameter overrides, ``{"iou": {"alpha": 0.01}}``; they make a
+            different ``method`` row (stored with the scores).
+        min_count: concepts with fewer words are skipped (reported in ``skipped_concepts``).
+        progress: show a progress bar on stderr.
+
+    Returns:
+        ``{"run_id", "n_neurons", "n_concepts", "skipped_concepts", "methods": {name:
+        {"method_id", "rows", "compute_s", "write_s"}}, "probe_results": {name: {layer: ...}}}``.
+
+    Raises:
+        MethodError: unknown method or parameter, run not done, missing activations.
+        ConceptError: unknown concept name.
+
+    Example::
+
+        >>> score(db, 1, methods="iou,selectivity", concepts="noun,negation")  # doctest: +SKIP
+    """
+    chosen = _resolve_methods(methods, params)
+    run_row = resolve_run(db, run)
+    if run_row.status != "done":
+        raise MethodError(
+            f"run {run_row.id} is {run_row.status!r}, not done",
+            hint="finish the extraction first (atlas extract resumes a run)",
+        )
+    files = _activation_files(db, run_row.id)
+    matrix = _load_matrix(db, run_row.corpus_id)
+    names_all = list(matrix.names)
+    counts = np.asarray(matrix.mask, bool).sum(0)
+    n_words = int(matrix.mask.shape[0])
+    wanted = _split(concepts)
+    if wanted is not None:
+        _check_concepts(db, wanted, names_all)
+        pool = [names_all.index(n) for n in wanted]
+    else:
+        pool = list(range(len(names_all)))
+    skipped = [names_all[i] for i in pool if not (min_count <= counts[i] < n_words)]
+    cols = [i for i in pool if min_count <= counts[i] < n_words]
+    if not cols:
+        raise ConceptError(
+            "no concept left to score",
+            hint=f"concepts need at least {min_count} words and may not cover every word (lower --min-count?)",
+        )
+    probe_cols = cols
+    if wanted is None:
+        probe_cols = [i for i in cols if ":" not in names_all[i] or names_all[i].startswith("upos:")]
+
+    Y = np.ascontiguousarray(np.asarray(matrix.mask, bool)[:, cols])
+    names = [names_all[i] for i in cols]
+    concept_ids = np.asarray(matrix.ids)[cols].astype(np.int64)
+    probe_pos = [cols.index(i) for i in probe_cols]
+    sentence_index = np.asarray(matrix.sentence_index)
+    word_types = _word_types(db, run_row.corpus_id) if any(s.name == "control_selectivity" for s, _ in chosen) else None
+
+    neuron_ids = _neuron_ids(db, files)
+    values: dict[str, list[np.ndarray]] = {spec.name: [] for spec, _ in chosen}
+    compute_s = {spec.name: 0.0 for spec, _ in chosen}
+    probe_results: dict[str, dict[str, Any]] = {}
+    bar = tqdm(total=len(files) * len(chosen), desc=f"score run {run_row.id}", unit="method", disable=not progress)
+    try:
+        for f in files:
+            X = db.store.open(f["path"])
+            if X.shape[0] != n_words:
+                raise MethodError(
+                    f"activation file {f['path']} has {X.shape[0]} rows but the corpus has {n_words} words",
+                    hint="the run and its corpus disagree; re-run the extraction",
+                )
+            cache: dict[Any, Any] = {}
+            corpus_specs = [(s, p) for s, p in chosen if s.family == "corpus"]
+            if any(s.name in ("selectivity", "meandiff", "probeless") for s, _ in corpus_specs):
+                # Warm the shared statistics in one pass for every default-threshold method.
+                mask_specs = [p for s, p in corpus_specs if s.name in ("iou", "precision", "recall", "mi")]
+                for p in mask_specs[:1]:
+                    shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], rule=p["threshold"], sums=True, intersections=True)
+            context = {"stats": cache, "names": names, "sentence_index": sentence_index, "word_types": word_types}
+            for spec, p in chosen:
+                bar.set_postfix_str(f"{f['site']}.{f['index']} {spec.name}")
+                t0 = time.perf_counter()
+                est = spec.make(p)
+                if spec.family == "probing":
+                    sub_names = [names[i] for i in probe_pos]
+                    est.fit(X, Y[:, probe_pos], **{**context, "names": sub_names})
+                    full = np.full((X.shape[1], len(cols)), np.nan)
+                    full[:, probe_pos] = est.scores_
+                    values[spec.name].append(full)
+                    probe_results.setdefault(spec.name, {})[f"{f['site']}.{f['index']}"] = getattr(est, "results_", {})
+                else:
+                    est.fit(X, Y, **context)
+                    values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
+                compute_s[spec.name] += time.perf_counter() - t0
+                bar.update(1)
+            del X, cache
+    finally:
+        bar.close()
+
+    out_methods: dict[str, Any] = {}
+    for spec, p in chosen:
+        t0 = time.perf_counter()
+        only = probe_pos if spec.family == "probing" else None
+        method_id, rows = _write(db, run_row.id, spec, p, neuron_ids, concept_ids, values[spec.name], only)
+        out_methods[spec.name] = {
+            "method_id": method_id,
+            "rows": rows,
+            "compute_s": round(compute_s[spec.name], 3),
+            "write_s": round(time.perf_counter() - t0, 3),
+        }
+        if spec.name in probe_results:
+            _save_probe_results(db, run_row, spec.name, method_id, probe_results[spec.name])
+    return {
+        "run_id": run_row.id,
+        "n_neurons": int(sum(len(ids) for ids in neuron_ids)),
+        "n_concepts": len(cols),
+        "skipped_concepts": skipped,
+        "methods": out_methods,
+        "probe_results": probe_results,
+    }
+
+
+def _check_concepts(db: Any, wanted: list[str], names_all: list[str]) -> None:
+    known = set(names_all)
+    for n in wanted:
+        if n not in known:
+            with db.engine.connect() as conn:
+                exists = conn.execute(select(Concept.id).where(Concept.name == n)).first() is not None
+            if exists:
+                raise ConceptError(f"concept {n!r} has no words in this run's corpus")
+            raise ConceptError(f"unknown concept {n!r}", hint=did_you_mean(n, names_all) or "list them with: atlas concept list")
+
+
+def _activation_files(db: Any, run_id: int) -> list[dict[str, Any]]:
+    stmt = (
+        select(ActivationFile.path, ActivationFile.layer_id, ActivationFile.width, Layer.site, Layer.index)
+        .join(Layer, Layer.id == ActivationFile.layer_id)
+        .where(ActivationFile.run_id == run_id)
+        .order_by(Layer.site, Layer.index)
+    )
+    with db.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    if not rows:
+        raise MethodError(f"run {run_id} has no activation files", hint="was it extracted into this atlas?")
+    return rows
+
+
+def _neuron_ids(db: Any, files: list[dict[str, Any]]) -> list[np.ndarray]:
+    """For each file, the neuron id of each column (unit)."""
+    layer_ids = [f["layer_id"] for f in files]
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(Neuron.layer_id, Neuron.unit, Neuron.id).where(Neuron.layer_id.in_(layer_ids))
+        ).all()
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    out = []
+    for f in files:
+        sub = arr[arr[:, 0] == f["layer_id"]]
+        ids = np.full(f["width"], -1, np.int64)
+        ids[sub[:, 1]] = sub[:, 2]
+        if (ids < 0).any():
+            raise MethodError(
+                f"layer {f['site']}.{f['index']} lacks neuron rows for {int((ids < 0).sum())} units",
+                hint="the extraction did not register its neurons",
+            )
+        out.append(ids)
+    return out
+
+
+def _word_types(db: Any, corpus_id: int) -> np.ndarray:
+    with db.engine.connect() as conn:
+        forms = conn.execute(select(Token.form).where(Token.corpus_id == corpus_id).order_by(Token.row)).scalars().all()
+    return np.array([f.lower() for f in forms], dtype=object)
+
+
+def method_row(conn: Any, spec: MethodSpec, params: Mapping[str, Any]) -> int:
+    """The id of the ``method`` row for ``(spec.name, spec.version, params)``, created if needed."""
+    phash = params_hash(params)
+    stmt = select(Method.id).where(Method.name == spec.name, Method.version == spec.version, Method.params_hash == phash)
+    found = conn.execute(stmt).scalar()
+    if found is not None:
+        return int(found)
+    lo, hi = spec.value_range
+    try:
+        with conn.begin_nested():
+            ins = Method.__table__.insert().values(
+                name=spec.name,
+                version=spec.version,
+                params=dict(params),
+                params_hash=phash,
+                family=spec.family,
+                higher_is_more=spec.higher_is_more,
+                value_min=lo,
+                value_max=hi,
+                description=spec.description,
+            )
+            return int(conn.execute(ins).inserted_primary_key[0])
+    except IntegrityError:  # another scorer created it meanwhile
+        return int(conn.execute(stmt).scalar_one())
+
+
+def _write(
+    db: Any,
+    run_id: int,
+    spec: MethodSpec,
+    params: Mapping[str, Any],
+    neuron_ids: list[np.ndarray],
+    concept_ids: np.ndarray,
+    blocks: list[np.ndarray],
+    only: list[int] | None,
+) -> tuple[int, int]:
+    """Replace the (run, method row) score set in one transaction; returns (method id, rows)."""
+    cols = np.arange(len(concept_ids)) if only is None else np.asarray(only, np.int64)
+    cids = concept_ids[cols]
+    rows = 0
+    with db.write() as conn:
+        mid = method_row(conn, spec, params)
+        conn.execute(delete(Score).where(Score.run_id == run_id, Score.method_id == mid))
+        for ids, vals in zip(neuron_ids, blocks):
+            v = vals[:, cols]
+            step = max(1, WRITE_CHUNK // max(len(cids), 1))
+            for a in range(0, len(ids), step):
+                part = v[a : a + step]
+                nid = np.repeat(ids[a : a + step], len(cids))
+                rows += bulk_insert(
+                    conn,
+                    Score.__table__,
+                    {
+                        "run_id": np.full(nid.shape[0], run_id, np.int64),
+                        "method_id": np.full(nid.shape[0], mid, np.int64),
+                        "concept_id": np.tile(cids, part.shape[0]),
+                        "neuron_id": nid,
+                        "value": part.ravel(),
+                    },
+                )
+    return mid, rows
+
+
+def _save_probe_results(db: Any, run: Run, name: str, method_id: int, results: dict[str, Any]) -> None:
+    """Probe accuracies are per (run, layer, task), not per neuron: kept as JSON beside the run's
+    activations until the schema has a table for them."""
+    folder = db.store.path(run.store_path)
+    if folder.is_dir():
+        (folder / f"{name}-{method_id}.json").write_text(json.dumps(results, indent=1, default=float))

@@ -1,0 +1,176 @@
+"""Each corpus method against an independent reference computed differently (METHODS.md)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, mutual_info_score
+
+from atlas.methods import registry
+from atlas.methods.ranking import average_precision, sentence_pool
+from atlas.methods.stats import neuron_stats
+
+from .helpers import planted
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    n, d = 3000, 9
+    X = rng.normal(size=(n, d))
+    X[:, 3] = np.maximum(X[:, 3], 0)  # ReLU-like: many ties at 0
+    X[:, 4] = np.round(X[:, 4], 1)  # coarse values: ties everywhere
+    X = X.astype(np.float16)
+    Y = np.zeros((n, 5), bool)
+    Y[:, 0] = rng.random(n) < 0.3
+    Y[:, 1] = rng.random(n) < 0.02
+    Y[:, 2] = X[:, 5] + rng.normal(size=n) > 1.5
+    up = rng.integers(0, 2, n)
+    Y[:, 3] = up == 0
+    Y[:, 4] = up == 1
+    sent = np.sort(rng.integers(0, 250, n))
+    return X, Y, sent
+
+
+def _fit(name, X, Y, **ctx):
+    return registry.get(name).make().fit(X, Y, **ctx)
+
+
+def _masks(X, alpha=0.005):
+    Xf = X.astype(np.float64)
+    thr = np.array([np.quantile(Xf[:, j], 1 - alpha) for j in range(X.shape[1])])
+    return Xf > thr
+
+
+def test_thresholds_match_numpy_quantile_streaming(data):
+    X, _, _ = data
+    for alpha in (0.005, 0.1, 0.5):
+        st = neuron_stats(X, alpha=alpha, block_rows=97)
+        ref = np.quantile(X.astype(np.float64), 1 - alpha, axis=0)
+        np.testing.assert_allclose(st.threshold, ref, rtol=1e-6, atol=1e-6)
+    Xf = X.astype(np.float64)
+    np.testing.assert_allclose(st.mean, Xf.mean(0), atol=1e-9)
+    np.testing.assert_allclose(st.std, Xf.std(0), atol=1e-6)
+    np.testing.assert_array_equal(st.min, Xf.min(0))
+    np.testing.assert_array_equal(st.fire_rate, (Xf > 0).mean(0))
+
+
+def test_iou_precision_recall_from_boolean_arrays(data):
+    X, Y, _ = data
+    M = _masks(X)
+    iou, prec, rec = (_fit(m, X, Y).scores_ for m in ("iou", "precision", "recall"))
+    for n, c in itertools.product(range(X.shape[1]), range(Y.shape[1])):
+        inter = np.logical_and(M[:, n], Y[:, c]).sum()
+        union = np.logical_or(M[:, n], Y[:, c]).sum()
+        assert iou[n, c] == pytest.approx(inter / union)
+        assert prec[n, c] == pytest.approx(inter / M[:, n].sum() if M[:, n].any() else 0.0)
+        assert rec[n, c] == pytest.approx(inter / Y[:, c].sum())
+
+
+def test_positive_threshold_rule(data):
+    X, Y, _ = data
+    est = registry.get("iou").make({"threshold": "positive"}).fit(X, Y)
+    M = X.astype(np.float64) > 0
+    ref = (M[:, 3] & Y[:, 0]).sum() / (M[:, 3] | Y[:, 0]).sum()
+    assert est.scores_[3, 0] == pytest.approx(ref)
+
+
+def test_mi_matches_sklearn_mutual_info(data):
+    X, Y, _ = data
+    M = _masks(X, 0.05)
+    est = registry.get("mi").make({"alpha": 0.05}).fit(X, Y)
+    for n, c in itertools.product(range(X.shape[1]), range(Y.shape[1])):
+        p = Y[:, c].mean()
+        h = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+        assert est.scores_[n, c] == pytest.approx(mutual_info_score(M[:, n], Y[:, c]) / h, abs=1e-9)
+
+
+def test_selectivity_and_meandiff_from_numpy_means(data):
+    X, Y, _ = data
+    sel, md = _fit("selectivity", X, Y).scores_, _fit("meandiff", X, Y).scores_
+    Xf = X.astype(np.float64)
+    for n, c in itertools.product(range(X.shape[1]), range(Y.shape[1])):
+        diff = Xf[Y[:, c], n].mean() - Xf[~Y[:, c], n].mean()
+        assert md[n, c] == pytest.approx(diff, abs=1e-6)
+        assert sel[n, c] == pytest.approx(diff / (Xf[:, n].max() - Xf[:, n].min() + 1e-7), abs=1e-6)
+
+
+def test_probeless_per_value_and_binary(data):
+    X, Y, _ = data
+    names = ["a", "b", "c", "upos:X", "upos:Y"]
+    est = _fit("probeless", X, Y, names=names)
+    Xf = X.astype(np.float64)
+    for n in range(X.shape[1]):
+        # binary concept: |mu+ - mu-|
+        ref = abs(Xf[Y[:, 0], n].mean() - Xf[~Y[:, 0], n].mean())
+        assert est.scores_[n, 0] == pytest.approx(ref, abs=1e-6)
+        q = {z: Xf[Y[:, col], n].mean() for z, col in (("X", 3), ("Y", 4))}
+        pair_sum = sum(abs(q[a] - q[b]) for a, b in itertools.combinations(q, 2))
+        assert est.scores_[n, 3] == pytest.approx(pair_sum, abs=1e-6)
+        # Antverg & Belinkov's property score is half the sum of the per-value scores.
+        assert (est.scores_[n, 3] + est.scores_[n, 4]) / 2 == pytest.approx(pair_sum, abs=1e-6)
+
+
+def test_ap_matches_sklearn_with_ties(data):
+    X, Y, _ = data
+    ap = _fit("ap", X, Y).scores_
+    for n, c in itertools.product(range(X.shape[1]), range(Y.shape[1])):
+        assert ap[n, c] == pytest.approx(average_precision_score(Y[:, c], X[:, n].astype(np.float64)), abs=1e-12)
+
+
+def test_ap_general_float_path_and_tiny_blocks():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 5)).round(2)  # float64: dense-rank keys
+    Y = rng.random((400, 3)) < [0.1, 0.5, 0.02]
+    ap = average_precision(X, Y, memory_budget=1)
+    ref = np.array([[average_precision_score(Y[:, c], X[:, n]) for c in range(3)] for n in range(5)])
+    np.testing.assert_allclose(ap, ref, atol=1e-12)
+
+
+def test_ap_sentence_maxpool_matches_pandas_and_sklearn(data):
+    X, Y, sent = data
+    ap = _fit("ap_sentence", X, Y, sentence_index=sent).scores_
+    frame = pd.DataFrame(X.astype(np.float64))
+    pooled = frame.groupby(sent).max().to_numpy()
+    labels = pd.DataFrame(Y).groupby(sent).any().to_numpy()
+    for n, c in itertools.product(range(X.shape[1]), range(Y.shape[1])):
+        assert ap[n, c] == pytest.approx(average_precision_score(labels[:, c], pooled[:, n]), abs=1e-12)
+
+
+def test_sentence_pool_blocks_cut_at_sentence_boundaries(data):
+    X, Y, sent = data
+    a = sentence_pool(X, Y, sent, block_rows=5)
+    b = sentence_pool(X, Y, sent, block_rows=10_000)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_shared_statistics_give_the_same_values():
+    p = planted(n_sent=100)
+    cache: dict = {}
+    ctx = {"names": p.names, "sentence_index": p.sentence_index}
+    for name in ("iou", "selectivity", "mi", "probeless"):
+        alone = registry.get(name).make().fit(p.X, p.Y, **ctx).scores_
+        shared = registry.get(name).make().fit(p.X, p.Y, stats=cache, **ctx).scores_
+        np.testing.assert_allclose(alone, shared)
+
+
+def test_float16_threshold_test_is_exact():
+    from atlas.methods.stats import _threshold_test
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 40)).astype(np.float16)
+    thr = rng.normal(size=40)
+    thr[:10] = X[:10, :10].diagonal().astype(np.float64)  # thresholds that are float16 values
+    np.testing.assert_array_equal(_threshold_test(X, thr), X.astype(np.float64) > thr)
+
+
+def test_dense_threshold_rule_uses_the_dense_product(data):
+    X, Y, _ = data
+    est = registry.get("recall").make({"threshold": "positive"}).fit(X, Y)
+    M = X.astype(np.float64) > 0
+    ref = np.array([[(M[:, n] & Y[:, c]).sum() / Y[:, c].sum() for c in range(Y.shape[1])] for n in range(X.shape[1])])
+    np.testing.assert_allclose(est.scores_, ref)

@@ -216,6 +216,24 @@ CREATE TABLE neuron (
 );
 CREATE INDEX ix_neuron_model_id_neuron_site_neuron_layer_neuron_unit ON neuron (model_id, site, layer, unit);
 
+-- A probe's evaluation on one layer of a run: accuracy on held-out sentences, the majority
+-- baseline, accuracy with the top-k / random-k / bottom-k neurons, the control task's accuracy.
+--
+-- ``task`` is the property or concept the probe predicts (``upos``, ``negation``); ``metric``
+-- names the figure (``accuracy``, ``majority``, ``top``, ``random``, ``bottom``, ...).
+CREATE TABLE probe_result (
+	run_id INTEGER NOT NULL,
+	method_id INTEGER NOT NULL,
+	layer_id INTEGER NOT NULL,
+	task VARCHAR(200) NOT NULL,
+	metric VARCHAR(50) NOT NULL,
+	value FLOAT,
+	CONSTRAINT pk_probe_result PRIMARY KEY (run_id, method_id, layer_id, task, metric),
+	CONSTRAINT fk_probe_result_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_probe_result_method_id_method FOREIGN KEY(method_id) REFERENCES method (id) ON DELETE CASCADE,
+	CONSTRAINT fk_probe_result_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE
+);
+
 -- A completed, durable range of corpus rows ``[start_row, end_row)`` of a run.
 CREATE TABLE run_chunk (
 	run_id INTEGER NOT NULL,

@@ -22,13 +22,12 @@ Example::
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
@@ -38,7 +37,7 @@ from atlas.methods import DEFAULT_METHODS
 from atlas.methods.base import MethodSpec, get, params_hash
 from atlas.methods.corpus import shared_stats
 from atlas.store.bulk import bulk_insert
-from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, Run, Score, Token
+from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, ProbeResult, Run, Score, Token
 
 #: Concepts need at least this many words to be scored (``--min-count``).
 MIN_COUNT = 5
@@ -357,8 +356,27 @@ def _write(
 
 
 def _save_probe_results(db: Any, run: Run, name: str, method_id: int, results: dict[str, Any]) -> None:
-    """Probe accuracies are per (run, layer, task), not per neuron: kept as JSON beside the run's
-    activations until the schema has a table for them."""
-    folder = db.store.path(run.store_path)
-    if folder.is_dir():
-        (folder / f"{name}-{method_id}.json").write_text(json.dumps(results, indent=1, default=float))
+    """Replace the ``probe_result`` rows of (run, method): one per (layer, task, metric).
+
+    ``results`` maps ``"site.index"`` to ``{task: {metric: value}}``; skipped tasks (a reason
+    instead of numbers) are left out.
+    """
+    with db.write() as conn:
+        layers = {
+            f"{site}.{index}": layer_id
+            for layer_id, site, index in conn.execute(
+                select(Layer.id, Layer.site, Layer.index).where(Layer.model_id == run.model_id)
+            )
+        }
+        conn.execute(delete(ProbeResult).where(ProbeResult.run_id == run.id, ProbeResult.method_id == method_id))
+        rows = [
+            {"run_id": run.id, "method_id": method_id, "layer_id": layers[key], "task": task, "metric": metric,
+             "value": float(value)}
+            for key, tasks in results.items()
+            if key in layers
+            for task, metrics in tasks.items()
+            for metric, value in metrics.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
+        if rows:
+            conn.execute(insert(ProbeResult), rows)

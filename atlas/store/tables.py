@@ -13,6 +13,7 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     run (model × corpus × config) ─< run_chunk    provenance; completed row ranges of an extraction
                                  ─< activation_file   one float16 array per (layer, site)
     method ─< score >─ neuron, concept, run       long and thin: one value per (run, method, concept, neuron)
+    probe_result                                  a probe's accuracies per (run, method, layer, task)
     neuron_stat, top_activation                   per-neuron statistics and top-k words
     explanation, similarity, note                 compositional explanations, cross-model links, lab notes
 
@@ -291,6 +292,23 @@ class Score(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
 
+class ProbeResult(Base):
+    """A probe's evaluation on one layer of a run: accuracy on held-out sentences, the majority
+    baseline, accuracy with the top-k / random-k / bottom-k neurons, the control task's accuracy.
+
+    ``task`` is the property or concept the probe predicts (``upos``, ``negation``); ``metric``
+    names the figure (``accuracy``, ``majority``, ``top``, ``random``, ``bottom``, ...).
+    """
+
+    __tablename__ = "probe_result"
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    method_id: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"), primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"), primary_key=True)
+    task: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
 class NeuronStat(Base):
     """Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha)."""
 
@@ -381,6 +399,7 @@ __all__ = [
     "Model",
     "Neuron",
     "Note",
+    "ProbeResult",
     "Run",
     "RunChunk",
     "Score",

@@ -119,6 +119,21 @@ def test_probes_default_to_named_concepts_and_upos(db, tmp_path):
     assert "upos:NOUN" in names
     layer = result["probe_results"]["probe"]["mlp.0"]
     assert layer["upos"]["accuracy"] > layer["upos"]["majority"]
+    # the same figures are stored per (run, method, layer, task, metric), and a re-run replaces them
+    from atlas.store.tables import Layer, ProbeResult
+
+    def stored():
+        with db.engine.connect() as conn:
+            return dict(conn.execute(
+                select(ProbeResult.metric, ProbeResult.value).join(Layer, Layer.id == ProbeResult.layer_id)
+                .where(ProbeResult.run_id == tiny.run_id, ProbeResult.task == "upos",
+                       Layer.site == "mlp", Layer.index == 0)
+            ).all())
+
+    assert stored()["accuracy"] == pytest.approx(layer["upos"]["accuracy"])
+    assert stored()["majority"] == pytest.approx(layer["upos"]["majority"])
+    score(db, tiny.run_id, methods="probe", progress=False)
+    assert stored()["accuracy"] == pytest.approx(layer["upos"]["accuracy"])
 
 
 def test_score_mask_equals_stored_scores(db, tmp_path):

@@ -1,0 +1,830 @@
+"""The extraction job: a model over a stored corpus, every unit on every word, resumable.
+
+Flow of :func:`extract`::
+
+    validate options ─► corpus (sentences) ─► load model ─► register model, layers, neurons
+        ─► find or create the run by config hash ─► allocate one float16 [n_words, width] file
+           per (layer, site) ─► for each chunk not yet done:
+               tokenize, window, batch by length ─► forward with hooks (inference_mode)
+               ─► word vectors into a chunk buffer ─► write the chunk's rows to every file, fsync
+               ─► ONE transaction: run_chunk row + run.rows_done
+        ─► statistics + top-k from the stored files (see :mod:`atlas.extract.stats`)
+        ─► ONE transaction: neuron_stat, top_activation, file sha256s, run.status = "done"
+
+**Resume.** The corpus is cut into chunks of whole sentences (about ``chunk_words`` words),
+deterministically from the config. Everything that influences the bytes written is in the
+config hash (model source, revision and short name, corpus id, size and sha256, sites, layers,
+aggregation, dtype, device type, batch size, window, overlap, seed, random init, chunk size),
+so running the same command again finds the run and skips the chunks it recorded. A chunk that
+was written but not recorded is recomputed and overwritten with the same bytes. Kill -9 at any
+moment and rerun: the files are byte-identical to an uninterrupted run's.
+
+Example::
+
+    run_id = extract(db, "builtin:all-minilm-l6-v2", corpus="pud", name="minilm")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from atlas.errors import AtlasError, ExtractionError, did_you_mean
+from atlas.store.bulk import bulk_insert
+from atlas.store.tables import (
+    SITES,
+    ActivationFile,
+    Corpus,
+    Layer,
+    Model,
+    Neuron,
+    NeuronStat,
+    Run,
+    RunChunk,
+    Sentence,
+    Token,
+    TopActivation,
+)
+
+#: Bumped when a change to this module changes the bytes a run writes.
+FORMAT_VERSION = "extract/1"
+TOP_K = 20
+DEFAULT_CHUNK_WORDS = 2048
+
+
+# -- options -----------------------------------------------------------------------------------
+def parse_sites(sites: str | Sequence[str]) -> tuple[str, ...]:
+    """``"mlp,resid"`` or ``["mlp", "resid"]`` -> ``("mlp", "resid")`` in canonical order.
+
+    >>> parse_sites("resid,mlp")
+    ('mlp', 'resid')
+    """
+    items = [s.strip() for s in (sites.split(",") if isinstance(sites, str) else sites) if s.strip()]
+    if not items:
+        raise ExtractionError("no site given", hint="use --sites mlp,resid (also: embed)")
+    for s in items:
+        if s not in SITES:
+            hint = did_you_mean(s, SITES) or f"sites are {', '.join(SITES)}"
+            raise ExtractionError(f"unknown site {s!r}", hint=hint)
+    return tuple(s for s in SITES if s in items)
+
+
+def parse_layers(layers: str | Sequence[int] | None, n_layers: int) -> tuple[int, ...]:
+    """``None``/``"all"`` -> every block; ``"0-5"``, ``"1,3"``, ``[0, 2]`` as given (sorted).
+
+    >>> parse_layers("0-2,5", 6)
+    (0, 1, 2, 5)
+    """
+    if layers is None or (isinstance(layers, str) and layers.strip().lower() in ("", "all")):
+        return tuple(range(n_layers))
+    out: set[int] = set()
+    if isinstance(layers, str):
+        for part in layers.split(","):
+            part = part.strip()
+            try:
+                if "-" in part:
+                    a, b = part.split("-", 1)
+                    out.update(range(int(a), int(b) + 1))
+                else:
+                    out.add(int(part))
+            except ValueError as exc:
+                raise ExtractionError(
+                    f"cannot read the layer list {layers!r}", hint="write e.g. --layers 0-5 or --layers 1,3,5"
+                ) from exc
+    else:
+        out.update(int(x) for x in layers)
+    bad = sorted(x for x in out if not 0 <= x < n_layers)
+    if bad or not out:
+        raise ExtractionError(
+            f"layer {bad[0] if bad else layers!r} does not exist: the model has blocks 0-{n_layers - 1}",
+            hint=f"use --layers 0-{n_layers - 1}",
+        )
+    return tuple(sorted(out))
+
+
+def default_name(source: str) -> str:
+    """The short name a model gets without ``--as``: ``minilm`` for the built-in model, else
+    the last part of the id or folder, lower-cased."""
+    from atlas.extract.models import builtin_model_path
+
+    try:
+        if Path(source).resolve() == builtin_model_path().resolve():
+            return "minilm"
+    except (AtlasError, OSError):
+        pass
+    base = Path(source.rstrip("/")).name or source
+    return base.lower()
+
+
+# -- corpus ------------------------------------------------------------------------------------
+@dataclass
+class CorpusInfo:
+    id: int
+    name: str
+    n_tokens: int
+    sha256: str | None
+    first_row: np.ndarray  # [n_sentences]
+    n_words: np.ndarray  # [n_sentences]
+
+
+def load_corpus(db: Any, name: str) -> CorpusInfo:
+    """The corpus row and its sentence layout; checks that sentences tile rows 0..n-1."""
+    with db.engine.connect() as conn:
+        row = conn.execute(select(Corpus.id, Corpus.name, Corpus.n_tokens, Corpus.sha256).where(Corpus.name == name)).first()
+        if row is None:
+            names = conn.execute(select(Corpus.name)).scalars().all()
+            hint = did_you_mean(name, names) or (
+                f"stored corpora: {', '.join(names)}" if names else "add one first: atlas corpus add NAME FILE"
+            )
+            raise ExtractionError(f"no corpus named {name!r}", hint=hint)
+        sents = conn.execute(
+            select(Sentence.first_row, Sentence.n_tokens).where(Sentence.corpus_id == row.id).order_by(Sentence.index)
+        ).all()
+        n_rows = conn.execute(select(func.count()).select_from(Token).where(Token.corpus_id == row.id)).scalar_one()
+    first = np.array([s[0] for s in sents], dtype=np.int64)
+    sizes = np.array([s[1] for s in sents], dtype=np.int64)
+    expected = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else first
+    if not np.array_equal(first, expected) or int(sizes.sum()) != n_rows:
+        raise ExtractionError(
+            f"corpus {name!r} is inconsistent: its sentences do not cover token rows 0..{n_rows - 1}",
+            hint="store it again with atlas corpus add --replace",
+        )
+    if n_rows == 0:
+        raise ExtractionError(f"corpus {name!r} has no words", hint="store a corpus with at least one sentence")
+    return CorpusInfo(row.id, row.name, int(n_rows), row.sha256, first, sizes)
+
+
+def chunk_bounds(n_words: np.ndarray, chunk_words: int) -> list[tuple[int, int]]:
+    """Sentence ranges ``[a, b)`` of about ``chunk_words`` words each (whole sentences).
+
+    >>> chunk_bounds(np.array([3, 3, 3, 3]), 5)
+    [(0, 2), (2, 4)]
+    """
+    out: list[tuple[int, int]] = []
+    start, acc = 0, 0
+    for i, n in enumerate(n_words.tolist()):
+        acc += n
+        if acc >= chunk_words:
+            out.append((start, i + 1))
+            start, acc = i + 1, 0
+    if start < len(n_words):
+        out.append((start, len(n_words)))
+    return out
+
+
+def _chunk_sentences(conn: Connection, corpus: CorpusInfo, a: int, b: int) -> list[list[str]]:
+    r0 = int(corpus.first_row[a])
+    r1 = int(corpus.first_row[b - 1] + corpus.n_words[b - 1])
+    forms = conn.execute(
+        select(Token.form).where(Token.corpus_id == corpus.id, Token.row >= r0, Token.row < r1).order_by(Token.row)
+    ).scalars().all()
+    if len(forms) != r1 - r0:
+        raise ExtractionError(f"corpus {corpus.name!r} is missing token rows in {r0}..{r1 - 1}")
+    out: list[list[str]] = []
+    for s in range(a, b):
+        o = int(corpus.first_row[s]) - r0
+        out.append(list(forms[o : o + int(corpus.n_words[s])]))
+    return out
+
+
+# -- registration ------------------------------------------------------------------------------
+def _register_model(db: Any, loaded: Any, name: str, random_init: bool, seed: int, targets: list[tuple[str, int]]) -> tuple[int, dict[tuple[str, int], int]]:
+    """Get or create the model row and the layer and neuron rows of ``targets``; ``(model id, layer ids)``."""
+    config_dict = loaded.config.to_dict()
+    config_hash = hashlib.sha256(json.dumps(config_dict, sort_keys=True, default=str).encode()).hexdigest()
+    revision = loaded.revision if not random_init else f"random-init:seed={seed}:{loaded.revision}"
+    with db.write() as conn:
+        row = conn.execute(select(Model.__table__).where(Model.name == name)).first()
+        if row is not None:
+            if row.source != loaded.source or row.revision != revision or bool(row.random_init) != random_init:
+                raise ExtractionError(
+                    f"the name {name!r} already belongs to {row.source} (revision {row.revision})",
+                    hint="choose another short name with --as",
+                )
+            model_id = row.id
+        else:
+            parent_id = None
+            if random_init:
+                base = name[: -len("-random")] if name.endswith("-random") else name
+                parent_id = conn.execute(
+                    select(Model.id).where(Model.name == base, Model.random_init.is_(False))
+                ).scalar()
+            model_id = conn.execute(
+                Model.__table__.insert().values(
+                    name=name,
+                    source=loaded.source,
+                    revision=revision,
+                    architecture=loaded.architecture,
+                    family=loaded.family,
+                    n_layers=loaded.n_layers,
+                    d_model=loaded.d_model,
+                    d_mlp=loaded.d_mlp,
+                    random_init=random_init,
+                    parent_id=parent_id,
+                    config_hash=config_hash,
+                    config=json.loads(json.dumps(config_dict, default=str)),
+                    created_at=dt.datetime.now(dt.timezone.utc),
+                )
+            ).inserted_primary_key[0]
+        existing = {
+            (r.site, r.index): r.id
+            for r in conn.execute(select(Layer.id, Layer.site, Layer.index).where(Layer.model_id == model_id))
+        }
+        from atlas.extract.adapters import SITE_ACTIVATION
+
+        for site, index in targets:
+            if (site, index) in existing:
+                continue
+            width = loaded.adapter.width(loaded.config, site)
+            layer_id = conn.execute(
+                Layer.__table__.insert().values(
+                    model_id=model_id,
+                    index=index,
+                    site=site,
+                    width=width,
+                    hook_point=loaded.adapter.hook_point(loaded.model, site, index),
+                    activation=SITE_ACTIVATION[site],
+                )
+            ).inserted_primary_key[0]
+            bulk_insert(
+                conn,
+                Neuron.__table__,
+                {
+                    "layer_id": np.full(width, layer_id, dtype=np.int64),
+                    "model_id": np.full(width, model_id, dtype=np.int64),
+                    "site": [site] * width,
+                    "layer": np.full(width, index, dtype=np.int64),
+                    "unit": np.arange(width, dtype=np.int64),
+                },
+            )
+            existing[(site, index)] = layer_id
+    return int(model_id), {t: int(existing[t]) for t in targets}
+
+
+def _versions() -> dict[str, str]:
+    import torch
+    import transformers
+
+    import atlas
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "numpy": np.__version__,
+        "neuron_atlas": atlas.__version__,
+    }
+
+
+def _code_version() -> str:
+    import atlas
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--", str(here)], capture_output=True, text=True, timeout=5
+        )
+        if out.returncode == 0:
+            return f"{atlas.__version__}+g{out.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return atlas.__version__
+
+
+# -- the run -----------------------------------------------------------------------------------
+def _get_or_create_run(
+    db: Any, model_id: int, corpus: CorpusInfo, config: dict[str, Any], config_hash: str, provenance: dict[str, Any]
+) -> Any:
+    for _attempt in range(2):
+        with db.write() as conn:
+            run = conn.execute(select(Run.__table__).where(Run.config_hash == config_hash)).first()
+            if run is not None:
+                return run
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        Run.__table__.insert().values(
+                            model_id=model_id,
+                            corpus_id=corpus.id,
+                            config_hash=config_hash,
+                            config=config,
+                            status="pending",
+                            store_path="",
+                            n_words=corpus.n_tokens,
+                            rows_done=0,
+                            provenance=provenance,
+                            created_at=dt.datetime.now(dt.timezone.utc),
+                        )
+                    )
+            except IntegrityError:
+                continue
+            from atlas.store.activations import ActivationStore
+
+            run_id = conn.execute(select(Run.id).where(Run.config_hash == config_hash)).scalar_one()
+            path = ActivationStore.run_dir(run_id, config_hash)
+            conn.execute(update(Run).where(Run.id == run_id).values(store_path=path))
+            return conn.execute(select(Run.__table__).where(Run.id == run_id)).one()
+    raise ExtractionError("could not create the run row (a concurrent job keeps creating it)")
+
+
+class _Stop(Exception):
+    """Raised by the deepest hook: the rest of the forward pass is not needed."""
+
+
+class _Capture:
+    """Forward hooks that turn subword activations into word rows of a chunk buffer."""
+
+    def __init__(self, aggregation: str) -> None:
+        self.aggregation = aggregation
+        self.batch: Any = None
+        self.buffers: dict[tuple[str, int], np.ndarray] = {}
+        self.last: tuple[str, int] | None = None
+
+    def sink(self, key: tuple[str, int]) -> Any:
+        import torch
+
+        from atlas.extract.align import aggregate
+
+        def _sink(hidden: torch.Tensor) -> None:
+            vec = aggregate(hidden, self.batch, self.aggregation).to(torch.float16).cpu().numpy()
+            self.buffers[key][self.batch.rows] = vec
+            if key == self.last:
+                raise _Stop
+
+        return _sink
+
+
+def extract(
+    db: Any,
+    model: str,
+    *,
+    corpus: str,
+    name: str | None = None,
+    sites: str | Sequence[str] = ("mlp", "resid"),
+    layers: str | Sequence[int] | None = None,
+    aggregation: str = "mean",
+    batch_size: int = 32,
+    device: str = "cpu",
+    dtype: str = "float32",
+    random_init: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+    revision: str | None = None,
+    max_length: int | None = None,
+    overlap: int | None = None,
+    chunk_words: int = DEFAULT_CHUNK_WORDS,
+    top_k: int = TOP_K,
+) -> int:
+    """Extract word-level activations of every unit of ``model`` over ``corpus``; returns the run id.
+
+    Args:
+        db: an :class:`atlas.Atlas`.
+        model: a Hugging Face id, a local folder, or ``builtin:all-minilm-l6-v2``.
+        corpus: the stored corpus' name.
+        name: the model's short name in queries (default: from the id or folder);
+            ``NAME-random`` when ``random_init``.
+        sites: ``mlp``, ``resid``, ``embed`` (comma-separated or a list).
+        layers: blocks to capture (``"0-5"``, ``[1, 3]``; default all).
+        aggregation: subwords to word: ``mean``, ``first`` or ``last``.
+        batch_size: windows per forward pass.
+        device: ``cpu`` or ``cuda``.
+        dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (arrays are float16 always).
+        random_init: fresh weights of the same architecture, seeded by ``seed``.
+        progress: show a progress bar (stderr).
+        revision: a hub revision for hub ids.
+        max_length: cap the model window (tokens); longer sentences are windowed.
+        overlap: subwords shared by consecutive windows (default: half a window).
+        chunk_words: words per resumable chunk.
+        top_k: top-activating words kept per neuron.
+
+    Raises:
+        ExtractionError: bad options, unknown corpus, a model that will not load, an
+            unsupported architecture, a short name taken by another model.
+
+    Example::
+
+        >>> run_id = extract(db, "builtin:all-minilm-l6-v2", corpus="pud", name="minilm")  # doctest: +SKIP
+    """
+    from atlas.extract.align import AGGREGATIONS
+    from atlas.extract.models import DTYPES, check_device, load_model, resolve_source
+
+    site_list = parse_sites(sites)
+    if aggregation not in AGGREGATIONS:
+        raise ExtractionError(f"unknown aggregation {aggregation!r}", hint="use --aggregation mean, first or last")
+    if batch_size < 1:
+        raise ExtractionError(f"--batch-size must be at least 1, not {batch_size}")
+    if chunk_words < 1:
+        raise ExtractionError(f"chunk_words must be at least 1, not {chunk_words}")
+    if dtype not in DTYPES:
+        raise ExtractionError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
+    check_device(device)
+    resolve_source(model)
+    info = load_corpus(db, corpus)
+
+    loaded = load_model(
+        model, revision=revision, dtype=dtype, device=device, random_init=random_init, seed=seed, max_length=max_length
+    )
+    layer_list = parse_layers(layers, loaded.n_layers)
+    short = name or default_name(loaded.source)
+    if random_init and not short.endswith("-random"):
+        short = f"{short}-random"
+    targets = [(s, i) for i in layer_list for s in site_list if s != "embed"]
+    if "embed" in site_list:
+        targets.insert(0, ("embed", 0))
+    chunks = chunk_bounds(info.n_words, chunk_words)
+    config = {
+        "format": FORMAT_VERSION,
+        "model": {"name": short, "source": loaded.source, "revision": loaded.revision, "random_init": random_init, "seed": seed},
+        "corpus": {"id": info.id, "name": info.name, "n_tokens": info.n_tokens, "sha256": info.sha256},
+        "sites": list(site_list),
+        "layers": list(layer_list),
+        "aggregation": aggregation,
+        "dtype": dtype,
+        "device": device.split(":", 1)[0],
+        "batch_size": batch_size,
+        "max_length": loaded.max_length,
+        "overlap": overlap,
+        "chunk_words": chunk_words,
+        "top_k": top_k,
+    }
+    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    model_id, layer_ids = _register_model(db, loaded, short, random_init, seed, targets)
+    hook_points = {f"{s}.{i}": loaded.adapter.hook_point(loaded.model, s, i) for s, i in targets}
+    provenance: dict[str, Any] = {
+        "model_id": loaded.source,
+        "revision": loaded.revision,
+        "architecture": loaded.architecture,
+        "family": loaded.family,
+        "sites": list(site_list),
+        "layers": list(layer_list),
+        "hook_points": hook_points,
+        "activation": {s: ("post-activation (input of the MLP down-projection)" if s == "mlp" else "residual stream") for s in site_list},
+        "aggregation": aggregation,
+        "dtype": dtype,
+        "batch_size": batch_size,
+        "device": device,
+        "max_length": loaded.max_length,
+        "versions": _versions(),
+        "code_version": _code_version(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "argv": sys.argv,
+    }
+    run = _get_or_create_run(db, model_id, info, config, config_hash, provenance)
+    if run.status == "done":
+        return int(run.id)
+    return _execute(db, run.id, run.store_path, loaded, info, chunks, targets, layer_ids, aggregation, batch_size, overlap, top_k, progress, provenance)
+
+
+def _execute(
+    db: Any,
+    run_id: int,
+    store_path: str,
+    loaded: Any,
+    info: CorpusInfo,
+    chunks: list[tuple[int, int]],
+    targets: list[tuple[str, int]],
+    layer_ids: dict[tuple[str, int], int],
+    aggregation: str,
+    batch_size: int,
+    overlap: int | None,
+    top_k: int,
+    progress: bool,
+    provenance: dict[str, Any],
+) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from atlas.extract.adapters import attach
+    from atlas.extract.align import plan_batches
+
+    store = db.store
+    files: dict[tuple[str, int], str] = {}
+    widths: dict[tuple[str, int], int] = {}
+    for site, index in targets:
+        rel = store.layer_path(store_path, layer=index, site=site)
+        width = loaded.adapter.width(loaded.config, site)
+        try:
+            store.allocate(rel, n_rows=info.n_tokens, width=width)
+        except ValueError as exc:
+            raise ExtractionError(str(exc), hint="remove the run's folder and run again") from exc
+        files[(site, index)] = rel
+        widths[(site, index)] = width
+    now = dt.datetime.now(dt.timezone.utc)
+    with db.write() as conn:
+        present = set(conn.execute(select(ActivationFile.layer_id).where(ActivationFile.run_id == run_id)).scalars())
+        for key, rel in files.items():
+            if layer_ids[key] not in present:
+                conn.execute(
+                    ActivationFile.__table__.insert().values(
+                        run_id=run_id, layer_id=layer_ids[key], path=rel, n_rows=info.n_tokens, width=widths[key], dtype="float16"
+                    )
+                )
+        done = set(conn.execute(select(RunChunk.chunk).where(RunChunk.run_id == run_id)).scalars())
+        rows_done = conn.execute(select(Run.rows_done, Run.started_at).where(Run.id == run_id)).one()
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="running", error=None, started_at=rows_done.started_at or now, provenance=provenance)
+        )
+    todo = [k for k in range(len(chunks)) if k not in done]
+    capture = _Capture(aggregation)
+    order = sorted(targets, key=lambda t: (t[1], {"embed": 0, "mlp": 1, "resid": 2}[t[0]]))
+    capture.last = order[-1]
+    handles = [attach(loaded.model, loaded.adapter, s, i, capture.sink((s, i))) for s, i in targets]
+    runner = loaded.adapter.runner(loaded.model)
+    dev = next(loaded.model.parameters()).device
+    fds = {key: os.open(store.path(rel), os.O_RDWR) for key, rel in files.items()}
+    from atlas.extract.stats import npy_header_size
+
+    offsets = {key: npy_header_size(store.path(rel)) for key, rel in files.items()}
+    words_now = 0
+    plan_totals = {"n_windows": 0, "n_split_sentences": 0, "n_truncated_words": 0, "n_empty_words": 0, "n_subwords": 0}
+    bar = tqdm(
+        total=info.n_tokens,
+        initial=int(rows_done.rows_done),
+        unit="word",
+        unit_scale=True,
+        desc=f"extract run {run_id}",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    t0 = time.perf_counter()
+    try:
+        for k in todo:
+            a, b = chunks[k]
+            r0 = int(info.first_row[a])
+            r1 = int(info.first_row[b - 1] + info.n_words[b - 1])
+            with db.engine.connect() as conn:
+                sentences = _chunk_sentences(conn, info, a, b)
+            plan = plan_batches(
+                loaded.tokenizer,
+                sentences,
+                max_length=loaded.max_length,
+                batch_size=batch_size,
+                overlap=overlap,
+                pad_id=loaded.pad_id,
+                aggregations=(aggregation,),
+            )
+            for key in plan_totals:
+                plan_totals[key] += getattr(plan, key)
+            capture.buffers = {key: np.zeros((r1 - r0, widths[key]), dtype=np.float16) for key in targets}
+            with torch.inference_mode():
+                for batch in plan.batches:
+                    capture.batch = batch
+                    try:
+                        runner(input_ids=batch.input_ids.to(dev), attention_mask=batch.attention_mask.to(dev))
+                    except _Stop:
+                        pass
+            for key in targets:
+                buf = capture.buffers[key]
+                os.pwrite(fds[key], memoryview(buf).cast("B"), offsets[key] + r0 * widths[key] * 2)
+                os.fsync(fds[key])
+            _record_chunk(db, run_id, k, r0, r1)
+            words_now += r1 - r0
+            bar.update(r1 - r0)
+            elapsed = time.perf_counter() - t0
+            bar.set_postfix_str(f"{words_now / max(elapsed, 1e-9):,.0f} words/s", refresh=False)
+        elapsed = time.perf_counter() - t0
+    except BaseException as exc:
+        _mark_failed(db, run_id, exc)
+        raise
+    finally:
+        bar.close()
+        capture.buffers = {}
+        for h in handles:
+            h.remove()
+        for fd in fds.values():
+            os.close(fd)
+    try:
+        words_per_s = words_now / elapsed if words_now and elapsed > 0 else None
+        _finish(db, run_id, loaded, info, files, widths, layer_ids, top_k, words_per_s, plan_totals, provenance, len(todo), len(chunks))
+    except BaseException as exc:
+        _mark_failed(db, run_id, exc)
+        raise
+    return run_id
+
+
+def _record_chunk(db: Any, run_id: int, chunk: int, r0: int, r1: int) -> None:
+    """One transaction: the chunk is complete (unless a concurrent job recorded it first)."""
+    with db.write() as conn:
+        seen = conn.execute(select(RunChunk.chunk).where(RunChunk.run_id == run_id, RunChunk.chunk == chunk)).first()
+        if seen is not None:
+            return
+        conn.execute(RunChunk.__table__.insert().values(run_id=run_id, chunk=chunk, start_row=r0, end_row=r1, finished_at=dt.datetime.now(dt.timezone.utc)))
+        conn.execute(update(Run).where(Run.id == run_id).values(rows_done=Run.rows_done + (r1 - r0)))
+
+
+def _mark_failed(db: Any, run_id: int, exc: BaseException) -> None:
+    message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+    try:
+        with db.write() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=message[:2000]))
+    except Exception:  # noqa: BLE001 - never hide the original error behind a bookkeeping one
+        pass
+
+
+def _finish(
+    db: Any,
+    run_id: int,
+    loaded: Any,
+    info: CorpusInfo,
+    files: dict[tuple[str, int], str],
+    widths: dict[tuple[str, int], int],
+    layer_ids: dict[tuple[str, int], int],
+    top_k: int,
+    words_per_s: float | None,
+    plan_totals: dict[str, int],
+    provenance: dict[str, Any],
+    n_computed: int,
+    n_chunks: int,
+) -> None:
+    """Check completeness, compute statistics and top-k, and mark the run done in one transaction."""
+    from atlas.extract.stats import layer_stats
+
+    store = db.store
+    with db.engine.connect() as conn:
+        covered = conn.execute(
+            select(func.coalesce(func.sum(RunChunk.end_row - RunChunk.start_row), 0)).where(RunChunk.run_id == run_id)
+        ).scalar_one()
+    if int(covered) != info.n_tokens:
+        raise ExtractionError(f"run {run_id} covers {covered} of {info.n_tokens} rows after the last chunk")
+    results = {key: layer_stats(store.path(rel), n_rows=info.n_tokens, width=widths[key], k=top_k) for key, rel in files.items()}
+    sha = {key: store.sha256(rel) for key, rel in files.items()}
+    finished = dt.datetime.now(dt.timezone.utc)
+    with db.write() as conn:
+        prov = dict(provenance)
+        old = conn.execute(select(Run.provenance, Run.words_per_s, Run.started_at).where(Run.id == run_id)).one()
+        prov["plan"] = plan_totals
+        prov["chunks"] = {"total": n_chunks, "computed_by_last_process": n_computed, "resumed": n_computed < n_chunks}
+        prov["finished_at"] = finished.isoformat()
+        if old.started_at is not None:
+            prov["started_at"] = old.started_at.isoformat()
+        if words_per_s is None:
+            words_per_s = old.words_per_s
+        prov["words_per_s"] = words_per_s
+        conn.execute(delete(NeuronStat).where(NeuronStat.run_id == run_id))
+        conn.execute(delete(TopActivation).where(TopActivation.run_id == run_id))
+        for key, st in results.items():
+            neuron_ids = np.array(
+                conn.execute(select(Neuron.id).where(Neuron.layer_id == layer_ids[key]).order_by(Neuron.unit)).scalars().all(),
+                dtype=np.int64,
+            )
+            width = widths[key]
+            bulk_insert(
+                conn,
+                NeuronStat.__table__,
+                {
+                    "run_id": np.full(width, run_id, dtype=np.int64),
+                    "neuron_id": neuron_ids,
+                    "count": np.full(width, st.count, dtype=np.int64),
+                    "mean": st.mean,
+                    "std": st.std,
+                    "min": st.min,
+                    "max": st.max,
+                    "threshold": st.threshold,
+                    "fire_rate": st.fire_rate,
+                },
+            )
+            k = st.top_rows.shape[1]
+            bulk_insert(
+                conn,
+                TopActivation.__table__,
+                {
+                    "run_id": np.full(width * k, run_id, dtype=np.int64),
+                    "neuron_id": np.repeat(neuron_ids, k),
+                    "rank": np.tile(np.arange(k, dtype=np.int64), width),
+                    "row": st.top_rows.reshape(-1),
+                    "value": st.top_values.reshape(-1),
+                },
+            )
+            conn.execute(
+                update(ActivationFile)
+                .where(ActivationFile.run_id == run_id, ActivationFile.layer_id == layer_ids[key])
+                .values(sha256=sha[key])
+            )
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="done", error=None, finished_at=finished, words_per_s=words_per_s, provenance=prov, rows_done=info.n_tokens)
+        )
+
+
+# -- reading runs ------------------------------------------------------------------------------
+def resolve_run(db: Any, ref: int | str) -> Run:
+    """A run by id (``3``, ``"3"``) or by model short name (its latest done run).
+
+    Returns a detached :class:`~atlas.store.tables.Run` (its attributes stay readable).
+
+    Raises:
+        ExtractionError: no such run, or the model has no finished run.
+
+    Example::
+
+        >>> resolve_run(db, "minilm").status   # doctest: +SKIP
+        'done'
+    """
+    from sqlalchemy.orm import Session
+
+    with Session(db.engine, expire_on_commit=False) as session:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            run = session.get(Run, int(ref))
+            if run is None:
+                raise ExtractionError(f"no run {ref}", hint="list runs with: atlas run list")
+            session.expunge(run)
+            return run
+        model_id = session.scalar(select(Model.id).where(Model.name == ref))
+        if model_id is None:
+            names = session.scalars(select(Model.name)).all()
+            raise ExtractionError(
+                f"no model named {ref!r}", hint=did_you_mean(str(ref), names) or "list runs with: atlas run list"
+            )
+        found = session.scalars(
+            select(Run).where(Run.model_id == model_id, Run.status == "done").order_by(Run.id.desc()).limit(1)
+        ).first()
+        if found is None:
+            raise ExtractionError(f"model {ref!r} has no finished run", hint=f"run: atlas extract ... --as {ref}")
+        session.expunge(found)
+        return found
+
+
+def list_runs(db: Any) -> Any:
+    """All runs as a DataFrame: id, model, corpus, status, rows done, words/s, times."""
+    import pandas as pd
+
+    q = (
+        select(
+            Run.id,
+            Model.name.label("model"),
+            Corpus.name.label("corpus"),
+            Run.status,
+            Run.rows_done,
+            Run.n_words,
+            Run.words_per_s,
+            Run.started_at,
+            Run.finished_at,
+        )
+        .join(Model, Model.id == Run.model_id)
+        .join(Corpus, Corpus.id == Run.corpus_id)
+        .order_by(Run.id)
+    )
+    with db.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame(rows, columns=["id", "model", "corpus", "status", "rows_done", "n_words", "words_per_s", "started_at", "finished_at"])
+
+
+def show_run(db: Any, ref: int | str) -> dict[str, Any]:
+    """A run's row, config, provenance and files, as a plain dict."""
+    run = resolve_run(db, ref)
+    with db.engine.connect() as conn:
+        model = conn.execute(select(Model.name, Model.source, Model.revision).where(Model.id == run.model_id)).one()
+        corpus = conn.execute(select(Corpus.name).where(Corpus.id == run.corpus_id)).scalar_one()
+        files = conn.execute(
+            select(Layer.site, Layer.index, Layer.hook_point, ActivationFile.path, ActivationFile.width, ActivationFile.sha256)
+            .join(Layer, Layer.id == ActivationFile.layer_id)
+            .where(ActivationFile.run_id == run.id)
+            .order_by(Layer.index, Layer.site)
+        ).all()
+        n_chunks = conn.execute(select(func.count()).select_from(RunChunk).where(RunChunk.run_id == run.id)).scalar_one()
+    return {
+        "id": run.id,
+        "model": model.name,
+        "source": model.source,
+        "revision": model.revision,
+        "corpus": corpus,
+        "status": run.status,
+        "rows_done": run.rows_done,
+        "n_words": run.n_words,
+        "chunks_done": n_chunks,
+        "words_per_s": run.words_per_s,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error,
+        "config_hash": run.config_hash,
+        "store_path": run.store_path,
+        "config": run.config,
+        "provenance": run.provenance,
+        "files": [
+            {"layer": f"{f.site}.{f.index}", "hook_point": f.hook_point, "path": f.path, "width": f.width, "sha256": f.sha256}
+            for f in files
+        ],
+    }

@@ -81,6 +81,8 @@ def _cmd_db(args: argparse.Namespace) -> int:
     from atlas.store import migrate
 
     db = open_atlas(args, check=False)
+    if args.action != "upgrade":
+        migrate.require_existing(db.engine)
     if args.action == "current":
         rev = migrate.current_revision(db.engine)
         head = migrate.head_revision(db.engine)

@@ -23,12 +23,17 @@ processed in column blocks sized to a memory budget.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-#: Bytes the AP pass may use for one block of neurons.
+#: Bytes the AP pass may use for its blocks of neurons (all threads together).
 MEMORY_BUDGET = 256 << 20
+
+#: Threads for the AP pass (blocks of neurons in parallel).
+THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def float16_keys(values: np.ndarray) -> np.ndarray:
@@ -131,9 +136,11 @@ def average_precision(
     conc_idx = pairs.concepts.astype(np.int64)
     # TP of the element at sorted position j (before ties): its place in its concept's segment.
     tp_base = (np.arange(nnz, dtype=np.int64) - pairs.starts[conc_idx] + 1).astype(np.float64)
+    threads = max(1, min(THREADS, d))
     per_col = nnz * 40 + key_range * 16 + n * 10
-    width = int(max(1, min(d, memory_budget // max(per_col, 1))))
-    for j0 in range(0, d, width):
+    width = int(max(1, min(-(-d // threads), memory_budget // threads // max(per_col, 1))))
+
+    def block_ap(j0: int) -> int:
         j1 = min(d, j0 + width)
         block = np.asarray(X[:, j0:j1])
         if block.dtype not in (np.float16, np.float32, np.float64):
@@ -165,8 +172,22 @@ def average_precision(
         sums = np.bincount(row * c + conc_idx[col], weights=contrib, minlength=w * c).reshape(w, c)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[j0:j1] = np.where(pairs.counts[None, :] > 0, sums / pairs.counts[None, :], np.nan)
-        if progress is not None:
-            progress(w)
+        return w
+
+    # Blocks are independent and numpy's sorts release the GIL: one thread per core.
+    starts = range(0, d, width)
+    if threads == 1:
+        done = map(block_ap, starts)
+    else:
+        pool = ThreadPoolExecutor(max_workers=threads)
+        done = pool.map(block_ap, starts)
+    try:
+        for w in done:
+            if progress is not None:
+                progress(w)
+    finally:
+        if threads > 1:
+            pool.shutdown()
     return out
 
 

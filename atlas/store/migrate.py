@@ -46,8 +46,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def require_existing(engine: Engine) -> None:
+    """Raise when a SQLite file does not exist (reading it would create an empty one)."""
+    db_file = engine.url.database if engine.dialect.name == "sqlite" else None
+    if db_file and db_file != ":memory:" and not Path(db_file).expanduser().exists():
+        raise StoreError(
+            f"there is no atlas at {db_file!r}",
+            hint="run `atlas init` (or `atlas demo`) to create one, or point --db / $ATLAS_DB at an existing atlas",
+        )
+
+
 def check_schema(engine: Engine) -> None:
     """Raise unless the database is an atlas at the newest schema this code knows."""
+    require_existing(engine)
     tables = table_names(engine)
     if "alembic_version" not in tables:
         if tables:

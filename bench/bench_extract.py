@@ -4,9 +4,11 @@ In one process, on the same model (all-MiniLM-L6-v2) and the same sentences of U
 
 (a) a plain batched forward pass, no capture (the limit),
 (b) ``atlas extract`` with both sites (mlp, resid; every block), end to end: tokenising,
-    windows, hooks, aggregation, float16 files, fsync, chunk commits, statistics, top-k, DB,
-(c) a one-sentence-at-a-time extractor in the style of NeuroX (``output_hidden_states``, all
-    layers to numpy, a Python loop over words; hidden states only).
+    windows, hooks, aggregation, float16 files, fsync, chunk commits, statistics and top-k
+    (streamed chunk by chunk), sha256s, DB,
+(c) NeuroX's own extractor ported line for line (see :func:`neurox_style`): one sentence at a
+    time, ``output_hidden_states``, all layers to numpy float32, a Python loop over words, each
+    sentence's array written out (``np.save`` in place of its HDF5 dataset: h5py is not installed).
 
 Then peak memory (ru_maxrss of a fresh process) of ``atlas extract`` on 1x and 4x the corpus.
 
@@ -93,28 +95,115 @@ def plain_forward(model, tok, sentences: list[list[str]], batch_size: int) -> fl
     return time.perf_counter() - t0
 
 
-def neurox_style(model, tok, sentences: list[list[str]]) -> float:
-    """(c) NeuroX's extract_sentence_representations, in spirit: one sentence per forward pass,
-    every hidden state to numpy, then a per-word loop (aggregation "last"); returns seconds."""
+def _neurox_aggregate_repr(state, start, end, aggregation):
+    """NeuroX's ``aggregate_repr``: one word's vector from its subword span, every layer."""
+    if end < start:
+        sys.stderr.write("WARNING: An empty slice of tokens was encountered.\n")
+        return np.zeros((state.shape[0], state.shape[2]))
+    if aggregation == "first":
+        return state[:, start, :]
+    elif aggregation == "last":
+        return state[:, end, :]
+    elif aggregation == "average":
+        return np.average(state[:, start : end + 1, :], axis=1)
+
+
+def _neurox_sentence(sentence, model, tokenizer, aggregation="last", tokenization_counts=None, dtype="float32"):
+    """NeuroX's ``extract_sentence_representations`` (include_embeddings=True), line for line."""
     import torch
 
+    special_tokens = [x for x in tokenizer.all_special_tokens if x != tokenizer.unk_token]
+    special_tokens_ids = tokenizer.convert_tokens_to_ids(special_tokens)
+    original_tokens = sentence.split(" ")
+    # Add a letter and space before each word since some tokenizers are space sensitive
+    tmp_tokens = ["a" + " " + x if x_idx != 0 else x for x_idx, x in enumerate(original_tokens)]
+    with torch.no_grad():
+        for token_idx, token in enumerate(tmp_tokens):
+            tok_ids = [x for x in tokenizer.encode(token) if x not in special_tokens_ids]
+            if token_idx != 0:
+                tok_ids = tok_ids[1:]
+            if token in tokenization_counts:
+                assert tokenization_counts[token] == len(tok_ids), "Got different tokenization for already processed word"
+            else:
+                tokenization_counts[token] = len(tok_ids)
+        ids = tokenizer.encode(sentence, truncation=True)
+        input_ids = torch.tensor([ids])
+        all_hidden_states = model(input_ids, output_hidden_states=True)[-1]
+        all_hidden_states = [hidden_states[0].cpu().numpy() for hidden_states in all_hidden_states]
+        all_hidden_states = np.array(all_hidden_states).astype(dtype)
+    print('Sentence         : "%s"' % (sentence))
+    print("Original    (%03d): %s" % (len(original_tokens), original_tokens))
+    print("Tokenized   (%03d): %s" % (len(tokenizer.convert_ids_to_tokens(ids)), tokenizer.convert_ids_to_tokens(ids)))
+    ids_without_special_tokens = [x for x in ids if x not in special_tokens_ids]
+    idx_without_special_tokens = [t_i for t_i, x in enumerate(ids) if x not in special_tokens_ids]
+    filtered_ids = [ids[t_i] for t_i in idx_without_special_tokens]
+    assert all_hidden_states.shape[1] == len(ids)
+    all_hidden_states = all_hidden_states[:, idx_without_special_tokens, :]
+    assert all_hidden_states.shape[1] == len(filtered_ids)
+    print("Filtered   (%03d): %s" % (len(tokenizer.convert_ids_to_tokens(filtered_ids)), tokenizer.convert_ids_to_tokens(filtered_ids)))
+    segmented_tokens = tokenizer.convert_ids_to_tokens(filtered_ids)
+    counter = 0
+    detokenized = []
+    final_hidden_states = np.zeros((all_hidden_states.shape[0], len(original_tokens), all_hidden_states.shape[2]), dtype=dtype)
+    inputs_truncated = False
+    for token_idx, token in enumerate(tmp_tokens):
+        current_word_start_idx = counter
+        current_word_end_idx = counter + tokenization_counts[token]
+        if (tokenization_counts[token] != 0 and current_word_start_idx >= all_hidden_states.shape[1]) \
+                or current_word_end_idx > all_hidden_states.shape[1]:
+            final_hidden_states = final_hidden_states[:, : len(detokenized), :]
+            inputs_truncated = True
+            break
+        final_hidden_states[:, len(detokenized), :] = _neurox_aggregate_repr(
+            all_hidden_states, current_word_start_idx, current_word_end_idx - 1, aggregation)
+        detokenized.append("".join(segmented_tokens[current_word_start_idx:current_word_end_idx]))
+        counter += tokenization_counts[token]
+    print("Detokenized (%03d): %s" % (len(detokenized), detokenized))
+    print("Counter: %d" % (counter))
+    if inputs_truncated:
+        print("WARNING: Input truncated because of length, skipping check")
+    else:
+        assert counter == len(ids_without_special_tokens)
+        assert len(detokenized) == len(original_tokens)
+    print("===================================================================")
+    return final_hidden_states, detokenized
+
+
+def neurox_style(model, tok, sentences: list[list[str]]) -> float:
+    """(c) a port of NeuroX's extractor (fdalvi/NeuroX, neurox/data/extraction/transformers_extractor.py,
+    ``extract_representations`` with its defaults: aggregation "last", embeddings included, float32,
+    HDF5 output); returns seconds.
+
+    One sentence per forward pass (the full model, no attention mask, ``torch.no_grad``), the
+    per-word tokenisation check with its cache, ``output_hidden_states`` (embeddings + every
+    block) to numpy float32, special tokens filtered out, the Python loop over words, and each
+    sentence written out as NeuroX's ``HDF5ActivationsWriter`` does: one dataset ``[layers, words,
+    d]`` float32 per sentence, then the ``sentence_to_index`` JSON on close. h5py is not
+    installed here, so the same arrays go with ``np.save`` into one file in a temporary folder,
+    and the JSON beside it. NeuroX prints several lines per sentence; they go to ``os.devnull``.
+    Hidden states only: NeuroX does not capture MLP units. The input is what NeuroX reads, one
+    sentence per line with words joined by spaces.
+    """
+    import contextlib
+    import os
+
     t0 = time.perf_counter()
-    out = []
-    for words in sentences:
-        ids = [tok.cls_token_id]
-        spans = []
-        for w in words:
-            pieces = tok.convert_tokens_to_ids(tok.tokenize(w))
-            spans.append((len(ids), len(ids) + len(pieces)))
-            ids.extend(pieces)
-        ids.append(tok.sep_token_id)
-        with torch.no_grad():
-            hs = model(torch.tensor([ids]), output_hidden_states=True).hidden_states
-        all_layers = np.stack([h[0].numpy() for h in hs])  # [layers, tokens, d]
-        sent = np.zeros((len(hs), len(words), all_layers.shape[-1]), dtype=np.float32)
-        for j, (a, b) in enumerate(spans):
-            sent[:, j, :] = all_layers[:, b - 1, :]
-        out.append(sent)
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        tokenization_counts: dict[str, int] = {}
+        sentence_to_index: dict[str, str] = {}
+        with open(Path(tmp) / "activations.npy-stream", "wb") as out:
+            for sentence_idx, words in enumerate(sentences):
+                sentence = " ".join(words)
+                hidden_states, extracted_words = _neurox_sentence(
+                    sentence, model, tok, aggregation="last", tokenization_counts=tokenization_counts)
+                np.save(out, hidden_states)
+                sentence = " ".join(extracted_words)
+                final_sentence, counter = sentence, 1
+                while final_sentence in sentence_to_index:
+                    counter += 1
+                    final_sentence = f"{sentence} (Occurrence {counter})"
+                sentence_to_index[final_sentence] = str(sentence_idx)
+        (Path(tmp) / "sentence_to_index.json").write_text(json.dumps(sentence_to_index))
     return time.perf_counter() - t0
 
 

@@ -5,7 +5,7 @@ The only package (with causal methods) that imports torch and transformers.
 * :mod:`atlas.extract.adapters` — one adapter per architecture family (where the units are)
 * :mod:`atlas.extract.align` — words vs subwords, windows over long sentences, aggregation
 * :mod:`atlas.extract.models` — loading models and tokenizers, random init, revisions
-* :mod:`atlas.extract.stats` — per-neuron statistics and top-k from the stored arrays
+* :mod:`atlas.extract.stats` — per-neuron statistics and top-k, streamed chunk by chunk
 * :mod:`atlas.extract.job` — the resumable job, provenance, :func:`resolve_run`
 * :mod:`atlas.extract.cli` — ``atlas extract`` and ``atlas run list|show``
 

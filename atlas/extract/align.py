@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,6 +179,7 @@ def plan_batches(
     overlap: int | None = None,
     pad_id: int = 0,
     aggregations: Sequence[str] = ("mean",),
+    batch_cost: float | None = None,
 ) -> Plan:
     """Tokenise ``sentences`` and group their windows into length-sorted batches.
 
@@ -190,6 +192,10 @@ def plan_batches(
         overlap: subwords shared by consecutive windows (default: half the window).
         pad_id: the id put in padded positions (masked out).
         aggregations: the aggregations the batches must support.
+        batch_cost: ``None``: consecutive runs of ``batch_size`` windows. A number: the cost of
+            one more forward pass, in padded tokens; the length-sorted windows are then cut
+            into batches of at most ``batch_size`` that minimise ``padded tokens + batch_cost
+            x batches`` (on a CPU the time goes with the padded tokens; padding is waste).
 
     Returns:
         A :class:`Plan`; batches hold windows of similar length (longest first), deterministic
@@ -221,11 +227,41 @@ def plan_batches(
 
     lengths_tok = [n_tokens(w) for w in windows]
     order = sorted(range(len(windows)), key=lambda k: (-lengths_tok[k], k))
-    for b0 in range(0, len(order), batch_size):
-        chosen = [windows[k] for k in order[b0 : b0 + batch_size]]
-        seq = max(lengths_tok[k] for k in order[b0 : b0 + batch_size])
+    if batch_cost is None:
+        cuts = [(b0, min(b0 + batch_size, len(order))) for b0 in range(0, len(order), batch_size)]
+    else:
+        cuts = split_batches([lengths_tok[k] for k in order], batch_size, batch_cost)
+    for b0, b1 in cuts:
+        chosen = [windows[k] for k in order[b0:b1]]
+        seq = max(lengths_tok[k] for k in order[b0:b1])
         plan.batches.append(_build_batch(chosen, ids, first_row, prefix, suffix, budget, seq, pad_id, aggregations))
     return plan
+
+
+def split_batches(lengths: Sequence[int], batch_size: int, batch_cost: float) -> list[tuple[int, int]]:
+    """Cut windows sorted by decreasing length into ``[a, b)`` batches of at most ``batch_size``
+    minimising ``sum(batch rows x its longest window) + batch_cost x number of batches``
+    (dynamic programming; deterministic, ties go to the earlier cut).
+
+    >>> split_batches([9, 9, 2, 2], batch_size=4, batch_cost=3)
+    [(0, 2), (2, 4)]
+    >>> split_batches([9, 9, 2, 2], batch_size=4, batch_cost=100)
+    [(0, 4)]
+    """
+    n = len(lengths)
+    best = [0.0] + [math.inf] * n
+    cut = [0] * (n + 1)
+    for i in range(1, n + 1):
+        for j in range(max(0, i - batch_size), i):
+            cost = best[j] + (i - j) * lengths[j] + batch_cost
+            if cost < best[i]:
+                best[i], cut[i] = cost, j
+    out: list[tuple[int, int]] = []
+    i = n
+    while i > 0:
+        out.append((cut[i], i))
+        i = cut[i]
+    return out[::-1]
 
 
 def _build_batch(
@@ -290,15 +326,27 @@ def aggregate(hidden: torch.Tensor, batch: Batch, aggregation: str) -> torch.Ten
     """Word vectors ``[batch.n_words, width]`` (float32) from subword activations ``[B, T, width]``.
 
     Words without subwords get zeros. The sum runs in float32 whatever the model dtype, left to
-    right over a word's subwords (one vectorised step per subword ordinal: every word's first
-    subword, then every second subword, ...), which is exact for ``first``/``last`` and cheap
-    because most words are a single subword.
+    right over a word's subwords, then ``mean`` divides by the count. On CPU that is one gather
+    of every selected subword and one ``index_add_`` (sequential per row, deterministic); on
+    other devices, where ``index_add_`` uses atomics, one vectorised step per subword ordinal
+    (every word's first subword, then every second subword, ...). Both give the same bits.
     """
     if aggregation not in AGGREGATIONS:
         raise ExtractionError(f"unknown aggregation {aggregation!r}", hint="use mean, first or last")
     width = hidden.shape[-1]
     flat = hidden.reshape(-1, width)
     dev = hidden.device
+    if dev.type == "cpu":
+        pos, word = batch.sub_pos[aggregation], batch.sub_word[aggregation]
+        if _one_each(batch, aggregation):
+            # every word has exactly one selected subword, in word order: a plain gather
+            return flat.index_select(0, pos).float()
+        out = torch.zeros((batch.n_words, width), dtype=torch.float32)
+        if len(pos):
+            out.index_add_(0, word, flat.index_select(0, pos).float())
+            if aggregation == "mean":
+                out /= batch.n_sub[aggregation].clamp(min=1.0).unsqueeze(1)
+        return out
     steps = _ordinals(batch, aggregation)
     if not steps:
         return torch.zeros((batch.n_words, width), dtype=torch.float32, device=dev)
@@ -315,6 +363,15 @@ def aggregate(hidden: torch.Tensor, batch: Batch, aggregation: str) -> torch.Ten
     if aggregation == "mean" and len(steps) > 1:
         out /= batch.n_sub[aggregation].to(dev).clamp(min=1.0).unsqueeze(1)
     return out
+
+
+def _one_each(batch: Batch, aggregation: str) -> bool:
+    """Whether every kept word has exactly one selected subword (cached on the batch)."""
+    cache = batch.extra.setdefault("one_each", {})
+    if aggregation not in cache:
+        n_sub = batch.n_sub[aggregation]
+        cache[aggregation] = bool(len(n_sub) == batch.n_words and bool((n_sub == 1).all()))
+    return cache[aggregation]  # type: ignore[no-any-return]
 
 
 def _ordinals(batch: Batch, aggregation: str) -> list[tuple[torch.Tensor, torch.Tensor]]:

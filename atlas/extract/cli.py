@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
     p.add_argument("--sites", default="mlp,resid", help="comma-separated: mlp, resid, embed (default: mlp,resid)")
     p.add_argument("--layers", default=None, help="blocks, e.g. 0-5 or 1,3,5 (default: all)")
     p.add_argument("--aggregation", choices=["mean", "first", "last"], default="mean", help="subwords to word (default: mean)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass (default: 32)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass, at most (default: 32; on a CPU shorter batches cut padding)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="model dtype")
     p.add_argument("--random-init", action="store_true", help="a randomly initialised copy (registered as NAME-random)")

@@ -4,12 +4,20 @@ Flow of :func:`extract`::
 
     validate options ─► corpus (sentences) ─► load model ─► register model, layers, neurons
         ─► find or create the run by config hash ─► allocate one float16 [n_words, width] file
-           per (layer, site) ─► for each chunk not yet done:
-               tokenize, window, batch by length ─► forward with hooks (inference_mode)
-               ─► word vectors into a chunk buffer ─► write the chunk's rows to every file, fsync
-               ─► ONE transaction: run_chunk row + run.rows_done
-        ─► statistics + top-k from the stored files (see :mod:`atlas.extract.stats`)
+           per (layer, site) ─► for each chunk, in order:
+               done by an earlier process: (worker) read its rows back
+               not yet done: tokenize, window, batch by length ─► forward with hooks
+                   (inference_mode) ─► word vectors into a chunk buffer
+                   ─► (worker) write the chunk's rows to every file, fsync
+               ─► (worker) feed the rows to the sha256 and the streamed statistics
+                   (see :mod:`atlas.extract.stats`)
+               ─► once the worker is done with it: ONE transaction: run_chunk row + run.rows_done
         ─► ONE transaction: neuron_stat, top_activation, file sha256s, run.status = "done"
+
+**Pipeline.** One worker thread takes the chunks in order: it writes and fsyncs chunk ``k``,
+hashes it and adds it to the statistics while the model computes chunk ``k + 1``; the chunk is
+recorded in the database (main thread) only after its fsync. Statistics and sha256s therefore
+need no final pass over the files: they are accumulated from the same bytes the files hold.
 
 **Resume.** The corpus is cut into chunks of whole sentences (about ``chunk_words`` words),
 deterministically from the config. Everything that influences the bytes written is in the
@@ -17,7 +25,8 @@ config hash (model source, revision and short name, corpus id, size and sha256, 
 aggregation, dtype, device type, batch size, window, overlap, seed, random init, chunk size),
 so running the same command again finds the run and skips the chunks it recorded. A chunk that
 was written but not recorded is recomputed and overwritten with the same bytes. Kill -9 at any
-moment and rerun: the files are byte-identical to an uninterrupted run's.
+moment and rerun: the files are byte-identical to an uninterrupted run's, and so are the
+statistics (the chunks done earlier are read back and fed in chunk order).
 
 Example::
 
@@ -62,9 +71,14 @@ from atlas.store.tables import (
 )
 
 #: Bumped when a change to this module changes the bytes a run writes.
-FORMAT_VERSION = "extract/1"
+FORMAT_VERSION = "extract/2"  # 2: CPU batches cut by padded-token cost (split_batches)
 TOP_K = 20
 DEFAULT_CHUNK_WORDS = 2048
+#: On a CPU, the cost of one more forward pass in padded tokens (see ``split_batches``); on
+#: an accelerator batches stay at ``batch_size`` windows.
+CPU_BATCH_COST = 64.0
+#: Write, hash and add up chunk k in a worker thread while chunk k+1 is computed.
+PIPELINE = True
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -345,6 +359,23 @@ def _get_or_create_run(
     raise ExtractionError("could not create the run row (a concurrent job keeps creating it)")
 
 
+class _Inline:
+    """The executor used when :data:`PIPELINE` is off: runs each job at once, in this thread."""
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
 class _Stop(Exception):
     """Raised by the deepest hook: the rest of the forward pass is not needed."""
 
@@ -356,6 +387,7 @@ class _Capture:
         self.aggregation = aggregation
         self.batch: Any = None
         self.buffers: dict[tuple[str, int], np.ndarray] = {}
+        self.views: dict[tuple[str, int], Any] = {}
         self.last: tuple[str, int] | None = None
 
     def sink(self, key: tuple[str, int]) -> Any:
@@ -364,8 +396,13 @@ class _Capture:
         from atlas.extract.align import aggregate
 
         def _sink(hidden: torch.Tensor) -> None:
-            vec = aggregate(hidden, self.batch, self.aggregation).to(torch.float16).cpu().numpy()
-            self.buffers[key][self.batch.rows] = vec
+            batch = self.batch
+            vec = aggregate(hidden, batch, self.aggregation).to(torch.float16).cpu()
+            rows = batch.extra.get("rows_t")
+            if rows is None:
+                rows = batch.extra["rows_t"] = torch.from_numpy(batch.rows)
+            # one scatter of the word rows into the chunk buffer (a torch view of its memory)
+            self.views[key].index_copy_(0, rows, vec)
             if key == self.last:
                 raise _Stop
 
@@ -404,7 +441,8 @@ def extract(
         sites: ``mlp``, ``resid``, ``embed`` (comma-separated or a list).
         layers: blocks to capture (``"0-5"``, ``[1, 3]``; default all).
         aggregation: subwords to word: ``mean``, ``first`` or ``last``.
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass (at most; on a CPU, batches are cut where padding would
+            cost more than a forward pass, see :func:`atlas.extract.align.split_batches`).
         device: ``cpu`` or ``cuda``.
         dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (arrays are float16 always).
         random_init: fresh weights of the same architecture, seeded by ``seed``.
@@ -553,10 +591,50 @@ def _execute(
     runner = loaded.adapter.runner(loaded.model)
     dev = next(loaded.model.parameters()).device
     fds = {key: os.open(store.path(rel), os.O_RDWR) for key, rel in files.items()}
-    from atlas.extract.stats import npy_header_size
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from atlas.extract.stats import StreamStats, npy_header_size, read_rows
 
     offsets = {key: npy_header_size(store.path(rel)) for key, rel in files.items()}
+    # Statistics and sha256s accumulate chunk by chunk, in chunk order, from the float16 rows
+    # as stored: a chunk computed here from its buffer, a chunk done by an earlier process from
+    # its rows read back (same bytes, same partials). No final pass over the files.
+    accs = {key: StreamStats(widths[key], info.n_tokens, top_k) for key in targets}
+    hashers = {}
+    for key, rel in files.items():
+        with open(store.path(rel), "rb") as fh:
+            hashers[key] = hashlib.sha256(fh.read(offsets[key]))
+
+    def absorb(k: int, r0: int, r1: int, buffers: dict[tuple[str, int], np.ndarray] | None) -> None:
+        """Worker thread, one chunk at a time in chunk order: write + fsync a computed chunk
+        (``buffers``) or read a stored one back, then feed the hashes and the statistics."""
+        for key in targets:
+            if buffers is not None:
+                block = buffers[key]
+                os.pwrite(fds[key], memoryview(block).cast("B"), offsets[key] + r0 * widths[key] * 2)
+                os.fsync(fds[key])
+            else:
+                block = read_rows(store.path(files[key]), offsets[key], widths[key], r0, r1)
+            hashers[key].update(memoryview(block).cast("B"))
+            accs[key].update(block, r0)
+
+    worker: Any = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-extract-io") if PIPELINE else _Inline()
+    pending: list[tuple[int, int, int, bool, Future[None]]] = []  # (chunk, r0, r1, computed here, job)
     words_now = 0
+
+    def settle(keep: int) -> None:
+        """Wait for all but the last ``keep`` chunk jobs; record each computed chunk once it is
+        on disk (fsynced), in one transaction."""
+        nonlocal words_now
+        while len(pending) > keep:
+            k, r0, r1, computed, fut = pending.pop(0)
+            fut.result()
+            if computed:
+                _record_chunk(db, run_id, k, r0, r1)
+                words_now += r1 - r0
+                bar.update(r1 - r0)
+                bar.set_postfix_str(f"{words_now / max(time.perf_counter() - t0, 1e-9):,.0f} words/s", refresh=False)
+
     plan_totals = {"n_windows": 0, "n_split_sentences": 0, "n_truncated_words": 0, "n_empty_words": 0, "n_subwords": 0}
     bar = tqdm(
         total=info.n_tokens,
@@ -570,10 +648,13 @@ def _execute(
     )
     t0 = time.perf_counter()
     try:
-        for k in todo:
+        for k in range(len(chunks)):
             a, b = chunks[k]
             r0 = int(info.first_row[a])
             r1 = int(info.first_row[b - 1] + info.n_words[b - 1])
+            if k in done:
+                pending.append((k, r0, r1, False, worker.submit(absorb, k, r0, r1, None)))
+                continue
             with db.engine.connect() as conn:
                 sentences = _chunk_sentences(conn, info, a, b)
             plan = plan_batches(
@@ -584,10 +665,13 @@ def _execute(
                 overlap=overlap,
                 pad_id=loaded.pad_id,
                 aggregations=(aggregation,),
+                batch_cost=CPU_BATCH_COST if dev.type == "cpu" else None,
             )
             for key in plan_totals:
                 plan_totals[key] += getattr(plan, key)
-            capture.buffers = {key: np.zeros((r1 - r0, widths[key]), dtype=np.float16) for key in targets}
+            buffers = {key: np.zeros((r1 - r0, widths[key]), dtype=np.float16) for key in targets}
+            capture.buffers = buffers
+            capture.views = {key: torch.from_numpy(buf) for key, buf in buffers.items()}
             with torch.inference_mode():
                 for batch in plan.batches:
                     capture.batch = batch
@@ -595,29 +679,29 @@ def _execute(
                         runner(input_ids=batch.input_ids.to(dev), attention_mask=batch.attention_mask.to(dev))
                     except _Stop:
                         pass
-            for key in targets:
-                buf = capture.buffers[key]
-                os.pwrite(fds[key], memoryview(buf).cast("B"), offsets[key] + r0 * widths[key] * 2)
-                os.fsync(fds[key])
-            _record_chunk(db, run_id, k, r0, r1)
-            words_now += r1 - r0
-            bar.update(r1 - r0)
-            elapsed = time.perf_counter() - t0
-            bar.set_postfix_str(f"{words_now / max(elapsed, 1e-9):,.0f} words/s", refresh=False)
+            capture.buffers, capture.views = {}, {}
+            # the worker writes this chunk while the next one is computed
+            pending.append((k, r0, r1, True, worker.submit(absorb, k, r0, r1, buffers)))
+            del buffers
+            settle(keep=1)
+        settle(keep=0)
         elapsed = time.perf_counter() - t0
     except BaseException as exc:
         _mark_failed(db, run_id, exc)
         raise
     finally:
         bar.close()
-        capture.buffers = {}
+        capture.buffers, capture.views = {}, {}
+        worker.shutdown(wait=True, cancel_futures=True)
         for h in handles:
             h.remove()
         for fd in fds.values():
             os.close(fd)
     try:
         words_per_s = words_now / elapsed if words_now and elapsed > 0 else None
-        _finish(db, run_id, loaded, info, files, widths, layer_ids, top_k, words_per_s, plan_totals, provenance, len(todo), len(chunks))
+        results = {key: acc.result() for key, acc in accs.items()}
+        sha = {key: h.hexdigest() for key, h in hashers.items()}
+        _finish(db, run_id, info, results, sha, layer_ids, widths, words_per_s, plan_totals, provenance, len(todo), len(chunks))
     except BaseException as exc:
         _mark_failed(db, run_id, exc)
         raise
@@ -646,30 +730,25 @@ def _mark_failed(db: Any, run_id: int, exc: BaseException) -> None:
 def _finish(
     db: Any,
     run_id: int,
-    loaded: Any,
     info: CorpusInfo,
-    files: dict[tuple[str, int], str],
-    widths: dict[tuple[str, int], int],
+    results: dict[tuple[str, int], Any],
+    sha: dict[tuple[str, int], str],
     layer_ids: dict[tuple[str, int], int],
-    top_k: int,
+    widths: dict[tuple[str, int], int],
     words_per_s: float | None,
     plan_totals: dict[str, int],
     provenance: dict[str, Any],
     n_computed: int,
     n_chunks: int,
 ) -> None:
-    """Check completeness, compute statistics and top-k, and mark the run done in one transaction."""
-    from atlas.extract.stats import layer_stats
-
-    store = db.store
+    """Check completeness, then write the streamed statistics, top-k and sha256s and mark the run
+    done, in one transaction."""
     with db.engine.connect() as conn:
         covered = conn.execute(
             select(func.coalesce(func.sum(RunChunk.end_row - RunChunk.start_row), 0)).where(RunChunk.run_id == run_id)
         ).scalar_one()
     if int(covered) != info.n_tokens:
         raise ExtractionError(f"run {run_id} covers {covered} of {info.n_tokens} rows after the last chunk")
-    results = {key: layer_stats(store.path(rel), n_rows=info.n_tokens, width=widths[key], k=top_k) for key, rel in files.items()}
-    sha = {key: store.sha256(rel) for key, rel in files.items()}
     finished = dt.datetime.now(dt.timezone.utc)
     with db.write() as conn:
         prov = dict(provenance)

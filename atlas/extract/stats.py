@@ -1,20 +1,31 @@
-"""Per-neuron statistics and top-k words of one activation file, in one blockwise pass.
+"""Per-neuron statistics and top-k words, accumulated while the activations stream by.
 
-**Design choice.** Statistics are computed by a final pass over the stored float16 arrays, in
-blocks of rows read with plain file reads (no memory map, so resident memory stays flat), not
-from the live activations. A resumed run therefore computes them from exactly the same bytes as
-an uninterrupted one and gets identical values; and the statistics describe what the methods
-will read (float16), not the float32 values before rounding.
+**Design choice.** Statistics are computed from the float16 rows exactly as they are stored,
+chunk by chunk, right after a chunk is computed (:class:`StreamStats`), not by a final pass over
+the files: the statistics describe what the methods will read (float16), not the float32 values
+before rounding. The job feeds the chunks in chunk order; a chunk done by an earlier process is
+read back from the array (same bytes, so the same partials), so a resumed run gets exactly the
+values of an uninterrupted one. :func:`layer_stats` runs the same accumulator over a stored file.
 
 Per neuron: ``count``, ``mean``, ``std`` (population, ddof=0), ``min``, ``max``, ``fire_rate``
 (fraction of words with activation > 0), ``threshold`` = the quantile ``1 - alpha``
 (``numpy.quantile``'s default linear interpolation, computed exactly from the top
 ``ceil((n-1)*alpha)+2`` values kept per neuron), and the ``k`` words with the highest
-activations (rank 0 first). Sums run in float64.
+activations (rank 0 first, ties broken by the lower row). Sums run in float64 (a float16
+value and its square are exact in float64), over fixed groups of rows in row order, so they
+depend only on the rows and on the blocks they were fed in (the job's chunks).
+
+How the top values are kept cheaply: a float16 value's magnitude bits, as an int16 negated for
+negative numbers, order like the values (``_order_key``). The kept
+top ``m`` of a neuron are int64 keys ``(value key << 32) | (2**32 - 1 - row)`` (value desc, then
+row asc). A new block only offers the values above the neuron's current ``m``-th value (on
+later chunks a handful per neuron), so no full sort or top-k of a block is ever needed.
 
 Example::
 
-    stats = layer_stats(store.path(rel), n_rows=21_176, width=1536, k=20)
+    acc = StreamStats(width=1536, n_rows=21_176, k=20)
+    acc.update(block, first_row=0)          # float16 [rows, 1536], in row order, chunk by chunk
+    stats = acc.result()
     stats.threshold[:5], stats.top_rows[0]
 """
 
@@ -28,6 +39,13 @@ import numpy as np
 import torch
 
 ALPHA = 0.005
+#: Bytes of float64 scratch per group of rows reduced at once (fits in a CPU cache).
+GROUP_BYTES = 1 << 20
+#: Rows per block when :func:`layer_stats` reads a file without given bounds.
+SUB_ROWS = 2048
+_GRAIN = 32768  # elements: torch runs an elementwise op on one thread below this
+_EMPTY = np.iinfo(np.int64).min
+_LOW = np.int64(0xFFFFFFFF)
 
 
 @dataclass
@@ -75,54 +93,199 @@ def quantile_from_top(top_desc: np.ndarray, n_rows: int, q: float) -> np.ndarray
     return v_lo + frac * (v_hi - v_lo)
 
 
+def _order_key(block: np.ndarray) -> np.ndarray:
+    """int16 keys that order like the float16 values: ``+mag`` or ``-mag`` of the magnitude bits
+    (``-0`` and ``+0`` both give 0, as they compare equal)."""
+    bits = block.view(np.int16)
+    sign = bits >> 15  # 0 or -1
+    return ((bits & np.int16(0x7FFF)) ^ sign) - sign
+
+
+def _key_values(keys: np.ndarray) -> np.ndarray:
+    """float64 values of int16 order keys."""
+    keys = np.asarray(keys, dtype=np.int16)
+    mags = np.abs(keys).view(np.float16).astype(np.float64)
+    return np.where(keys < 0, -mags, mags)
+
+
+class StreamStats:
+    """Exact per-neuron statistics of a float16 ``[n_rows, width]`` array fed block by block.
+
+    Feed every row exactly once, in row order (blocks of whole chunks, as the job does); the
+    result depends only on the rows and on how they were cut into blocks.
+
+    Args:
+        width: neurons (columns).
+        n_rows: the total number of rows that will be fed (fixes how many top values are kept).
+        k: top words kept per neuron.
+        alpha: the threshold is the ``1 - alpha`` quantile.
+    """
+
+    def __init__(self, width: int, n_rows: int, k: int = 20, alpha: float = ALPHA) -> None:
+        self.width = width
+        self.n_rows = n_rows
+        self.k = k
+        self.alpha = alpha
+        self.m = n_top_needed(n_rows, k, alpha) if n_rows else 0
+        self.seen = 0
+        self.total = np.zeros(width, dtype=np.float64)
+        self.total_sq = np.zeros(width, dtype=np.float64)
+        self.lo = np.full(width, np.inf)
+        self.hi = np.full(width, -np.inf)
+        self.positive = np.zeros(width, dtype=np.int64)
+        self.top = np.full((width, self.m), _EMPTY, dtype=np.int64)  # sorted descending
+        self._pool_cols: list[np.ndarray] = []  # candidates not merged yet: neuron, int64 key
+        self._pool: list[np.ndarray] = []
+        self._pool_n = 0
+
+    def update(self, block: np.ndarray, first_row: int) -> None:
+        """Add the float16 rows ``[first_row, first_row + len(block))``."""
+        if block.dtype != np.float16 or block.ndim != 2 or block.shape[1] != self.width:
+            raise ValueError(f"expected a float16 [rows, {self.width}] block, got {block.dtype} {block.shape}")
+        if first_row != self.seen:
+            raise ValueError(f"rows must come in order: expected row {self.seen}, got {first_row}")
+        n, width, m = len(block), self.width, self.m
+        if n == 0:
+            return
+        block = np.ascontiguousarray(block)
+        full = self.seen >= m
+        if full:
+            # the kept top m is full: only values above a neuron's m-th value can enter (a value
+            # equal to it comes from a later row, so it ranks below)
+            kth = _key_values((self.top[:, m - 1] >> 32).astype(np.int16))
+        picks: list[np.ndarray] = []
+        # groups of rows small enough to stay in cache; at most 255 so a uint8 count cannot wrap
+        group = max(1, min(255, GROUP_BYTES // (8 * width)))
+        t16 = torch.from_numpy(block if block.flags.writeable else block.copy())  # torch wants writable
+        step = max(1, _GRAIN // width)
+        if full:
+            kth32 = kth.astype(np.float32)  # float16 values are exact in float32
+        for s in range(0, n, group):
+            # float16 -> float32 by torch (vectorised; numpy's is not), float32 -> float64 exact;
+            # in slices below torch's parallel grain, so a worker thread stays on one core
+            e = min(n, s + group)
+            x32 = np.empty((e - s, width), dtype=np.float32)
+            t32 = torch.from_numpy(x32)
+            for a in range(s, e, step):
+                t32[a - s : a - s + step].copy_(t16[a : min(e, a + step)])
+            x = x32.astype(np.float64)
+            self.total += x.sum(0)
+            self.total_sq += np.einsum("ij,ij->j", x, x)
+            del x
+            gmax = x32.max(0)
+            np.minimum(self.lo, x32.min(0), out=self.lo)
+            np.maximum(self.hi, gmax, out=self.hi)
+            self.positive += np.add.reduce((x32 > 0).view(np.uint8), axis=0, dtype=np.uint8)
+            if full:
+                cols = np.flatnonzero(gmax > kth32)
+                if len(cols) * 4 < width:
+                    # few neurons have a new top value in this group: look at those only
+                    if len(cols):
+                        sub = x32[:, cols]
+                        r, c = np.nonzero(sub > kth32[cols])
+                        picks.append((r + s) * width + cols[c])
+                else:
+                    picks.append(np.flatnonzero(x32 > kth32) + s * width)
+        if full:
+            flat = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
+        elif n > m:
+            # not full yet: whatever enters is among this block's own top m
+            key = _order_key(block)
+            thr = np.partition(np.ascontiguousarray(key.T), n - m, axis=1)[:, n - m]
+            flat = np.flatnonzero(key >= thr)
+        else:
+            flat = np.arange(n * width, dtype=np.int64)
+        self.seen += n
+        if len(flat):
+            rows, cols = np.divmod(flat, width)
+            self._pool_cols.append(cols)
+            self._pool.append((_order_key(block.reshape(-1)[flat]).astype(np.int64) << 32) | (_LOW - (first_row + rows)))
+            self._pool_n += len(flat)
+        # Merging costs a pass over the kept [width, m]: put it off while the pool of candidates
+        # is small (the filter above then uses a slightly stale m-th value: more candidates, the
+        # same result). Always merge while the kept top m is not full yet.
+        if self._pool_n and (not full or self._pool_n >= width * m):
+            self._merge()
+
+    def _merge(self) -> None:
+        """Merge the pooled candidates into each neuron's kept top m."""
+        width, m = self.width, self.m
+        cols = np.concatenate(self._pool_cols)
+        cand = np.concatenate(self._pool)
+        self._pool_cols, self._pool, self._pool_n = [], [], 0
+        # group by neuron (a radix sort when the column fits in 16 bits)
+        order = np.argsort(cols.astype(np.int16) if width <= 32767 else cols, kind="stable")
+        cols, cand = cols[order], cand[order]
+        counts = np.bincount(cols, minlength=width)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pad = np.full((width, int(counts.max())), _EMPTY, dtype=np.int64)
+        pad[cols, np.arange(len(cols)) - starts[cols]] = cand
+        merged = np.concatenate([self.top, pad], axis=1)
+        cut = merged.shape[1] - m
+        part = np.partition(merged, cut, axis=1)[:, cut:] if cut > 0 else merged
+        self.top = np.ascontiguousarray(np.sort(part, axis=1)[:, ::-1])
+
+    def result(self) -> LayerStats:
+        """The statistics of the rows fed so far (all ``n_rows`` of them)."""
+        if self.seen != self.n_rows:
+            raise ValueError(f"{self.seen} of {self.n_rows} rows were fed")
+        if self._pool_n:
+            self._merge()
+        n = max(self.n_rows, 1)
+        mean = self.total / n
+        var = np.maximum(self.total_sq / n - mean * mean, 0.0)
+        if self.n_rows:
+            top_desc = _key_values(self.top >> 32)
+            threshold = quantile_from_top(top_desc, self.n_rows, 1.0 - self.alpha)
+            lo, hi = self.lo.copy(), self.hi.copy()
+        else:
+            top_desc = np.zeros((self.width, 0))
+            threshold = lo = hi = np.full(self.width, np.nan)
+        k = min(self.k, self.m)
+        return LayerStats(
+            count=self.n_rows,
+            mean=mean,
+            std=np.sqrt(var),
+            min=lo,
+            max=hi,
+            threshold=threshold,
+            fire_rate=self.positive / n,
+            top_rows=(_LOW - (self.top[:, :k] & _LOW)).astype(np.int64),
+            top_values=top_desc[:, :k],
+        )
+
+
+def read_rows(path: Path, offset: int, width: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``[r0, r1)`` of a float16 ``.npy`` file whose data starts at ``offset`` (plain reads
+    into a fresh array: no memory map, so resident memory stays flat)."""
+    out = np.empty((r1 - r0, width), dtype=np.float16)
+    view = memoryview(out).cast("B")
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(offset + r0 * width * 2)
+        got = 0
+        while got < len(view):
+            step = fh.readinto(view[got:])
+            if not step:
+                raise ValueError(f"{path} is shorter than its header says")
+            got += step
+    return out
+
+
 def layer_stats(
-    path: Path, *, n_rows: int, width: int, k: int = 20, alpha: float = ALPHA, block_rows: int = 4096
+    path: Path,
+    *,
+    n_rows: int,
+    width: int,
+    k: int = 20,
+    alpha: float = ALPHA,
+    bounds: list[tuple[int, int]] | None = None,
 ) -> LayerStats:
-    """Statistics of a float16 ``[n_rows, width]`` ``.npy`` file (see the module docstring)."""
+    """Statistics of a float16 ``[n_rows, width]`` ``.npy`` file, fed in row blocks ``bounds``
+    (default: blocks of :data:`SUB_ROWS`); pass the job's chunk row ranges to get its values."""
     offset = npy_header_size(path)
-    m = n_top_needed(n_rows, k, alpha) if n_rows else 0
-    total = np.zeros(width, dtype=np.float64)
-    total_sq = np.zeros(width, dtype=np.float64)
-    lo = np.full(width, np.inf)
-    hi = np.full(width, -np.inf)
-    positive = np.zeros(width, dtype=np.int64)
-    top_v = torch.empty((width, 0), dtype=torch.float32)
-    top_r = torch.empty((width, 0), dtype=torch.int64)
-    row_bytes = width * 2
-    with open(path, "rb") as fh:
-        for start in range(0, n_rows, block_rows):
-            stop = min(n_rows, start + block_rows)
-            fh.seek(offset + start * row_bytes)
-            raw = fh.read((stop - start) * row_bytes)
-            block = np.frombuffer(raw, dtype=np.float16).reshape(stop - start, width)
-            x = torch.from_numpy(block.astype(np.float32))
-            x64 = x.double()
-            total += x64.sum(0).numpy()
-            total_sq += (x64 * x64).sum(0).numpy()
-            lo = np.minimum(lo, x.min(0).values.double().numpy())
-            hi = np.maximum(hi, x.max(0).values.double().numpy())
-            positive += (x > 0).sum(0).numpy()
-            xt = x.t().contiguous()
-            take = min(m, stop - start)
-            vals, idx = torch.topk(xt, take, dim=1, largest=True, sorted=True)
-            cand_v = torch.cat([top_v, vals], dim=1)
-            cand_r = torch.cat([top_r, idx + start], dim=1)
-            keep = min(m, cand_v.shape[1])
-            vals, order = torch.topk(cand_v, keep, dim=1, largest=True, sorted=True)
-            top_v, top_r = vals, torch.gather(cand_r, 1, order)
-    n = max(n_rows, 1)
-    mean = total / n
-    var = np.maximum(total_sq / n - mean * mean, 0.0)
-    top_desc = top_v.double().numpy()
-    threshold = quantile_from_top(top_desc, n_rows, 1.0 - alpha) if n_rows else np.full(width, np.nan)
-    return LayerStats(
-        count=n_rows,
-        mean=mean,
-        std=np.sqrt(var),
-        min=lo,
-        max=hi,
-        threshold=threshold,
-        fire_rate=positive / n,
-        top_rows=top_r[:, :k].numpy().astype(np.int64),
-        top_values=top_desc[:, :k],
-    )
+    acc = StreamStats(width, n_rows, k, alpha)
+    if bounds is None:
+        bounds = [(s, min(n_rows, s + SUB_ROWS)) for s in range(0, n_rows, SUB_ROWS)]
+    for r0, r1 in bounds:
+        acc.update(read_rows(path, offset, width, r0, r1), r0)
+    return acc.result()

@@ -127,3 +127,33 @@ def test_long_sentence_is_windowed_not_truncated(bert_tok) -> None:
     rows = np.concatenate([b.rows for b in plan.batches])
     assert sorted(rows.tolist()) == list(range(60))
     assert max(b.input_ids.shape[1] for b in plan.batches) <= 16
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 40), min_size=0, max_size=9).map(lambda xs: sorted(xs, reverse=True)),
+    batch_size=st.integers(1, 5),
+    batch_cost=st.sampled_from([0.0, 3.0, 64.0, 1e9]),
+)
+def test_split_batches_is_optimal_and_bounded(lengths, batch_size, batch_cost) -> None:
+    import itertools
+
+    from atlas.extract.align import split_batches
+
+    def cost(cuts):
+        return sum((b - a) * lengths[a] + batch_cost for a, b in cuts)
+
+    cuts = split_batches(lengths, batch_size, batch_cost)
+    if not lengths:
+        assert cuts == []
+        return
+    assert [a for a, _ in cuts] == [0] + [b for _, b in cuts[:-1]] and cuts[-1][1] == len(lengths)
+    assert all(0 < b - a <= batch_size for a, b in cuts)
+    n = len(lengths)
+    best = min(
+        cost(list(zip((0, *bounds), (*bounds, n))))
+        for r in range(n)
+        for bounds in itertools.combinations(range(1, n), r)
+        if all(0 < b - a <= batch_size for a, b in zip((0, *bounds), (*bounds, n)))
+    )
+    assert cost(cuts) == pytest.approx(best)

@@ -66,3 +66,17 @@ def test_bulk_insert_rejects_ragged_columns(db):
 
     with db.write() as conn, pytest.raises(ValueError, match="different lengths"):
         bulk_insert(conn, Neuron.__table__, {"id": [1, 2], "unit": [1]})
+
+
+def test_sqlite_pragmas(tmp_path):
+    """SQLite only: WAL, foreign keys, synchronous=NORMAL, 16 KiB pages on a new atlas."""
+    import atlas
+
+    db = atlas.connect(f"sqlite:///{tmp_path / 'p.db'}")
+    db.init()
+    with db.engine.connect() as conn:
+        pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("page_size") == 16384

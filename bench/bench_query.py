@@ -9,7 +9,7 @@ medians and ratios (baseline / query).
 
     python bench/bench_query.py --quick                  # seconds: 3,000 neurons × 20 concepts
     python bench/bench_query.py                          # 20,000 neurons × 50 concepts (5 M scores)
-    python bench/bench_query.py --neurons 100000 --concepts 100 --backend postgresql
+    python bench/bench_query.py --neurons 100000 --concepts 100 --backend postgresql --baseline-repeat 1
 """
 
 from __future__ import annotations
@@ -137,12 +137,13 @@ def main() -> None:
     p.add_argument("--neurons", type=int, default=20_000)
     p.add_argument("--concepts", type=int, default=50)
     p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--baseline-repeat", type=int, default=3, help="runs of the pandas baseline (slow at full size)")
     args = p.parse_args()
     if args.quick:
         args.neurons, args.concepts, args.repeat = 3_000, 20, 9
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        bench(backend, neurons=args.neurons, concepts=args.concepts, repeat=args.repeat, baseline_repeat=3)
+        bench(backend, neurons=args.neurons, concepts=args.concepts, repeat=args.repeat, baseline_repeat=args.baseline_repeat)
 
 
 if __name__ == "__main__":

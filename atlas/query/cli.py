@@ -29,7 +29,7 @@ def _write(frame: Any, fmt: str, output: str | None) -> None:
         try:
             frame.to_parquet(output, index=False)
         except ImportError as exc:
-            raise AtlasError("writing parquet needs pyarrow", hint="pip install pyarrow, or use --format csv") from exc
+            raise AtlasError("writing parquet needs pyarrow", hint="pip install 'neuron-atlas[parquet]' (pyarrow), or use --format csv") from exc
         return
     if fmt == "csv":
         text = frame.to_csv(index=False)

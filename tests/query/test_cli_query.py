@@ -29,6 +29,22 @@ def test_query_table_csv_json_sql(fx: tuple[Any, Any], capsys: pytest.CaptureFix
     assert capsys.readouterr().out.strip()
 
 
+def test_query_parquet_roundtrip(fx: tuple[Any, Any], capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow", reason="--format parquet needs the [parquet] extra (pyarrow)")
+    db, _ = fx
+    q = "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"
+    assert main(["query", q, "--db", db.url, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    target = tmp_path / "out.parquet"
+    assert main(["query", q, "--db", db.url, "--format", "parquet", "--output", str(target)]) == 0
+    frame = pd.read_parquet(target)
+    assert list(frame.columns) == lines[0].split(",")
+    assert list(frame["neuron"]) == [line.split(",")[0] for line in lines[1:]]
+    assert main(["query", q, "--db", db.url, "--format", "parquet"]) == 1  # needs --output
+    assert "--output" in capsys.readouterr().err
+
+
 def test_query_errors_exit_nonzero_without_traceback(fx: tuple[Any, Any], capsys: pytest.CaptureFixture[str]) -> None:
     db, _ = fx
     assert main(["query", "neurons in bert where selectivity(negaton) > 0.5", "--db", db.url]) == 1

@@ -55,6 +55,7 @@ from sqlalchemy.exc import IntegrityError
 
 from atlas.errors import AtlasError, ExtractionError, did_you_mean
 from atlas.store.bulk import bulk_insert
+from atlas.store.runs import find_run
 from atlas.store.tables import (
     SITES,
     ActivationFile,
@@ -810,40 +811,12 @@ def _finish(
 
 # -- reading runs ------------------------------------------------------------------------------
 def resolve_run(db: Any, ref: int | str) -> Run:
-    """A run by id (``3``, ``"3"``) or by model short name (its latest done run).
-
-    Returns a detached :class:`~atlas.store.tables.Run` (its attributes stay readable).
+    """A run by id or by model short name (its latest done run); see :func:`atlas.store.runs.find_run`.
 
     Raises:
         ExtractionError: no such run, or the model has no finished run.
-
-    Example::
-
-        >>> resolve_run(db, "minilm").status   # doctest: +SKIP
-        'done'
     """
-    from sqlalchemy.orm import Session
-
-    with Session(db.engine, expire_on_commit=False) as session:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
-            run = session.get(Run, int(ref))
-            if run is None:
-                raise ExtractionError(f"no run {ref}", hint="list runs with: atlas run list")
-            session.expunge(run)
-            return run
-        model_id = session.scalar(select(Model.id).where(Model.name == ref))
-        if model_id is None:
-            names = session.scalars(select(Model.name)).all()
-            raise ExtractionError(
-                f"no model named {ref!r}", hint=did_you_mean(str(ref), names) or "list runs with: atlas run list"
-            )
-        found = session.scalars(
-            select(Run).where(Run.model_id == model_id, Run.status == "done").order_by(Run.id.desc()).limit(1)
-        ).first()
-        if found is None:
-            raise ExtractionError(f"model {ref!r} has no finished run", hint=f"run: atlas extract ... --as {ref}")
-        session.expunge(found)
-        return found
+    return find_run(db, ref, error=ExtractionError)
 
 
 def list_runs(db: Any) -> Any:

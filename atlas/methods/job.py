@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from atlas.errors import ConceptError, MethodError, did_you_mean
@@ -37,6 +36,7 @@ from atlas.methods import DEFAULT_METHODS
 from atlas.methods.base import MethodSpec, get, params_hash
 from atlas.methods.corpus import shared_stats
 from atlas.store.bulk import bulk_insert
+from atlas.store.runs import find_run
 from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, ProbeResult, Run, Score, Token
 
 #: Concepts need at least this many words to be scored (``--min-count``).
@@ -47,27 +47,12 @@ WRITE_CHUNK = 250_000
 
 
 def resolve_run(db: Any, ref: int | str | Run) -> Run:
-    """The run ``ref`` names: an id, or a model short name (through area B's ``resolve_run``).
+    """The run ``ref`` names: a :class:`Run`, an id, or a model short name (its latest done run).
 
     Raises:
         MethodError: no such run.
     """
-    if isinstance(ref, Run):
-        return ref
-    if isinstance(ref, str) and ref.strip().isdigit():
-        ref = int(ref)
-    if isinstance(ref, int):
-        with Session(db.engine) as session:
-            found = session.get(Run, ref)
-            if found is None:
-                raise MethodError(f"there is no run {ref}", hint="give the id of an extraction run of this atlas")
-            session.expunge(found)
-        return found
-    try:
-        from atlas.extract.job import resolve_run as resolve_extract_run
-    except ImportError:  # area B not installed yet
-        raise MethodError(f"cannot resolve run {ref!r}", hint="give the run id (a number)") from None
-    return resolve_extract_run(db, ref)  # type: ignore[no-any-return]
+    return ref if isinstance(ref, Run) else find_run(db, ref, error=MethodError)
 
 
 def _load_matrix(db: Any, corpus_id: int) -> Any:

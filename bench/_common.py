@@ -11,7 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-PG_ADMIN = os.environ.get("ATLAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+import atlas
+
+PG_ADMIN = os.environ.get(
+    "ATLAS_BENCH_PG", os.environ.get("ATLAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+)
 
 
 @contextlib.contextmanager
@@ -32,6 +36,19 @@ def fresh_database(backend: str, name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def fresh_atlas(backend: str, name: str) -> Iterator[atlas.Atlas]:
+    """Yield an initialised atlas on a new database of ``backend``, its arrays in a temporary
+    folder; close and drop both afterwards."""
+    with fresh_database(backend, name) as url, tempfile.TemporaryDirectory(prefix=f"{name}-store-") as tmp:
+        db = atlas.connect(url, store_root=Path(tmp))
+        db.init()
+        try:
+            yield db
+        finally:
+            db.close()
 
 
 class Timer:

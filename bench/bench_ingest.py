@@ -21,58 +21,26 @@ a scratch database is created and dropped.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 import atlas
 from atlas.corpus import ingest
 from atlas.corpus import concepts as concepts_mod
 from atlas.corpus.conllu import read_conllu
-from atlas.store.engine import make_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import fresh_atlas  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PUD = ROOT.parent / "shared" / "data" / "ud-english-pud" / "en_pud-ud-test.conllu"
-PG = os.environ.get("ATLAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-@contextmanager
-def fresh_atlas(backend: str) -> Iterator[atlas.Atlas]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = atlas.connect(f"sqlite:///{tmp}/bench.db", store_root=Path(tmp) / "store")
-            db.init()
-            try:
-                yield db
-            finally:
-                db.close()
-        return
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    name = f"atlas_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_engine(PG).url.set(database=name).render_as_string(hide_password=False)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = atlas.connect(url, store_root=Path(tmp) / "store")
-            db.init()
-            try:
-                yield db
-            finally:
-                db.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def core_insert(conn: Any, table: Any, columns: dict[str, Any]) -> int:
@@ -99,7 +67,7 @@ def time_ingest(backend: str, path: Path, reps: int, *, baseline: bool, progress
     times = []
     result: dict[str, Any] = {}
     for _ in range(reps):
-        with fresh_atlas(backend) as db:
+        with fresh_atlas(backend, "atlas_bench_ingest") as db:
             start = time.perf_counter()
             if baseline:
                 with swapped_bulk(core_insert):
@@ -133,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         bulk_s, result = time_ingest(backend, args.file, reps, baseline=False, progress=args.progress)
         core_s, _ = time_ingest(backend, args.file, reps, baseline=True, progress=False)
-        with fresh_atlas(backend) as db:
+        with fresh_atlas(backend, "atlas_bench_ingest") as db:
             ingest.add_corpus(db, "count", args.file, progress=False)
             with db.engine.connect() as conn:
                 n_ann = conn.execute(text("SELECT count(*) FROM annotation")).scalar_one()

@@ -16,24 +16,23 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "query"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import atlas  # noqa: E402
 from atlas.query.api import run_query  # noqa: E402
+from _common import fresh_atlas  # noqa: E402
 from fixture_atlas import build_fixture_atlas  # noqa: E402
 
-PG_ADMIN = os.environ.get("ATLAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 EXAMPLE = "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"
 QUERIES = {
     "user example": EXAMPLE,
@@ -41,32 +40,6 @@ QUERIES = {
     "count by layer": "count neurons in bert, gpt2 where selectivity(negation) > 0.5 and iou(noun) > 0.3 by layer",
     "two models, not": "neurons in bert, gpt2 depth>=0.5 where probe(upos:NOUN) > 0.9 and not iou(plural) > 0.2 limit 50",
 }
-
-
-def _open(backend: str, workdir: Path) -> tuple[atlas.Atlas, str | None]:
-    if backend == "sqlite":
-        db = atlas.connect(f"sqlite:///{workdir / 'bench.db'}", store_root=workdir / "store")
-        db.init()
-        return db, None
-    name = f"atlas_bench_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = create_engine(PG_ADMIN).url.set(database=name).render_as_string(hide_password=False)
-    db = atlas.connect(url, store_root=workdir / "store")
-    db.init()
-    return db, name
-
-
-def _drop(name: str | None) -> None:
-    if name is None:
-        return
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _load_scores(conn: object) -> pd.DataFrame:
@@ -121,37 +94,32 @@ def bench(backend: str, *, neurons: int, concepts: int, repeat: int, baseline_re
     width = max(2, round(neurons / 18))  # 18 layers in all (bert 12 + gpt2 6)
     mlp, resid = width - width // 5, width // 5
     n_extra = max(0, concepts - 9)
-    with tempfile.TemporaryDirectory() as tmp:
-        db, pg_name = _open(backend, Path(tmp))
-        try:
-            t = time.perf_counter()
-            data = build_fixture_atlas(
-                db, models=(("bert", 12), ("gpt2", 6)), mlp_width=mlp, resid_width=resid, n_extra_concepts=n_extra,
-                distribution="beta", missing=0.0, traps=False, progress=True,
-            )
-            with db.engine.connect() as conn:
-                conn.execute(text("ANALYZE"))
-                conn.commit()
-            build_s = time.perf_counter() - t
-            n_neurons = len(data.neurons)
-            print(f"\n[{backend}] atlas: {n_neurons:,} neurons × {9 + n_extra} concepts × 5 methods = "
-                  f"{data.n_score_rows:,} score rows (built in {build_s:.0f} s)")
-            # the queries first: their latencies are printed even if the baseline runs out of memory
-            timed = {}
-            for label, q in QUERIES.items():
-                run_query(db, q)  # warm the cache and the catalog
-                timed[label] = _median(lambda q=q: run_query(db, q), repeat)
-                med, frame = timed[label]
-                print(f"  {label:<18} median {med * 1000:9.1f} ms   ({len(frame)} rows)", flush=True)
-            base_s, base = _median(lambda: _baseline(db, data), baseline_repeat)
-            print(f"  baseline (load score table into pandas, filter): median {base_s * 1000:9.1f} ms")
-            for label, (med, frame) in timed.items():
-                print(f"  {label:<18} {base_s / med:8.1f}× faster than the baseline")
-                if label == "user example":
-                    assert list(frame["unit"]) == list(base["unit"]), "the SQL answer differs from the pandas baseline"
-        finally:
-            db.close()
-            _drop(pg_name)
+    with fresh_atlas(backend, "atlas_bench_query") as db:
+        t = time.perf_counter()
+        data = build_fixture_atlas(
+            db, models=(("bert", 12), ("gpt2", 6)), mlp_width=mlp, resid_width=resid, n_extra_concepts=n_extra,
+            distribution="beta", missing=0.0, traps=False, progress=True,
+        )
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+        build_s = time.perf_counter() - t
+        n_neurons = len(data.neurons)
+        print(f"\n[{backend}] atlas: {n_neurons:,} neurons × {9 + n_extra} concepts × 5 methods = "
+              f"{data.n_score_rows:,} score rows (built in {build_s:.0f} s)")
+        # the queries first: their latencies are printed even if the baseline runs out of memory
+        timed = {}
+        for label, q in QUERIES.items():
+            run_query(db, q)  # warm the cache and the catalog
+            timed[label] = _median(lambda q=q: run_query(db, q), repeat)
+            med, frame = timed[label]
+            print(f"  {label:<18} median {med * 1000:9.1f} ms   ({len(frame)} rows)", flush=True)
+        base_s, base = _median(lambda: _baseline(db, data), baseline_repeat)
+        print(f"  baseline (load score table into pandas, filter): median {base_s * 1000:9.1f} ms")
+        for label, (med, frame) in timed.items():
+            print(f"  {label:<18} {base_s / med:8.1f}× faster than the baseline")
+            if label == "user example":
+                assert list(frame["unit"]) == list(base["unit"]), "the SQL answer differs from the pandas baseline"
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Timer, fresh_database  # noqa: E402
+from _common import Timer, fresh_atlas  # noqa: E402
 
 import atlas  # noqa: E402
 from atlas.store import bulk_insert  # noqa: E402
@@ -67,9 +67,7 @@ def count(db: atlas.Atlas) -> int:
 
 def bench(backend: str, n_bulk: int, n_orm: int) -> tuple[float, float]:
     n_neurons = max(n_bulk, n_orm) // (N_CONCEPTS * N_METHODS)
-    with fresh_database(backend, "atlas_bench_store") as url:
-        db = atlas.connect(url, store_root="/tmp/atlas-bench-store")
-        db.init()
+    with fresh_atlas(backend, "atlas_bench_store") as db:
         setup(db, n_neurons)
         cols = columns(n_bulk, n_neurons)
         with Timer() as t_bulk, db.write() as conn:
@@ -83,7 +81,6 @@ def bench(backend: str, n_bulk: int, n_orm: int) -> tuple[float, float]:
             session.add_all(Score(run_id=r, method_id=m, concept_id=c, neuron_id=n, value=v) for r, m, c, n, v in rows)
             session.commit()
         assert count(db) == n_orm
-        db.close()
     return n_bulk / t_bulk.seconds, n_orm / t_orm.seconds
 
 

@@ -8,18 +8,25 @@ read back from the array (same bytes, so the same partials), so a resumed run ge
 values of an uninterrupted one. :func:`layer_stats` runs the same accumulator over a stored file.
 
 Per neuron: ``count``, ``mean``, ``std`` (population, ddof=0), ``min``, ``max``, ``fire_rate``
-(fraction of words with activation > 0), ``threshold`` = the quantile ``1 - alpha``
+(fraction of words with activation > 0), optionally ``threshold`` = the quantile ``1 - alpha``
 (``numpy.quantile``'s default linear interpolation, computed exactly from the top
 ``ceil((n-1)*alpha)+2`` values kept per neuron), and the ``k`` words with the highest
 activations (rank 0 first, ties broken by the lower row). Sums run in float64 (a float16
 value and its square are exact in float64), over fixed groups of rows in row order, so they
-depend only on the rows and on the blocks they were fed in (the job's chunks).
+depend only on the rows and on the blocks they were fed in (the job's chunks), never on threads
+or cores.
 
 How the top values are kept cheaply: a float16 value's magnitude bits, as an int16 negated for
-negative numbers, order like the values (``_order_key``). The kept
-top ``m`` of a neuron are int64 keys ``(value key << 32) | (2**32 - 1 - row)`` (value desc, then
-row asc). A new block only offers the values above the neuron's current ``m``-th value (on
-later chunks a handful per neuron), so no full sort or top-k of a block is ever needed.
+negative numbers, order like the values (``_order_key``). The kept top ``m`` of a neuron are
+int64 keys ``(value key + 2**15) << 32 | (2**32 - 1 - row)`` (value desc, then row asc). The
+first block offers all its values; later blocks only the values above the neuron's current
+``m``-th value (a handful per neuron). Candidates merge with one int64 sort of (neuron, key)
+pairs (numpy's vectorised sort): no per-neuron partition or top-k is ever needed.
+
+The extraction job passes ``alpha=None``: it keeps the top ``k`` only, so its memory does not
+grow with the corpus (an exact quantile needs ``alpha * n`` values per neuron, for every layer
+at once: 1.8 GB for BERT-base over a million words); the scoring job, which reads one layer at
+a time, records the threshold (:func:`atlas.methods.job.score`).
 
 Example::
 
@@ -43,9 +50,11 @@ ALPHA = 0.005
 GROUP_BYTES = 1 << 20
 #: Rows per block when :func:`layer_stats` reads a file without given bounds.
 SUB_ROWS = 2048
+MERGE_AT = 1.0
 _GRAIN = 32768  # elements: torch runs an elementwise op on one thread below this
-_EMPTY = np.iinfo(np.int64).min
 _LOW = np.int64(0xFFFFFFFF)
+_KEY_OFFSET = 1 << 15  # int16 order keys + this are 1..65535; a key of 0 marks an empty slot
+_KEY_MASK = np.int64((1 << 48) - 1)
 
 
 @dataclass
@@ -118,24 +127,29 @@ class StreamStats:
         width: neurons (columns).
         n_rows: the total number of rows that will be fed (fixes how many top values are kept).
         k: top words kept per neuron.
-        alpha: the threshold is the ``1 - alpha`` quantile.
+        alpha: the threshold is the ``1 - alpha`` quantile; ``None``: no threshold (NaN), top
+            ``k`` only.
     """
 
-    def __init__(self, width: int, n_rows: int, k: int = 20, alpha: float = ALPHA) -> None:
+    def __init__(self, width: int, n_rows: int, k: int = 20, alpha: float | None = ALPHA) -> None:
         self.width = width
         self.n_rows = n_rows
         self.k = k
         self.alpha = alpha
-        self.m = n_top_needed(n_rows, k, alpha) if n_rows else 0
+        if not n_rows:
+            self.m = 0
+        elif alpha is None:
+            self.m = min(n_rows, k)
+        else:
+            self.m = n_top_needed(n_rows, k, alpha)
         self.seen = 0
         self.total = np.zeros(width, dtype=np.float64)
         self.total_sq = np.zeros(width, dtype=np.float64)
         self.lo = np.full(width, np.inf)
         self.hi = np.full(width, -np.inf)
         self.positive = np.zeros(width, dtype=np.int64)
-        self.top = np.full((width, self.m), _EMPTY, dtype=np.int64)  # sorted descending
-        self._pool_cols: list[np.ndarray] = []  # candidates not merged yet: neuron, int64 key
-        self._pool: list[np.ndarray] = []
+        self.top = np.zeros((width, self.m), dtype=np.int64)  # keys, ascending; 0 = empty
+        self._pool: list[tuple[np.ndarray, np.ndarray]] = []  # candidates not merged yet
         self._pool_n = 0
 
     def update(self, block: np.ndarray, first_row: int) -> None:
@@ -147,12 +161,20 @@ class StreamStats:
         n, width, m = len(block), self.width, self.m
         if n == 0:
             return
+        head = max(2 * m, math.isqrt(n * m))
+        if self.seen < m and head < n:
+            # the first block: its first `head` rows give each neuron m values to compare the
+            # rest with; sqrt(n m) rows balance the values taken whole against the candidates
+            # that pass the comparison afterwards (about (n - head) m / head)
+            self.update(block[:head], first_row)
+            self.update(block[head:], first_row + head)
+            return
         block = np.ascontiguousarray(block)
         full = self.seen >= m
         if full:
             # the kept top m is full: only values above a neuron's m-th value can enter (a value
             # equal to it comes from a later row, so it ranks below)
-            kth = _key_values((self.top[:, m - 1] >> 32).astype(np.int16))
+            kth = _key_values((self.top[:, 0] >> 32) - _KEY_OFFSET)
         picks: list[np.ndarray] = []
         # groups of rows small enough to stay in cache; at most 255 so a uint8 count cannot wrap
         group = max(1, min(255, GROUP_BYTES // (8 * width)))
@@ -160,14 +182,16 @@ class StreamStats:
         step = max(1, _GRAIN // width)
         if full:
             kth32 = kth.astype(np.float32)  # float16 values are exact in float32
+        scratch = np.empty((min(group, n), width), dtype=np.float32)
         for s in range(0, n, group):
-            # float16 -> float32 by torch (vectorised; numpy's is not), float32 -> float64 exact;
-            # in slices below torch's parallel grain, so a worker thread stays on one core
+            # float16 -> float32 by torch (vectorised; numpy's is not), in slices below torch's
+            # parallel grain, so a worker thread stays on one core
             e = min(n, s + group)
-            x32 = np.empty((e - s, width), dtype=np.float32)
+            x32 = scratch[: e - s]
             t32 = torch.from_numpy(x32)
             for a in range(s, e, step):
                 t32[a - s : a - s + step].copy_(t16[a : min(e, a + step)])
+            # float32 -> float64 exact; a float16 value and its square are exact in float64
             x = x32.astype(np.float64)
             self.total += x.sum(0)
             self.total_sq += np.einsum("ij,ij->j", x, x)
@@ -188,42 +212,40 @@ class StreamStats:
                     picks.append(np.flatnonzero(x32 > kth32) + s * width)
         if full:
             flat = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
-        elif n > m:
-            # not full yet: whatever enters is among this block's own top m
-            key = _order_key(block)
-            thr = np.partition(np.ascontiguousarray(key.T), n - m, axis=1)[:, n - m]
-            flat = np.flatnonzero(key >= thr)
         else:
-            flat = np.arange(n * width, dtype=np.int64)
+            flat = np.arange(n * width, dtype=np.int64)  # the first block: every value
         self.seen += n
         if len(flat):
             rows, cols = np.divmod(flat, width)
-            self._pool_cols.append(cols)
-            self._pool.append((_order_key(block.reshape(-1)[flat]).astype(np.int64) << 32) | (_LOW - (first_row + rows)))
+            values = _order_key(block.reshape(-1)[flat]).astype(np.int64) + _KEY_OFFSET
+            self._pool.append((cols, (values << 32) | (_LOW - (first_row + rows))))
             self._pool_n += len(flat)
-        # Merging costs a pass over the kept [width, m]: put it off while the pool of candidates
-        # is small (the filter above then uses a slightly stale m-th value: more candidates, the
-        # same result). Always merge while the kept top m is not full yet.
-        if self._pool_n and (not full or self._pool_n >= width * m):
+        # A merge sorts the kept [width, m] with the candidates: put it off while the pool is
+        # small (the filter above then uses a slightly stale m-th value: more candidates, the same
+        # result). Always merge while the kept top m is not full yet.
+        if self._pool_n and (not full or self._pool_n >= MERGE_AT * width * m):
             self._merge()
 
     def _merge(self) -> None:
-        """Merge the pooled candidates into each neuron's kept top m."""
+        """Merge the pooled candidates into each neuron's kept top m: one sort of (neuron, key)
+        pairs, then the last m of each neuron's run."""
         width, m = self.width, self.m
-        cols = np.concatenate(self._pool_cols)
-        cand = np.concatenate(self._pool)
-        self._pool_cols, self._pool, self._pool_n = [], [], 0
-        # group by neuron (a radix sort when the column fits in 16 bits)
-        order = np.argsort(cols.astype(np.int16) if width <= 32767 else cols, kind="stable")
-        cols, cand = cols[order], cand[order]
+        cols = np.concatenate([c for c, _ in self._pool])
+        cand = np.concatenate([k for _, k in self._pool])
+        self._pool, self._pool_n = [], 0
         counts = np.bincount(cols, minlength=width)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pad = np.full((width, int(counts.max())), _EMPTY, dtype=np.int64)
-        pad[cols, np.arange(len(cols)) - starts[cols]] = cand
-        merged = np.concatenate([self.top, pad], axis=1)
-        cut = merged.shape[1] - m
-        part = np.partition(merged, cut, axis=1)[:, cut:] if cut > 0 else merged
-        self.top = np.ascontiguousarray(np.sort(part, axis=1)[:, ::-1])
+        kept_cols = np.repeat(np.arange(width, dtype=np.int64), m)
+        if width < (1 << 15):
+            # neuron in the top 15 bits, key (48 bits) below: one int64 sort
+            pairs = np.concatenate([(kept_cols << 48) | self.top.reshape(-1), (cols.astype(np.int64) << 48) | cand])
+            pairs.sort()
+            keys = pairs
+        else:
+            all_cols = np.concatenate([kept_cols, cols])
+            all_keys = np.concatenate([self.top.reshape(-1), cand])
+            keys = all_keys[np.lexsort((all_keys, all_cols))]
+        ends = np.cumsum(counts + m)
+        self.top = keys[ends[:, None] - m + np.arange(m)] & _KEY_MASK
 
     def result(self) -> LayerStats:
         """The statistics of the rows fed so far (all ``n_rows`` of them)."""
@@ -235,11 +257,15 @@ class StreamStats:
         mean = self.total / n
         var = np.maximum(self.total_sq / n - mean * mean, 0.0)
         if self.n_rows:
-            top_desc = _key_values(self.top >> 32)
-            threshold = quantile_from_top(top_desc, self.n_rows, 1.0 - self.alpha)
+            top = self.top[:, ::-1]  # descending
+            top_desc = _key_values((top >> 32) - _KEY_OFFSET)
+            if self.alpha is None:
+                threshold = np.full(self.width, np.nan)
+            else:
+                threshold = quantile_from_top(top_desc, self.n_rows, 1.0 - self.alpha)
             lo, hi = self.lo.copy(), self.hi.copy()
         else:
-            top_desc = np.zeros((self.width, 0))
+            top = top_desc = np.zeros((self.width, 0))
             threshold = lo = hi = np.full(self.width, np.nan)
         k = min(self.k, self.m)
         return LayerStats(
@@ -250,7 +276,7 @@ class StreamStats:
             max=hi,
             threshold=threshold,
             fire_rate=self.positive / n,
-            top_rows=(_LOW - (self.top[:, :k] & _LOW)).astype(np.int64),
+            top_rows=(_LOW - (top[:, :k] & _LOW)).astype(np.int64) if self.n_rows else np.zeros((self.width, 0), np.int64),
             top_values=top_desc[:, :k],
         )
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from tqdm.auto import tqdm
 
@@ -37,7 +37,10 @@ from atlas.methods.base import MethodSpec, get, params_hash
 from atlas.methods.corpus import shared_stats
 from atlas.store.bulk import bulk_insert
 from atlas.store.runs import find_run
-from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, ProbeResult, Run, Score, Token
+from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, NeuronStat, ProbeResult, Run, Score, Token
+
+#: The alpha of the threshold recorded in ``neuron_stat`` (NetDissect's, METHODS.md §1.1).
+THRESHOLD_ALPHA = 0.005
 
 #: Concepts need at least this many words to be scored (``--min-count``).
 MIN_COUNT = 5
@@ -161,6 +164,7 @@ def score(
     word_types = _word_types(db, run_row.corpus_id) if any(s.name == "control_selectivity" for s, _ in chosen) else None
 
     neuron_ids = _neuron_ids(db, files)
+    thresholds: list[np.ndarray | None] = []  # each file's NetDissect threshold, when computed
     values: dict[str, list[np.ndarray]] = {spec.name: [] for spec, _ in chosen}
     compute_s = {spec.name: 0.0 for spec, _ in chosen}
     probe_results: dict[str, dict[str, Any]] = {}
@@ -197,6 +201,8 @@ def score(
                     values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
                 compute_s[spec.name] += time.perf_counter() - t0
                 bar.update(1)
+            neurons = cache.get(("neurons", THRESHOLD_ALPHA))
+            thresholds.append(None if neurons is None else np.asarray(neurons.threshold, np.float64))
             del X, cache
     finally:
         bar.close()
@@ -214,6 +220,7 @@ def score(
         }
         if spec.name in probe_results:
             _save_probe_results(db, run_row, spec.name, method_id, probe_results[spec.name])
+    _record_thresholds(db, run_row.id, neuron_ids, thresholds)
     return {
         "run_id": run_row.id,
         "n_neurons": int(sum(len(ids) for ids in neuron_ids)),
@@ -222,6 +229,29 @@ def score(
         "methods": out_methods,
         "probe_results": probe_results,
     }
+
+
+def _record_thresholds(db: Any, run_id: int, neuron_ids: list[np.ndarray], thresholds: list[np.ndarray | None]) -> None:
+    """Fill ``neuron_stat.threshold`` (the NetDissect ``1 - alpha`` quantile, alpha = 0.005)
+    of the layers whose corpus statistics were computed. The extraction leaves it empty: an
+    exact quantile needs ``alpha * n`` values per neuron, memory that grows with the corpus,
+    while here it is computed one layer at a time anyway."""
+    rows = [
+        {"r": run_id, "n": int(n), "t": float(t)}
+        for ids, th in zip(neuron_ids, thresholds)
+        if th is not None
+        for n, t in zip(ids.tolist(), th.tolist())
+        if np.isfinite(t)
+    ]
+    if not rows:
+        return
+    stmt = (
+        update(NeuronStat)
+        .where(NeuronStat.run_id == bindparam("r"), NeuronStat.neuron_id == bindparam("n"))
+        .values(threshold=bindparam("t"))
+    )
+    with db.write() as conn:
+        conn.execute(stmt, rows)
 
 
 def _check_concepts(db: Any, wanted: list[str], names_all: list[str]) -> None:

@@ -327,9 +327,10 @@ def aggregate(hidden: torch.Tensor, batch: Batch, aggregation: str) -> torch.Ten
 
     Words without subwords get zeros. The sum runs in float32 whatever the model dtype, left to
     right over a word's subwords, then ``mean`` divides by the count. On CPU that is one gather
-    of every selected subword and one ``index_add_`` (sequential per row, deterministic); on
-    other devices, where ``index_add_`` uses atomics, one vectorised step per subword ordinal
-    (every word's first subword, then every second subword, ...). Both give the same bits.
+    of every word's first subword, one ``index_add_`` of the later ones (sequential per row,
+    deterministic) and a division of the words that have several; on other devices, where
+    ``index_add_`` uses atomics, one vectorised step per subword ordinal (every word's first
+    subword, then every second subword, ...). Both give the same bits.
     """
     if aggregation not in AGGREGATIONS:
         raise ExtractionError(f"unknown aggregation {aggregation!r}", hint="use mean, first or last")
@@ -337,15 +338,19 @@ def aggregate(hidden: torch.Tensor, batch: Batch, aggregation: str) -> torch.Ten
     flat = hidden.reshape(-1, width)
     dev = hidden.device
     if dev.type == "cpu":
-        pos, word = batch.sub_pos[aggregation], batch.sub_word[aggregation]
         if _one_each(batch, aggregation):
             # every word has exactly one selected subword, in word order: a plain gather
-            return flat.index_select(0, pos).float()
-        out = torch.zeros((batch.n_words, width), dtype=torch.float32)
-        if len(pos):
-            out.index_add_(0, word, flat.index_select(0, pos).float())
+            return flat.index_select(0, batch.sub_pos[aggregation]).float()
+        # every word's first subword in one gather, then the few later subwords added in order
+        # (index_add_ is sequential per row on a CPU), then the few sums divided
+        first, empty, rest_word, rest_pos, multi, n_multi = _split(batch, aggregation)
+        out = flat.index_select(0, first).float()
+        if len(empty):
+            out[empty] = 0.0
+        if len(rest_pos):
+            out.index_add_(0, rest_word, flat.index_select(0, rest_pos).float())
             if aggregation == "mean":
-                out /= batch.n_sub[aggregation].clamp(min=1.0).unsqueeze(1)
+                out[multi] = out.index_select(0, multi) / n_multi
         return out
     steps = _ordinals(batch, aggregation)
     if not steps:
@@ -363,6 +368,25 @@ def aggregate(hidden: torch.Tensor, batch: Batch, aggregation: str) -> torch.Ten
     if aggregation == "mean" and len(steps) > 1:
         out /= batch.n_sub[aggregation].to(dev).clamp(min=1.0).unsqueeze(1)
     return out
+
+
+def _split(batch: Batch, aggregation: str) -> tuple[torch.Tensor, ...]:
+    """For the CPU path: each word's first selected subword (position 0 for a word with none),
+    the words with none, the later subwords (word, position, in order), the words with several
+    and their counts as a column. Cached on the batch."""
+    cache = batch.extra.setdefault("split", {})
+    if aggregation not in cache:
+        word, pos = batch.sub_word[aggregation], batch.sub_pos[aggregation]
+        n_sub = batch.n_sub[aggregation]
+        starts = torch.ones(len(word), dtype=torch.bool)
+        if len(word):
+            starts[1:] = word[1:] != word[:-1]
+        first = torch.zeros(batch.n_words, dtype=torch.long)
+        first[word[starts]] = pos[starts]
+        empty = torch.nonzero(n_sub == 0).flatten()
+        multi = torch.nonzero(n_sub > 1).flatten()
+        cache[aggregation] = (first, empty, word[~starts], pos[~starts], multi, n_sub[multi].unsqueeze(1))
+    return cache[aggregation]  # type: ignore[no-any-return]
 
 
 def _one_each(batch: Batch, aggregation: str) -> bool:

@@ -80,3 +80,25 @@ def test_sqlite_pragmas(tmp_path):
         assert pragma("foreign_keys") == 1
         assert pragma("synchronous") == 1  # NORMAL
         assert pragma("page_size") == 16384
+
+
+@pytest.mark.parametrize("n", [1, 198, 199, 200, 399, 1000])  # around SQLite's rows per statement
+def test_bulk_insert_row_counts_around_statement_groups(db, n):
+    from atlas.store.bulk import SQLITE_MAX_PARAMS
+
+    assert SQLITE_MAX_PARAMS // 5 == 199  # five columns: statements of 199 rows
+    _seed(db)
+    rng = np.random.default_rng(n)
+    values = rng.standard_normal(n)
+    values[:: 7] = np.nan
+    neurons = rng.permutation(10 * n)[:n] + 1
+    with db.write() as conn:
+        assert bulk_insert(conn, Score.__table__, {"run_id": np.ones(n, np.int64), "method_id": [1] * n,
+                                                   "concept_id": [1] * n, "neuron_id": neurons,
+                                                   "value": values}) == n
+    with db.engine.connect() as conn:
+        got = conn.execute(select(Score.neuron_id, Score.value).order_by(Score.neuron_id)).all()
+    order = np.argsort(neurons)
+    assert [g.neuron_id for g in got] == neurons[order].tolist()
+    want = [None if np.isnan(v) else v for v in values[order]]
+    assert [g.value for g in got] == want

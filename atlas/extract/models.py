@@ -148,6 +148,8 @@ def load_model(
         ExtractionError: the model or its tokenizer cannot be loaded, the tokenizer is not a
             fast one, or no adapter knows the architecture.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -166,6 +168,10 @@ def load_model(
             hint="pass a local folder with config.json, or a Hugging Face id (needs network access)",
         ) from exc
     adapter = adapter_for(config)
+    # the folder's hash (its weights' bytes) is read while the model loads: loading leaves a core idle
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-path-hash")
+    folder_hash = hasher.submit(path_hash, path) if path is not None else None
+    hasher.shutdown(wait=False)
     tokenizer = _load_tokenizer(where, kwargs)
     try:
         if random_init:
@@ -179,8 +185,8 @@ def load_model(
     net.to(device)
     adapter.check(net)
     n_layers, d_model, d_mlp = adapter.dims(config)
-    if path is not None:
-        rev = "sha256:" + path_hash(path)
+    if folder_hash is not None:
+        rev = "sha256:" + folder_hash.result()
     else:
         rev = getattr(config, "_commit_hash", None) or revision or "main"
     window = model_window(config, tokenizer)

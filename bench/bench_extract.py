@@ -2,13 +2,19 @@
 
 In one process, on the same model (all-MiniLM-L6-v2) and the same sentences of UD English PUD:
 
-(a) a plain batched forward pass, no capture (the limit),
-(b) ``atlas extract`` with both sites (mlp, resid; every block), end to end: tokenising,
-    windows, hooks, aggregation, float16 files, fsync, chunk commits, statistics and top-k
-    (streamed chunk by chunk), sha256s, DB,
+(a) a plain batched forward pass, no capture (the limit): sentences sorted by length, batches
+    of 32, torch's default threads, as a user would write it,
+(a') the forward passes ``atlas extract`` runs, no capture: the same batches (atlas's plan), one
+    per core on one core each (so (b) / (a') is the cost of capturing, writing and summing),
+(b) ``atlas extract`` with both sites (mlp, resid; every block), end to end: model load,
+    tokenising, windows, hooks, aggregation, float16 files, fsync, chunk commits, statistics
+    and top-k (streamed chunk by chunk), sha256s, DB,
 (c) NeuroX's own extractor ported line for line (see :func:`neurox_style`): one sentence at a
     time, ``output_hidden_states``, all layers to numpy float32, a Python loop over words, each
-    sentence's array written out (``np.save`` in place of its HDF5 dataset: h5py is not installed).
+    sentence's array written out (``np.save`` in place of its HDF5 dataset),
+(c') when the ``neurox`` package is importable, NeuroX 1.0.9's own ``extract_representations``
+    (HDF5 output, model load included); install it beside the project with
+    ``pip install --no-deps neurox h5py`` (its pinned dependencies are from 2021).
 
 Then peak memory (ru_maxrss of a fresh process) of ``atlas extract`` on 1x and 4x the corpus.
 
@@ -16,6 +22,7 @@ Usage::
 
     python bench/bench_extract.py            # 1,000 sentences
     python bench/bench_extract.py --quick    # 150 sentences
+    python bench/bench_extract.py --repeat 4 # 4 copies of the 1,000 (84,720 words)
 """
 
 from __future__ import annotations
@@ -93,6 +100,55 @@ def plain_forward(model, tok, sentences: list[list[str]], batch_size: int) -> fl
             enc = tok(batch, is_split_into_words=True, padding=True, truncation=True, return_tensors="pt")
             model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
     return time.perf_counter() - t0
+
+
+def atlas_forward(model_path: Path, sentences: list[list[str]], batch_size: int) -> float:
+    """(a') atlas's plan and threading, no hooks: returns seconds (tokenising included)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from atlas.extract.align import plan_batches
+    from atlas.extract.job import CPU_BATCH_COST, compute_threads
+    from atlas.extract.models import load_model
+
+    loaded = load_model(str(model_path))
+    runner = loaded.adapter.runner(loaded.model)
+    n_threads = compute_threads(torch.device("cpu"))
+    before = torch.get_num_threads()
+
+    def one(batch) -> None:
+        with torch.inference_mode():
+            runner(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+
+    torch.set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(n_threads) as pool:
+            for b in range(0, len(sentences), 2048 // 20):  # chunks of about 2,000 words, as the job
+                plan = plan_batches(loaded.tokenizer, sentences[b : b + 2048 // 20], max_length=loaded.max_length,
+                                    batch_size=batch_size, pad_id=loaded.pad_id, batch_cost=CPU_BATCH_COST)
+                list(pool.map(one, plan.batches))
+        return time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(before)
+
+
+def neurox_own(model_path: Path, sentences: list[list[str]]) -> float | None:
+    """(c') NeuroX's own ``extract_representations`` to HDF5, or None when it is not installed."""
+    import contextlib
+    import os
+
+    try:
+        from neurox.data.extraction.transformers_extractor import extract_representations
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        corpus = Path(tmp) / "corpus.txt"
+        corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+        t0 = time.perf_counter()
+        extract_representations(str(model_path), str(corpus), str(Path(tmp) / "out.hdf5"), output_type="hdf5")
+        return time.perf_counter() - t0
 
 
 def _neurox_aggregate_repr(state, start, end, aggregation):
@@ -226,6 +282,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="150 sentences instead of 1,000")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=1, metavar="R",
+                        help="time R copies of the sentences (R x 21,180 words): fixed costs weigh less")
     parser.add_argument("--child-mem", nargs=2, type=int, metavar=("N", "REPEAT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_mem:
@@ -238,23 +296,24 @@ def main() -> None:
     from atlas.extract.models import builtin_model_path
 
     n = 150 if args.quick else 1000
-    sentences = read_pud(n)
+    sentences = read_pud(n, args.repeat)
     n_words = sum(map(len, sentences))
     path = builtin_model_path()
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
-    print(f"all-MiniLM-L6-v2 on {len(sentences)} PUD sentences ({n_words:,} words), "
+    print(f"all-MiniLM-L6-v2 on {len(sentences)} PUD sentences{f' ({args.repeat} copies)' if args.repeat > 1 else ''} ({n_words:,} words), "
           f"batch {args.batch_size}, torch threads {torch.get_num_threads()}")
     plain_forward(model, tok, sentences[:64], args.batch_size)  # warm-up
     neurox_style(model, tok, sentences[:8])
     # The machine is shared: interleave the three and keep each one's best of `reps`.
-    reps = 2 if args.quick else 3
-    t_a = t_b = t_c = float("inf")
+    reps = 2 if args.quick or args.repeat > 1 else 3
+    t_a = t_a2 = t_b = t_c = t_c2 = float("inf")
     loop_wps = 0.0
     from atlas.extract.job import show_run
 
     for rep in range(reps):
         t_a = min(t_a, plain_forward(model, tok, sentences, args.batch_size))
+        t_a2 = min(t_a2, atlas_forward(path, sentences, args.batch_size))
         with tempfile.TemporaryDirectory() as tmp:
             db = atlas.connect(f"sqlite:///{tmp}/bench.db", store_root=Path(tmp) / "store")
             db.init()
@@ -266,14 +325,24 @@ def main() -> None:
             loop_wps = max(loop_wps, show_run(db, run_id)["words_per_s"])
             db.close()
         t_c = min(t_c, neurox_style(model, tok, sentences))
+        if rep == 0 or t_c2 != float("inf"):
+            own = neurox_own(path, sentences)
+            t_c2 = min(t_c2, own) if own is not None else t_c2
 
-    wa, wb, wc = n_words / t_a, n_words / t_b, n_words / t_c
-    print(f"(a) plain batched forward, no capture : {wa:8,.0f} words/s  ({t_a:6.2f} s)")
-    print(f"(b) atlas extract mlp+resid, end to end: {wb:8,.0f} words/s  ({t_b:6.2f} s, incl. model load, "
+    wa, wa2, wb, wc = n_words / t_a, n_words / t_a2, n_words / t_b, n_words / t_c
+    print(f"(a)  plain batched forward, no capture  : {wa:8,.0f} words/s  ({t_a:6.2f} s)")
+    print(f"(a') atlas's forward passes, no capture : {wa2:8,.0f} words/s  ({t_a2:6.2f} s, same batches, one per core)")
+    print(f"(b)  atlas extract mlp+resid, end to end: {wb:8,.0f} words/s  ({t_b:6.2f} s, incl. model load, "
           f"stats, top-k, DB; streaming loop alone {loop_wps:,.0f} words/s)")
-    print(f"(c) NeuroX-style, one sentence at a time: {wc:8,.0f} words/s  ({t_c:6.2f} s)")
-    print(f"ratios: (b)/(a) = {wb / wa:.2f} (goal >= 0.85); loop/(a) = {loop_wps / wa:.2f}; "
-          f"(b)/(c) = {wb / wc:.2f} (goal >= 3); (a)/(c) = {wa / wc:.2f}")
+    print(f"(c)  NeuroX-style, one sentence at a time: {wc:8,.0f} words/s  ({t_c:6.2f} s)")
+    if t_c2 != float("inf"):
+        wc2 = n_words / t_c2
+        print(f"(c') NeuroX 1.0.9's own extractor, HDF5 : {wc2:8,.0f} words/s  ({t_c2:6.2f} s, incl. model load)")
+    else:
+        print("(c') NeuroX's own extractor: not installed (pip install --no-deps neurox h5py)")
+    print(f"ratios: (b)/(a) = {wb / wa:.2f} (goal >= 0.85); loop/(a) = {loop_wps / wa:.2f}; (b)/(a') = {wb / wa2:.2f}; "
+          f"(b)/(c) = {wb / wc:.2f} (goal >= 3); (a)/(c) = {wa / wc:.2f}"
+          + (f"; (b)/(c') = {wb / wc2:.2f}; (a)/(c') = {wa / wc2:.2f}" if t_c2 != float("inf") else ""))
 
     peaks = []
     for repeat in (1, 4):

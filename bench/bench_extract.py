@@ -263,7 +263,25 @@ def neurox_style(model, tok, sentences: list[list[str]]) -> float:
     return time.perf_counter() - t0
 
 
-def child_memory(n: int, repeat: int) -> None:
+def random_bert_base(folder: Path) -> Path:
+    """A BERT-base-sized model (random weights, seed 0) with the built-in model's tokenizer."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from atlas.extract.models import builtin_model_path
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072)).save_pretrained(folder)
+    for f in builtin_model_path().iterdir():
+        if f.name.startswith(("tokenizer", "vocab", "special_tokens")):
+            shutil.copy(f, folder / f.name)
+    return folder
+
+
+def child_memory(n: int, repeat: int, model: str = "builtin:all-minilm-l6-v2") -> None:
     """Run in a fresh process: extract over ``repeat`` x the first ``n`` sentences, print peak RSS."""
     import atlas
 
@@ -273,7 +291,7 @@ def child_memory(n: int, repeat: int) -> None:
         db.init()
         store(db, "pud", sentences)
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        db.extract("builtin:all-minilm-l6-v2", corpus="pud", name="minilm", progress=False)
+        db.extract(model, corpus="pud", name="m", progress=False)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps({"words": sum(map(len, sentences)), "peak_kib": peak, "before_kib": base}))
 
@@ -282,12 +300,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="150 sentences instead of 1,000")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--bert-base", action="store_true",
+                        help="a randomly initialised model of BERT-base's size (12 x 768, MLP 3072; seed 0) "
+                             "with MiniLM's tokenizer, saved to a temporary folder (no hub access here)")
+    parser.add_argument("--sentences", type=int, default=None, metavar="N", help="the first N PUD sentences")
     parser.add_argument("--repeat", type=int, default=1, metavar="R",
                         help="time R copies of the sentences (R x 21,180 words): fixed costs weigh less")
-    parser.add_argument("--child-mem", nargs=2, type=int, metavar=("N", "REPEAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-mem", nargs=3, metavar=("N", "REPEAT", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_mem:
-        child_memory(*args.child_mem)
+        child_memory(int(args.child_mem[0]), int(args.child_mem[1]), args.child_mem[2])
         return
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -295,13 +317,16 @@ def main() -> None:
     import atlas
     from atlas.extract.models import builtin_model_path
 
-    n = 150 if args.quick else 1000
+    n = args.sentences or (150 if args.quick else 1000)
     sentences = read_pud(n, args.repeat)
     n_words = sum(map(len, sentences))
     path = builtin_model_path()
+    label = "all-MiniLM-L6-v2"
+    if args.bert_base:
+        path, label = random_bert_base(Path(tempfile.mkdtemp(prefix="atlas-bench-bert-"))), "BERT-base-size (random)"
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
-    print(f"all-MiniLM-L6-v2 on {len(sentences)} PUD sentences{f' ({args.repeat} copies)' if args.repeat > 1 else ''} ({n_words:,} words), "
+    print(f"{label} on {len(sentences)} PUD sentences{f' ({args.repeat} copies)' if args.repeat > 1 else ''} ({n_words:,} words), "
           f"batch {args.batch_size}, torch threads {torch.get_num_threads()}")
     plain_forward(model, tok, sentences[:64], args.batch_size)  # warm-up
     neurox_style(model, tok, sentences[:8])
@@ -346,7 +371,7 @@ def main() -> None:
 
     peaks = []
     for repeat in (1, 4):
-        out = subprocess.run([sys.executable, __file__, "--child-mem", str(n), str(repeat)],
+        out = subprocess.run([sys.executable, __file__, "--child-mem", str(n), str(repeat), str(path)],
                              capture_output=True, text=True, check=True)
         peaks.append(json.loads(out.stdout.strip().splitlines()[-1]))
     p1, p4 = peaks

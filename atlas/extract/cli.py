@@ -19,6 +19,7 @@ examples:
 MODEL is a Hugging Face id or a local folder (loaded with AutoModel/AutoTokenizer);
 builtin:all-minilm-l6-v2 is the pretrained all-MiniLM-L6-v2 shipped with the demo extra.
 Killed or interrupted? Run the same command again: it resumes where it stopped.
+On a CPU, batches run one per core, each on one core; OMP_NUM_THREADS=N uses N cores.
 """
 
 RUN_EPILOG = """\

@@ -213,3 +213,16 @@ def test_bytes_do_not_depend_on_the_number_of_cores(db, tmp_path, tiny_model) ->
     assert one.keys() == two.keys() and len(one) == 4  # mlp + resid of 2 blocks
     for layer in one:
         assert one[layer] == two[layer], layer
+
+
+def test_a_plan_that_misses_a_row_is_refused() -> None:
+    """Chunk buffers are not zeroed: the job checks that the batches give every row once."""
+    from types import SimpleNamespace
+
+    from atlas.extract.job import _check_cover
+
+    batch = lambda rows: SimpleNamespace(rows=np.asarray(rows, dtype=np.int64))  # noqa: E731
+    _check_cover(SimpleNamespace(batches=[batch([2, 0]), batch([1, 3])]), 10, 14)
+    for batches in ([batch([0, 1, 2])], [batch([0, 1, 2, 2])], [batch([0, 1]), batch([1, 3])]):
+        with pytest.raises(ExtractionError, match="cover"):
+            _check_cover(SimpleNamespace(batches=batches), 10, 14)

@@ -17,9 +17,9 @@ Flow of :func:`extract`::
 
 **Threads.** On a CPU the batches run data-parallel: one compute thread per core torch would
 use, each running whole forward passes on one core (torch's intra-op threads are set to 1 for
-the job and restored after). On the 2-core reference machine that is about 1.2x faster than
-splitting every operation over both cores, and a batch's bytes no longer depend on the core
-count. The hooks are shared; what a hook writes to is per thread (:class:`_Capture`). The main
+the job and restored after). On the 2-core reference machine that is about 1.07x faster than
+splitting every operation over both cores (same batches: 5,500-5,800 against 5,200-5,400
+words/s), and a batch's bytes no longer depend on the core count. The hooks are shared; what a hook writes to is per thread (:class:`_Capture`). The main
 thread plans chunk ``k + 1`` and queues its batches behind chunk ``k``'s, so no compute thread
 waits at a chunk boundary. On an accelerator there is one compute thread.
 

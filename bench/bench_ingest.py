@@ -31,7 +31,6 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-import atlas
 from atlas.corpus import ingest
 from atlas.corpus import concepts as concepts_mod
 from atlas.corpus.conllu import read_conllu

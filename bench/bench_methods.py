@@ -135,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from atlas.corpus.concepts import load_concept_matrix
     from atlas.methods import DEFAULT_METHODS, registry
-    from atlas.methods.corpus import shared_stats
     from atlas.methods.job import _activation_files
     from atlas.methods.stats import neuron_stats
     from atlas.store.tables import Run

@@ -151,7 +151,7 @@ def load_model(
     from concurrent.futures import ThreadPoolExecutor
 
     import torch
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel
 
     from atlas.extract.adapters import adapter_for
 

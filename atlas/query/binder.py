@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, func, select, true
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.query import ast
 from atlas.query.describe import formula_text, operand_text
-from atlas.store.tables import SITES, Concept, Layer, Method, Model, NeuronStat, Run, Score, TopActivation
+from atlas.store.tables import SITES, Concept, Layer, Method, Model, NeuronStat, Run, Score
 
 #: Rows a query returns when it says no ``limit``; the most it may ask for.
 DEFAULT_LIMIT = 100

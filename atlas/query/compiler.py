@@ -50,7 +50,9 @@ DEPTH_BUCKETS = 4
 #: The most neurons a composite-concept query evaluates after its SQL filters.
 MAX_COMPOSITE_NEURONS = 20_000
 
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
+#: Comparison operators of the grammar, as Python callables (SQLAlchemy columns and pandas
+#: series both overload them).
+OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,
@@ -139,7 +141,7 @@ class _Scope:
 
     def condition(self, node: ast.Condition) -> ColumnElement[bool]:
         if isinstance(node, ast.Compare):
-            return _OPS[node.op](self.operand(node.left), self.operand(node.right))  # type: ignore[no-any-return]
+            return OPS[node.op](self.operand(node.left), self.operand(node.right))  # type: ignore[no-any-return]
         if isinstance(node, ast.Between):
             return self.operand(node.operand).between(self.operand(node.low), self.operand(node.high))  # type: ignore[no-any-return]
         if isinstance(node, ast.IsMissing):
@@ -161,11 +163,11 @@ class _Scope:
         site_given = False
         for f in filters:
             if isinstance(f, ast.LayerCmp):
-                out.append(_OPS[f.op](n.c.layer, f.value))
+                out.append(OPS[f.op](n.c.layer, f.value))
             elif isinstance(f, ast.LayerRange):
                 out.append(n.c.layer.between(f.low, f.high))
             elif isinstance(f, ast.DepthCmp):
-                out.append(_OPS[f.op](self.depth, literal(f.value, Float)))
+                out.append(OPS[f.op](self.depth, literal(f.value, Float)))
             elif isinstance(f, ast.SiteIs):
                 site_given = True
                 out.append(n.c.site == f.site if f.op == "=" else n.c.site != f.site)

@@ -14,8 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,18 +22,8 @@ import pandas as pd
 from atlas.errors import QueryLimitError
 from atlas.query import ast
 from atlas.query.binder import FIELDS
-from atlas.query.compiler import MAX_COMPOSITE_NEURONS, Plan
+from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan
 from atlas.query.describe import operand_text
-
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "=": operator.eq,
-    "!=": operator.ne,
-}
-
 
 def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
     from atlas.corpus.concepts import evaluate_formula
@@ -101,7 +89,7 @@ def evaluate(frame: pd.DataFrame, node: ast.Condition) -> pd.Series:
     if isinstance(node, ast.Compare):
         a, b = _operand(frame, node.left), _operand(frame, node.right)
         with np.errstate(invalid="ignore"):
-            return _truth(frame, _OPS[node.op](a, b), _known(frame, a, b))
+            return _truth(frame, OPS[node.op](a, b), _known(frame, a, b))
     if isinstance(node, ast.Between):
         x, lo, hi = (_operand(frame, o) for o in (node.operand, node.low, node.high))
         with np.errstate(invalid="ignore"):

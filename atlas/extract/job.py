@@ -631,16 +631,16 @@ def _execute(
     dev = next(loaded.model.parameters()).device
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from atlas.extract.stats import StreamStats, npy_header_size, read_rows
+    from atlas.extract.stats import StreamStats
 
-    from atlas.store.activations import RowWriter
+    from atlas.store.activations import RowWriter, npy_header_size, read_rows
 
     offsets = {key: npy_header_size(store.path(rel)) for key, rel in files.items()}
     writers = {key: RowWriter(store.path(rel), offset=offsets[key], width=widths[key]) for key, rel in files.items()}
     # Statistics and sha256s accumulate chunk by chunk, in chunk order, from the float16 rows
     # as stored: a chunk computed here from its buffer, a chunk done by an earlier process from
     # its rows read back (same bytes, same partials). No final pass over the files.
-    accs = {key: StreamStats(widths[key], info.n_tokens, top_k, alpha=None) for key in targets}
+    accs = {key: StreamStats(widths[key], info.n_tokens, top_k) for key in targets}
     hashers = {}
     for key, rel in files.items():
         with open(store.path(rel), "rb") as fh:
@@ -881,7 +881,6 @@ def _finish(
                     "std": st.std,
                     "min": st.min,
                     "max": st.max,
-                    "threshold": st.threshold,
                     "fire_rate": st.fire_rate,
                 },
             )

@@ -8,32 +8,29 @@ read back from the array (same bytes, so the same partials), so a resumed run ge
 values of an uninterrupted one. :func:`layer_stats` runs the same accumulator over a stored file.
 
 Per neuron: ``count``, ``mean``, ``std`` (population, ddof=0), ``min``, ``max``, ``fire_rate``
-(fraction of words with activation > 0), optionally ``threshold`` = the quantile ``1 - alpha``
-(``numpy.quantile``'s default linear interpolation, computed exactly from the top
-``ceil((n-1)*alpha)+2`` values kept per neuron), and the ``k`` words with the highest
-activations (rank 0 first, ties broken by the lower row). Sums run in float64 (a float16
+(fraction of words with activation > 0) and the ``k`` words with the highest activations (rank 0 first, ties broken by the lower row). Sums run in float64 (a float16
 value and its square are exact in float64), over fixed groups of rows in row order, so they
 depend only on the rows and on the blocks they were fed in (the job's chunks), never on threads
 or cores.
 
 How the top values are kept cheaply: a float16 value's magnitude bits, as an int16 negated for
-negative numbers, order like the values (``_order_key``). The kept top ``m`` of a neuron are
+negative numbers, order like the values (``_order_key``). The kept top ``k`` of a neuron are
 int64 keys ``(value key + 2**15) << 32 | (2**32 - 1 - row)`` (value desc, then row asc). The
 first block offers all its values; later blocks only the values above the neuron's current
-``m``-th value (a handful per neuron). Candidates merge with one int64 sort of (neuron, key)
+``k``-th value (a handful per neuron). Candidates merge with one int64 sort of (neuron, key)
 pairs (numpy's vectorised sort): no per-neuron partition or top-k is ever needed.
 
-The extraction job passes ``alpha=None``: it keeps the top ``k`` only, so its memory does not
-grow with the corpus (an exact quantile needs ``alpha * n`` values per neuron, for every layer
-at once: 1.8 GB for BERT-base over a million words); the scoring job, which reads one layer at
-a time, records the threshold (:func:`atlas.methods.job.score`).
+No quantile threshold here: an exact one needs ``alpha * n`` values per neuron, for every layer
+at once (1.8 GB for BERT-base over a million words), so memory would grow with the corpus. The
+scoring job, which reads one layer at a time, computes it (:mod:`atlas.methods.stats`) and
+records it in ``neuron_stat.threshold``.
 
 Example::
 
     acc = StreamStats(width=1536, n_rows=21_176, k=20)
     acc.update(block, first_row=0)          # float16 [rows, 1536], in row order, chunk by chunk
     stats = acc.result()
-    stats.threshold[:5], stats.top_rows[0]
+    stats.mean[:5], stats.top_rows[0]
 """
 
 from __future__ import annotations
@@ -45,12 +42,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ALPHA = 0.005
 #: Bytes of float64 scratch per group of rows reduced at once (fits in a CPU cache).
 GROUP_BYTES = 1 << 20
 #: Rows per block when :func:`layer_stats` reads a file without given bounds.
 SUB_ROWS = 2048
-MERGE_AT = 1.0
 _GRAIN = 32768  # elements: torch runs an elementwise op on one thread below this
 _LOW = np.int64(0xFFFFFFFF)
 _KEY_OFFSET = 1 << 15  # int16 order keys + this are 1..65535; a key of 0 marks an empty slot
@@ -66,40 +61,9 @@ class LayerStats:
     std: np.ndarray
     min: np.ndarray
     max: np.ndarray
-    threshold: np.ndarray
     fire_rate: np.ndarray
     top_rows: np.ndarray  # [width, k] int64, rank 0 first
     top_values: np.ndarray  # [width, k] float64
-
-
-def npy_header_size(path: Path) -> int:
-    """Byte offset of the data in a ``.npy`` file."""
-    with open(path, "rb") as fh:
-        major, _minor = np.lib.format.read_magic(fh)
-        if major == 1:
-            np.lib.format.read_array_header_1_0(fh)
-        else:
-            np.lib.format.read_array_header_2_0(fh)
-        return fh.tell()
-
-
-def n_top_needed(n_rows: int, k: int, alpha: float = ALPHA) -> int:
-    """How many of the largest values per neuron give the exact ``1 - alpha`` quantile and top-k."""
-    return min(n_rows, max(k, math.ceil((n_rows - 1) * alpha) + 2))
-
-
-def quantile_from_top(top_desc: np.ndarray, n_rows: int, q: float) -> np.ndarray:
-    """The ``q`` quantile (numpy's linear method) from each row's largest values, sorted
-    descending. Exact when ``top_desc`` holds at least ``n_top_needed`` values."""
-    h = (n_rows - 1) * q
-    lo = math.floor(h)
-    frac = h - lo
-    r_lo = n_rows - 1 - lo  # rank from the top of the order statistic `lo`
-    v_lo = top_desc[:, r_lo]
-    if frac == 0 or lo + 1 > n_rows - 1:
-        return v_lo.astype(np.float64)
-    v_hi = top_desc[:, r_lo - 1]
-    return v_lo + frac * (v_hi - v_lo)
 
 
 def _order_key(block: np.ndarray) -> np.ndarray:
@@ -125,23 +89,14 @@ class StreamStats:
 
     Args:
         width: neurons (columns).
-        n_rows: the total number of rows that will be fed (fixes how many top values are kept).
-        k: top words kept per neuron.
-        alpha: the threshold is the ``1 - alpha`` quantile; ``None``: no threshold (NaN), top
-            ``k`` only.
+        n_rows: the total number of rows that will be fed.
+        k: top words kept per neuron (fewer when there are fewer rows).
     """
 
-    def __init__(self, width: int, n_rows: int, k: int = 20, alpha: float | None = ALPHA) -> None:
+    def __init__(self, width: int, n_rows: int, k: int = 20) -> None:
         self.width = width
         self.n_rows = n_rows
-        self.k = k
-        self.alpha = alpha
-        if not n_rows:
-            self.m = 0
-        elif alpha is None:
-            self.m = min(n_rows, k)
-        else:
-            self.m = n_top_needed(n_rows, k, alpha)
+        self.m = min(n_rows, k)  # values kept per neuron
         self.seen = 0
         self.total = np.zeros(width, dtype=np.float64)
         self.total_sq = np.zeros(width, dtype=np.float64)
@@ -223,7 +178,7 @@ class StreamStats:
         # A merge sorts the kept [width, m] with the candidates: put it off while the pool is
         # small (the filter above then uses a slightly stale m-th value: more candidates, the same
         # result). Always merge while the kept top m is not full yet.
-        if self._pool_n and (not full or self._pool_n >= MERGE_AT * width * m):
+        if self._pool_n and (not full or self._pool_n >= width * m):
             self._merge()
 
     def _merge(self) -> None:
@@ -239,7 +194,7 @@ class StreamStats:
             # neuron in the top 15 bits, key (48 bits) below: one int64 sort
             pairs = np.concatenate([(kept_cols << 48) | self.top.reshape(-1), (cols.astype(np.int64) << 48) | cand])
             pairs.sort()
-            keys = pairs
+            keys = pairs  # the neuron bits go with the mask below
         else:
             all_cols = np.concatenate([kept_cols, cols])
             all_keys = np.concatenate([self.top.reshape(-1), cand])
@@ -256,45 +211,17 @@ class StreamStats:
         n = max(self.n_rows, 1)
         mean = self.total / n
         var = np.maximum(self.total_sq / n - mean * mean, 0.0)
-        if self.n_rows:
-            top = self.top[:, ::-1]  # descending
-            top_desc = _key_values((top >> 32) - _KEY_OFFSET)
-            if self.alpha is None:
-                threshold = np.full(self.width, np.nan)
-            else:
-                threshold = quantile_from_top(top_desc, self.n_rows, 1.0 - self.alpha)
-            lo, hi = self.lo.copy(), self.hi.copy()
-        else:
-            top = top_desc = np.zeros((self.width, 0))
-            threshold = lo = hi = np.full(self.width, np.nan)
-        k = min(self.k, self.m)
+        top = self.top[:, ::-1]  # descending; [width, 0] without rows
         return LayerStats(
             count=self.n_rows,
             mean=mean,
             std=np.sqrt(var),
-            min=lo,
-            max=hi,
-            threshold=threshold,
+            min=self.lo.copy() if self.n_rows else np.full(self.width, np.nan),
+            max=self.hi.copy() if self.n_rows else np.full(self.width, np.nan),
             fire_rate=self.positive / n,
-            top_rows=(_LOW - (top[:, :k] & _LOW)).astype(np.int64) if self.n_rows else np.zeros((self.width, 0), np.int64),
-            top_values=top_desc[:, :k],
+            top_rows=(_LOW - (top & _LOW)).astype(np.int64),
+            top_values=_key_values((top >> 32) - _KEY_OFFSET),
         )
-
-
-def read_rows(path: Path, offset: int, width: int, r0: int, r1: int) -> np.ndarray:
-    """Rows ``[r0, r1)`` of a float16 ``.npy`` file whose data starts at ``offset`` (plain reads
-    into a fresh array: no memory map, so resident memory stays flat)."""
-    out = np.empty((r1 - r0, width), dtype=np.float16)
-    view = memoryview(out).cast("B")
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(offset + r0 * width * 2)
-        got = 0
-        while got < len(view):
-            step = fh.readinto(view[got:])
-            if not step:
-                raise ValueError(f"{path} is shorter than its header says")
-            got += step
-    return out
 
 
 def layer_stats(
@@ -303,13 +230,14 @@ def layer_stats(
     n_rows: int,
     width: int,
     k: int = 20,
-    alpha: float = ALPHA,
     bounds: list[tuple[int, int]] | None = None,
 ) -> LayerStats:
     """Statistics of a float16 ``[n_rows, width]`` ``.npy`` file, fed in row blocks ``bounds``
     (default: blocks of :data:`SUB_ROWS`); pass the job's chunk row ranges to get its values."""
+    from atlas.store.activations import npy_header_size, read_rows
+
     offset = npy_header_size(path)
-    acc = StreamStats(width, n_rows, k, alpha)
+    acc = StreamStats(width, n_rows, k)
     if bounds is None:
         bounds = [(s, min(n_rows, s + SUB_ROWS)) for s in range(0, n_rows, SUB_ROWS)]
     for r0, r1 in bounds:

@@ -133,6 +133,33 @@ class ActivationStore:
             folder.rmdir()
 
 
+def npy_header_size(path: Path) -> int:
+    """Byte offset of the data in a ``.npy`` file."""
+    with open(path, "rb") as fh:
+        major, _minor = np.lib.format.read_magic(fh)
+        if major == 1:
+            np.lib.format.read_array_header_1_0(fh)
+        else:
+            np.lib.format.read_array_header_2_0(fh)
+        return fh.tell()
+
+
+def read_rows(path: Path, offset: int, width: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``[r0, r1)`` of a float16 ``.npy`` file whose data starts at ``offset`` (plain reads
+    into a fresh array: no memory map, so resident memory stays flat)."""
+    out = np.empty((r1 - r0, width), dtype=DTYPE)
+    view = memoryview(out).cast("B")
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(offset + r0 * out.itemsize * width)
+        got = 0
+        while got < len(view):
+            step = fh.readinto(view[got:])
+            if not step:
+                raise ValueError(f"{path} is shorter than its header says")
+            got += step
+    return out
+
+
 class RowWriter:
     """Durable writes of row ranges of one float16 ``[n_rows, width]`` array file.
 

@@ -7,8 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from atlas.store.activations import HEADER_BYTES, PAGE, ActivationStore, RowWriter, npy_header
-from atlas.extract.stats import npy_header_size
+from atlas.store.activations import HEADER_BYTES, PAGE, ActivationStore, RowWriter, npy_header, npy_header_size
 
 
 def _ranges(n: int, cuts: list[int]) -> list[tuple[int, int]]:

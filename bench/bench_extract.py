@@ -109,7 +109,7 @@ def atlas_forward(model_path: Path, sentences: list[list[str]], batch_size: int)
     import torch
 
     from atlas.extract.align import plan_batches
-    from atlas.extract.job import CPU_BATCH_COST, compute_threads
+    from atlas.extract.job import CPU_BATCH_COST, DEFAULT_CHUNK_WORDS, chunk_bounds, compute_threads
     from atlas.extract.models import load_model
 
     loaded = load_model(str(model_path))
@@ -125,8 +125,8 @@ def atlas_forward(model_path: Path, sentences: list[list[str]], batch_size: int)
     try:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(n_threads) as pool:
-            for b in range(0, len(sentences), 2048 // 20):  # chunks of about 2,000 words, as the job
-                plan = plan_batches(loaded.tokenizer, sentences[b : b + 2048 // 20], max_length=loaded.max_length,
+            for a, b in chunk_bounds(np.array([len(s) for s in sentences]), DEFAULT_CHUNK_WORDS):  # the job's chunks
+                plan = plan_batches(loaded.tokenizer, sentences[a:b], max_length=loaded.max_length,
                                     batch_size=batch_size, pad_id=loaded.pad_id, batch_cost=CPU_BATCH_COST)
                 list(pool.map(one, plan.batches))
         return time.perf_counter() - t0

@@ -25,7 +25,7 @@ import numpy as np
 from atlas.errors import MethodError
 from atlas.methods.base import ScoreMethod, get, property_groups, register_method
 from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool
-from atlas.methods.stats import CorpusStats, NeuronStats, neuron_stats
+from atlas.methods.stats import ALPHA, CorpusStats, NeuronStats, neuron_stats
 
 __all__ = ["get"]
 
@@ -84,7 +84,7 @@ class _MaskMethod(ScoreMethod):
         raise NotImplementedError
 
 
-_MASK_DEFAULTS = {"alpha": 0.005, "threshold": "quantile"}
+_MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
 
 
 @register_method(
@@ -174,7 +174,7 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 
 class _MeanMethod(ScoreMethod):
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
-        stats = shared_stats(X, Y, context, alpha=0.005, rule="quantile", sums=True, intersections=False)
+        stats = shared_stats(X, Y, context, alpha=ALPHA, rule="quantile", sums=True, intersections=False)
         mu_pos, mu_neg = stats.means()
         self.mean_pos_, self.mean_neg_ = mu_pos, mu_neg
         self.scores_ = self._formula(stats, mu_pos, mu_neg, context)

@@ -35,12 +35,10 @@ from atlas.errors import ConceptError, MethodError, did_you_mean
 from atlas.methods import DEFAULT_METHODS
 from atlas.methods.base import MethodSpec, get, params_hash
 from atlas.methods.corpus import shared_stats
+from atlas.methods.stats import ALPHA
 from atlas.store.bulk import bulk_insert
 from atlas.store.runs import find_run
 from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, NeuronStat, ProbeResult, Run, Score, Token
-
-#: The alpha of the threshold recorded in ``neuron_stat`` (NetDissect's, METHODS.md §1.1).
-THRESHOLD_ALPHA = 0.005
 
 #: Concepts need at least this many words to be scored (``--min-count``).
 MIN_COUNT = 5
@@ -201,7 +199,7 @@ def score(
                     values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
                 compute_s[spec.name] += time.perf_counter() - t0
                 bar.update(1)
-            neurons = cache.get(("neurons", THRESHOLD_ALPHA))
+            neurons = cache.get(("neurons", ALPHA))
             thresholds.append(None if neurons is None else np.asarray(neurons.threshold, np.float64))
             del X, cache
     finally:

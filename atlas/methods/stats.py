@@ -28,6 +28,8 @@ import numpy as np
 
 #: Rows read at a time.
 BLOCK_ROWS = 4096
+#: NetDissect's top fraction: the threshold ``T_n`` is the ``1 - ALPHA`` quantile (METHODS.md §1.1).
+ALPHA = 0.005
 
 
 def iter_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int]]:
@@ -92,7 +94,7 @@ class NeuronStats:
         return self.positive / self.count
 
 
-def neuron_stats(X: Any, *, alpha: float = 0.005, block_rows: int = BLOCK_ROWS) -> NeuronStats:
+def neuron_stats(X: Any, *, alpha: float = ALPHA, block_rows: int = BLOCK_ROWS) -> NeuronStats:
     """Statistics and the ``(1 − α)`` quantile threshold of every column of ``X``, blockwise.
 
     Args:

@@ -15,6 +15,7 @@ Compare(left=Call(method='iou', arg=ConceptName(name='noun')), op='>', right=Num
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Union
 
 Span = tuple[int, int]
@@ -290,25 +291,32 @@ def iter_calls(node: object) -> list[Call]:
     >>> [c.method for c in iter_calls(parse("neurons in b where iou(x) > 1 or ap(y) < 2").where)]
     ['iou', 'ap']
     """
-    out: list[Call] = []
+    return [o for o in iter_operands(node) if isinstance(o, Call)]
 
-    def walk(n: object) -> None:
-        if isinstance(n, Call):
-            out.append(n)
-        elif isinstance(n, Compare):
-            walk(n.left)
-            walk(n.right)
-        elif isinstance(n, Between):
-            walk(n.operand)
-            walk(n.low)
-            walk(n.high)
-        elif isinstance(n, (IsMissing, Has, Not)):
-            walk(n.operand)
-        elif isinstance(n, (And, Or)):
-            for item in n.items:
-                walk(item)
-        elif isinstance(n, OrderItem):
-            walk(n.expr)
 
-    walk(node)
+def iter_predicates(cond: object) -> Iterator[Compare | Between | IsMissing | Has]:
+    """The predicates of a condition (its leaves under ``and``, ``or``, ``not``), in source order."""
+    if isinstance(cond, (And, Or)):
+        for item in cond.items:
+            yield from iter_predicates(item)
+    elif isinstance(cond, Not):
+        yield from iter_predicates(cond.operand)
+    elif isinstance(cond, (Compare, Between, IsMissing, Has)):
+        yield cond
+
+
+def iter_operands(node: object) -> list[Operand]:
+    """Every operand of a condition, an order item or an operand itself, in source order."""
+    if isinstance(node, OrderItem):
+        node = node.expr
+    if isinstance(node, (Call, Field, Number, String)):
+        return [node]
+    out: list[Operand] = []
+    for p in iter_predicates(node):
+        if isinstance(p, Compare):
+            out.extend((p.left, p.right))
+        elif isinstance(p, Between):
+            out.extend((p.operand, p.low, p.high))
+        else:
+            out.append(p.operand)
     return out

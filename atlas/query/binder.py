@@ -234,31 +234,11 @@ def _concept_atoms(expr: ast.ConceptExpr) -> list[ast.ConceptName]:
     return out
 
 
-def _operands(cond: ast.Condition | None) -> list[ast.Operand]:
-    out: list[ast.Operand] = []
-
-    def walk(n: object) -> None:
-        if isinstance(n, ast.Compare):
-            out.extend([n.left, n.right])
-        elif isinstance(n, ast.Between):
-            out.extend([n.operand, n.low, n.high])
-        elif isinstance(n, (ast.IsMissing, ast.Has)):
-            out.append(n.operand)
-        elif isinstance(n, ast.Not):
-            walk(n.operand)
-        elif isinstance(n, (ast.And, ast.Or)):
-            for item in n.items:
-                walk(item)
-
-    walk(cond)
-    return out
-
-
 def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
     def number_like(o: ast.Operand) -> bool:
         return not isinstance(o, ast.String)
 
-    def walk(n: object) -> None:
+    for n in ast.iter_predicates(cond):
         if isinstance(n, ast.Compare):
             for side, other in ((n.left, n.right), (n.right, n.left)):
                 if isinstance(side, ast.String):
@@ -285,13 +265,6 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
                     o.span,
                     hint="write has iou(noun) or iou(noun) is missing",
                 )
-        elif isinstance(n, ast.Not):
-            walk(n.operand)
-        elif isinstance(n, (ast.And, ast.Or)):
-            for item in n.items:
-                walk(item)
-
-    walk(cond)
 
 
 def _check_layer_filters(filters: tuple[ast.Filter, ...], models: list[ModelInfo], errors: _Errors) -> None:
@@ -460,7 +433,7 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _check_layer_filters(st.filters, bound.models, errors)
         units = st.units if isinstance(st, (ast.NeuronQuery, ast.CountQuery)) else "neurons"
         bound.site = "resid" if units == "dims" else "mlp"
-        operands = _operands(st.where)
+        operands = ast.iter_operands(st.where)
         if isinstance(st, ast.NeuronQuery):
             operands += [o.expr for o in st.order]
         _check_types(st.where, errors)

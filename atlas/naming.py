@@ -1,14 +1,22 @@
-"""Canonical names of neurons, in one place.
+"""Canonical names of neurons, layers and sites, in one place.
 
 A neuron's id is ``MODEL/SITE.LAYER/UNIT``, e.g. ``minilm/mlp.4/1234``: the unit 1234 of the
 MLP (post-activation FFN) of block 4 of the model the atlas calls ``minilm``. The parser also
 accepts TransformerLens hook names (``minilm/blocks.4.mlp.hook_post/1234``,
 ``minilm/blocks.4.hook_resid_post/7``) and ``MODEL/L4/mlp/1234``.
 
+Sites (where in a block a unit lives) are registered here, once: ``mlp``, ``resid`` and
+``embed`` today; attention heads (``attn``) and factorisation units (``factor``) are added with
+:func:`register_site` and every parser, the extraction and the query language see them.
+
 >>> NeuronId.parse("minilm/mlp.4/1234")
 NeuronId(model='minilm', site='mlp', layer=4, unit=1234)
 >>> str(NeuronId("minilm", "resid", 2, 7))
 'minilm/resid.2/7'
+>>> layer_name("mlp", 4)
+'mlp.4'
+>>> site_names()
+('embed', 'mlp', 'resid')
 """
 
 from __future__ import annotations
@@ -18,12 +26,87 @@ from dataclasses import dataclass
 
 from atlas.errors import AtlasError
 
-_CANONICAL = re.compile(r"^(?P<model>[^/\s]+)/(?P<site>mlp|resid|embed)\.(?P<layer>\d+)/(?P<unit>\d+)$")
-_LAYER_SITE = re.compile(r"^(?P<model>[^/\s]+)/L(?P<layer>\d+)/(?P<site>mlp|resid|embed)/(?P<unit>\d+)$")
-_TL = re.compile(
-    r"^(?P<model>[^/\s]+)/blocks\.(?P<layer>\d+)\.(?P<hook>mlp\.hook_post|hook_resid_post)/(?P<unit>\d+)$"
-)
-_TL_SITES = {"mlp.hook_post": "mlp", "hook_resid_post": "resid"}
+
+@dataclass(frozen=True)
+class Site:
+    """Where in a model a kind of unit lives.
+
+    Args:
+        name: the site's name in neuron ids and queries (``mlp``).
+        order: position among a block's sites (a block's ``embed`` < ``mlp`` < ``resid``).
+        hook: the TransformerLens hook name, with ``{layer}`` for the block index.
+        activation: what the stored value is (recorded with each layer).
+        units: the query language's noun for this site's units (``neurons``, ``dims``), if any.
+    """
+
+    name: str
+    order: int
+    hook: str
+    activation: str
+    units: str | None = None
+
+
+_SITES: dict[str, Site] = {}
+
+
+def register_site(site: Site) -> Site:
+    """Add a site (``attn`` heads, ``factor`` units, ...). Names are unique."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", site.name):
+        raise AtlasError(f"site name {site.name!r} is not a lower-case identifier")
+    if site.name in _SITES and _SITES[site.name] != site:
+        raise AtlasError(f"site {site.name!r} is already registered")
+    _SITES[site.name] = site
+    return site
+
+
+register_site(Site("embed", 0, "hook_embed", "residual stream"))
+register_site(Site("mlp", 1, "blocks.{layer}.mlp.hook_post", "post-activation (input of the MLP down-projection)", "neurons"))
+register_site(Site("resid", 2, "blocks.{layer}.hook_resid_post", "residual stream", "dims"))
+
+
+def site(name: str) -> Site:
+    """The registered site called ``name``."""
+    try:
+        return _SITES[name]
+    except KeyError:
+        raise AtlasError(f"unknown site {name!r}", hint=f"sites are {', '.join(site_names())}") from None
+
+
+def site_names() -> tuple[str, ...]:
+    """Every registered site, in block order."""
+    return tuple(s.name for s in sorted(_SITES.values(), key=lambda s: s.order))
+
+
+def unit_site(units: str) -> str:
+    """The site whose units the query language calls ``units`` (``neurons`` -> ``mlp``)."""
+    for s in _SITES.values():
+        if s.units == units:
+            return s.name
+    raise AtlasError(f"no site has units called {units!r}")
+
+
+def layer_name(site: str, layer: int) -> str:
+    """``mlp.4``: the layer part of a neuron id."""
+    return f"{site}.{layer}"
+
+
+def _site_alternatives() -> str:
+    return "|".join(re.escape(s) for s in sorted(_SITES, key=len, reverse=True))
+
+
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    sites = _site_alternatives()
+    canonical = re.compile(rf"^(?P<model>[^/\s]+)/(?P<site>{sites})\.(?P<layer>\d+)/(?P<unit>\d+)$")
+    layer_site = re.compile(rf"^(?P<model>[^/\s]+)/L(?P<layer>\d+)/(?P<site>{sites})/(?P<unit>\d+)$")
+    tl = re.compile(r"^(?P<model>[^/\s]+)/(?P<hook>blocks\.(?P<layer>\d+)\.[\w.]+|hook_\w+)/(?P<unit>\d+)$")
+    return canonical, layer_site, tl
+
+
+def _site_of_hook(hook: str, layer: int) -> str | None:
+    for s in _SITES.values():
+        if s.hook.format(layer=layer) == hook:
+            return s.name
+    return None
 
 
 @dataclass(frozen=True, order=True)
@@ -36,34 +119,34 @@ class NeuronId:
     unit: int
 
     def __str__(self) -> str:
-        return f"{self.model}/{self.site}.{self.layer}/{self.unit}"
+        return f"{self.model}/{layer_name(self.site, self.layer)}/{self.unit}"
+
+    @property
+    def layer_name(self) -> str:
+        """``mlp.4``."""
+        return layer_name(self.site, self.layer)
 
     @property
     def hook_name(self) -> str:
         """The TransformerLens hook this unit lives on."""
-        if self.site == "mlp":
-            return f"blocks.{self.layer}.mlp.hook_post"
-        if self.site == "resid":
-            return f"blocks.{self.layer}.hook_resid_post"
-        return "hook_embed"
+        return site(self.site).hook.format(layer=self.layer)
 
     @classmethod
     def parse(cls, text: str) -> NeuronId:
         """Parse any accepted spelling of a neuron id (see the module docstring)."""
         text = text.strip()
-        for pattern in (_CANONICAL, _LAYER_SITE):
+        canonical, layer_site, tl = _patterns()
+        for pattern in (canonical, layer_site):
             m = pattern.match(text)
             if m:
                 return cls(m["model"], m["site"], int(m["layer"]), int(m["unit"]))
-        m = _TL.match(text)
+        m = tl.match(text)
         if m:
-            return cls(m["model"], _TL_SITES[m["hook"]], int(m["layer"]), int(m["unit"]))
+            layer = int(m["layer"]) if m["layer"] is not None else 0
+            name = _site_of_hook(m["hook"], layer)
+            if name is not None:
+                return cls(m["model"], name, layer, int(m["unit"]))
         raise AtlasError(
             f"{text!r} is not a neuron id",
             hint="write MODEL/SITE.LAYER/UNIT, for example minilm/mlp.4/1234",
         )
-
-
-def layer_name(site: str, layer: int) -> str:
-    """``mlp.4``: the layer part of a neuron id."""
-    return f"{site}.{layer}"

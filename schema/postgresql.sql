@@ -80,28 +80,8 @@ CREATE TABLE model (
 	CONSTRAINT fk_model_parent_id_model FOREIGN KEY(parent_id) REFERENCES model (id) ON DELETE SET NULL
 );
 
--- One value per (run, method, concept, neuron): the table every query filters.
---
--- The index on (method, concept, value) makes ``selectivity(negation) > 0.5`` a range scan;
--- the primary key serves the per-neuron lookups of the other score references of a query.
---
--- A fact table without foreign keys: PostgreSQL checks each foreign key with a per-row
--- trigger, which cut binary COPY from 330k to 50k rows/s here (bench/bench_store.py). Ids
--- come from the scoring job, and :func:`atlas.store.maintenance.purge_orphans` removes the
--- rows of deleted runs, methods, concepts and neurons. On SQLite it is a ``WITHOUT ROWID``
--- table: the primary key is the table, one B-tree fewer to maintain per row.
-CREATE TABLE score (
-	run_id INTEGER NOT NULL,
-	method_id INTEGER NOT NULL,
-	concept_id INTEGER NOT NULL,
-	neuron_id INTEGER NOT NULL,
-	value FLOAT,
-	CONSTRAINT pk_score PRIMARY KEY (run_id, method_id, concept_id, neuron_id)
-);
-CREATE INDEX ix_score_method_id_score_concept_id_score_value ON score (method_id, concept_id, value);
-
 -- The k words on which a neuron fires most (rank 0 = highest). A fact table without
--- foreign keys, like :class:`Score`.
+-- foreign keys (a per-row check slows the bulk COPY).
 CREATE TABLE top_activation (
 	run_id INTEGER NOT NULL,
 	neuron_id INTEGER NOT NULL,
@@ -244,6 +224,30 @@ CREATE TABLE run_chunk (
 	CONSTRAINT fk_run_chunk_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
 );
 
+-- The unit of truth of scores: one method parameterisation's values for one concept over
+-- every neuron of one run, written and replaced atomically.
+--
+-- ``status`` is ``building`` while a scoring job writes it (invisible to queries; a rerun of
+-- the job resumes it) and ``complete`` once every layer is written; completing a set deletes
+-- the older complete set of the same (run, method, concept) in the same transaction. Deleting
+-- a run, method or concept deletes its sets (foreign keys, ``ON DELETE CASCADE``); ids are
+-- never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL).
+CREATE TABLE score_set (
+	id SERIAL NOT NULL,
+	run_id INTEGER NOT NULL,
+	method_id INTEGER NOT NULL,
+	concept_id INTEGER NOT NULL,
+	status VARCHAR(10) NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	finished_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_score_set PRIMARY KEY (id),
+	CONSTRAINT fk_score_set_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_set_method_id_method FOREIGN KEY(method_id) REFERENCES method (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_set_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_score_set_method_id_score_set_concept_id_score_set_status ON score_set (method_id, concept_id, status);
+CREATE INDEX ix_score_set_run_id ON score_set (run_id);
+
 -- A syntactic word. ``row`` is its 0-based position in the corpus and its row in every
 -- activation array of every run over this corpus.
 CREATE TABLE token (
@@ -315,6 +319,19 @@ CREATE TABLE note (
 );
 CREATE INDEX ix_note_neuron_id ON note (neuron_id);
 
+-- The values of a score set for units ``block * 256 ..`` of one layer, packed (float32;
+-- NaN = no value). About 4 bytes a score on both backends, against about 47 for a row per
+-- score. SQL users read the long form through the ``score`` view (``schema/*.sql``).
+CREATE TABLE score_vector (
+	set_id INTEGER NOT NULL,
+	layer_id INTEGER NOT NULL,
+	block INTEGER NOT NULL,
+	vals REAL[] NOT NULL,
+	CONSTRAINT pk_score_vector PRIMARY KEY (set_id, layer_id, block),
+	CONSTRAINT fk_score_vector_set_id_score_set FOREIGN KEY(set_id) REFERENCES score_set (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_vector_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE
+);
+
 -- A link between two neurons (cross-model correlation and similar).
 CREATE TABLE similarity (
 	id SERIAL NOT NULL,
@@ -329,3 +346,13 @@ CREATE TABLE similarity (
 	CONSTRAINT fk_similarity_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_similarity_method_similarity_neuron_id_similarity_value ON similarity (method, neuron_id, value);
+
+-- One row per (complete score set, neuron): the long form of the packed score vectors.
+CREATE VIEW score AS
+SELECT s.id AS set_id, s.run_id, s.method_id, s.concept_id, n.id AS neuron_id,
+       CAST(NULLIF(v.vals[n.unit % 256 + 1], 'NaN'::real) AS double precision) AS value
+FROM score_set AS s
+JOIN score_vector AS v ON v.set_id = s.id
+JOIN neuron AS n ON n.layer_id = v.layer_id
+ AND n.unit >= v.block * 256 AND n.unit < (v.block + 1) * 256
+WHERE s.status = 'complete';

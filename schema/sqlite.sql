@@ -14,7 +14,7 @@ CREATE TABLE atlas_info (
 -- sentence. ``level``: ``token`` or ``sentence`` (a sentence-level concept marks every token
 -- of the sentences that have it, and methods such as ``ap_sentence`` pool over sentences).
 CREATE TABLE concept (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	name VARCHAR(200) NOT NULL,
 	kind VARCHAR(20) NOT NULL,
 	level VARCHAR(10) NOT NULL,
@@ -22,13 +22,12 @@ CREATE TABLE concept (
 	description TEXT,
 	builtin BOOLEAN NOT NULL,
 	created_at DATETIME NOT NULL,
-	CONSTRAINT pk_concept PRIMARY KEY (id),
 	CONSTRAINT uq_concept_name UNIQUE (name)
 );
 
 -- An annotated text collection; its words are numbered ``row`` 0..n_tokens-1.
 CREATE TABLE corpus (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	name VARCHAR(200) NOT NULL,
 	source TEXT NOT NULL,
 	format VARCHAR(20) NOT NULL,
@@ -37,14 +36,13 @@ CREATE TABLE corpus (
 	n_tokens INTEGER NOT NULL,
 	sha256 VARCHAR(64),
 	created_at DATETIME NOT NULL,
-	CONSTRAINT pk_corpus PRIMARY KEY (id),
 	CONSTRAINT uq_corpus_name UNIQUE (name)
 );
 
 -- A parameterised scoring method. Two parameterisations are two rows, so their scores
 -- never overwrite each other.
 CREATE TABLE method (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	name VARCHAR(100) NOT NULL,
 	version VARCHAR(20) NOT NULL,
 	params JSON NOT NULL,
@@ -55,13 +53,12 @@ CREATE TABLE method (
 	value_max FLOAT,
 	description TEXT,
 	created_at DATETIME NOT NULL,
-	CONSTRAINT pk_method PRIMARY KEY (id),
 	CONSTRAINT uq_method_name_version_params_hash UNIQUE (name, version, params_hash)
 );
 
 -- A network whose units the atlas describes (a pretrained model or its random-init control).
 CREATE TABLE model (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	name VARCHAR(200) NOT NULL,
 	source TEXT NOT NULL,
 	revision VARCHAR(200),
@@ -75,34 +72,12 @@ CREATE TABLE model (
 	config_hash VARCHAR(64),
 	config JSON,
 	created_at DATETIME NOT NULL,
-	CONSTRAINT pk_model PRIMARY KEY (id),
 	CONSTRAINT uq_model_name UNIQUE (name),
 	CONSTRAINT fk_model_parent_id_model FOREIGN KEY(parent_id) REFERENCES model (id) ON DELETE SET NULL
 );
 
--- One value per (run, method, concept, neuron): the table every query filters.
---
--- The index on (method, concept, value) makes ``selectivity(negation) > 0.5`` a range scan;
--- the primary key serves the per-neuron lookups of the other score references of a query.
---
--- A fact table without foreign keys: PostgreSQL checks each foreign key with a per-row
--- trigger, which cut binary COPY from 330k to 50k rows/s here (bench/bench_store.py). Ids
--- come from the scoring job, and :func:`atlas.store.maintenance.purge_orphans` removes the
--- rows of deleted runs, methods, concepts and neurons. On SQLite it is a ``WITHOUT ROWID``
--- table: the primary key is the table, one B-tree fewer to maintain per row.
-CREATE TABLE score (
-	run_id INTEGER NOT NULL,
-	method_id INTEGER NOT NULL,
-	concept_id INTEGER NOT NULL,
-	neuron_id INTEGER NOT NULL,
-	value FLOAT,
-	CONSTRAINT pk_score PRIMARY KEY (run_id, method_id, concept_id, neuron_id)
-)
- WITHOUT ROWID;
-CREATE INDEX ix_score_method_id_score_concept_id_score_value ON score (method_id, concept_id, value);
-
 -- The k words on which a neuron fires most (rank 0 = highest). A fact table without
--- foreign keys, like :class:`Score`.
+-- foreign keys (a per-row check slows the bulk COPY).
 CREATE TABLE top_activation (
 	run_id INTEGER NOT NULL,
 	neuron_id INTEGER NOT NULL,
@@ -135,21 +110,20 @@ CREATE TABLE concept_count (
 
 -- One (block, site) of a model: ``width`` units captured at ``hook_point``.
 CREATE TABLE layer (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	model_id INTEGER NOT NULL,
 	"index" INTEGER NOT NULL,
 	site VARCHAR(16) NOT NULL,
 	width INTEGER NOT NULL,
 	hook_point VARCHAR(300) NOT NULL,
 	activation VARCHAR(16) NOT NULL,
-	CONSTRAINT pk_layer PRIMARY KEY (id),
 	CONSTRAINT uq_layer_model_id_site_index UNIQUE (model_id, site, "index"),
 	CONSTRAINT fk_layer_model_id_model FOREIGN KEY(model_id) REFERENCES model (id) ON DELETE CASCADE
 );
 
 -- One extraction job (model × corpus × config) and the provenance of all it produced.
 CREATE TABLE run (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	model_id INTEGER NOT NULL,
 	corpus_id INTEGER NOT NULL,
 	config_hash VARCHAR(64) NOT NULL,
@@ -164,7 +138,6 @@ CREATE TABLE run (
 	started_at DATETIME,
 	finished_at DATETIME,
 	created_at DATETIME NOT NULL,
-	CONSTRAINT pk_run PRIMARY KEY (id),
 	CONSTRAINT fk_run_model_id_model FOREIGN KEY(model_id) REFERENCES model (id) ON DELETE CASCADE,
 	CONSTRAINT fk_run_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE,
 	CONSTRAINT uq_run_config_hash UNIQUE (config_hash)
@@ -203,13 +176,12 @@ CREATE TABLE activation_file (
 -- filter neurons without a join; the canonical id is ``model/site.layer/unit`` (see
 -- :mod:`atlas.naming`).
 CREATE TABLE neuron (
-	id INTEGER NOT NULL,
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
 	layer_id INTEGER NOT NULL,
 	model_id INTEGER NOT NULL,
 	site VARCHAR(16) NOT NULL,
 	layer INTEGER NOT NULL,
 	unit INTEGER NOT NULL,
-	CONSTRAINT pk_neuron PRIMARY KEY (id),
 	CONSTRAINT uq_neuron_layer_id_unit UNIQUE (layer_id, unit),
 	CONSTRAINT fk_neuron_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE,
 	CONSTRAINT fk_neuron_model_id_model FOREIGN KEY(model_id) REFERENCES model (id) ON DELETE CASCADE
@@ -244,6 +216,29 @@ CREATE TABLE run_chunk (
 	CONSTRAINT pk_run_chunk PRIMARY KEY (run_id, chunk),
 	CONSTRAINT fk_run_chunk_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
 );
+
+-- The unit of truth of scores: one method parameterisation's values for one concept over
+-- every neuron of one run, written and replaced atomically.
+--
+-- ``status`` is ``building`` while a scoring job writes it (invisible to queries; a rerun of
+-- the job resumes it) and ``complete`` once every layer is written; completing a set deletes
+-- the older complete set of the same (run, method, concept) in the same transaction. Deleting
+-- a run, method or concept deletes its sets (foreign keys, ``ON DELETE CASCADE``); ids are
+-- never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL).
+CREATE TABLE score_set (
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+	run_id INTEGER NOT NULL,
+	method_id INTEGER NOT NULL,
+	concept_id INTEGER NOT NULL,
+	status VARCHAR(10) NOT NULL,
+	created_at DATETIME NOT NULL,
+	finished_at DATETIME,
+	CONSTRAINT fk_score_set_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_set_method_id_method FOREIGN KEY(method_id) REFERENCES method (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_set_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_score_set_method_id_score_set_concept_id_score_set_status ON score_set (method_id, concept_id, status);
+CREATE INDEX ix_score_set_run_id ON score_set (run_id);
 
 -- A syntactic word. ``row`` is its 0-based position in the corpus and its row in every
 -- activation array of every run over this corpus.
@@ -316,6 +311,20 @@ CREATE TABLE note (
 );
 CREATE INDEX ix_note_neuron_id ON note (neuron_id);
 
+-- The values of a score set for units ``block * 256 ..`` of one layer, packed (float32;
+-- NaN = no value). About 4 bytes a score on both backends, against about 47 for a row per
+-- score. SQL users read the long form through the ``score`` view (``schema/*.sql``).
+CREATE TABLE score_vector (
+	set_id INTEGER NOT NULL,
+	layer_id INTEGER NOT NULL,
+	block INTEGER NOT NULL,
+	vals BLOB NOT NULL,
+	CONSTRAINT pk_score_vector PRIMARY KEY (set_id, layer_id, block),
+	CONSTRAINT fk_score_vector_set_id_score_set FOREIGN KEY(set_id) REFERENCES score_set (id) ON DELETE CASCADE,
+	CONSTRAINT fk_score_vector_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE
+)
+ WITHOUT ROWID;
+
 -- A link between two neurons (cross-model correlation and similar).
 CREATE TABLE similarity (
 	id INTEGER NOT NULL,
@@ -330,3 +339,13 @@ CREATE TABLE similarity (
 	CONSTRAINT fk_similarity_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_similarity_method_similarity_neuron_id_similarity_value ON similarity (method, neuron_id, value);
+
+-- One row per (complete score set, neuron): the long form of the packed score vectors.
+CREATE VIEW score AS
+SELECT s.id AS set_id, s.run_id, s.method_id, s.concept_id, n.id AS neuron_id,
+       atlas_value(v.vals, n.unit % 256) AS value
+FROM score_set AS s
+JOIN score_vector AS v ON v.set_id = s.id
+JOIN neuron AS n ON n.layer_id = v.layer_id
+ AND n.unit >= v.block * 256 AND n.unit < (v.block + 1) * 256
+WHERE s.status = 'complete';

@@ -13,13 +13,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from atlas.store.tables import Base
+from atlas.store.views import VIEWS
 
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
 
 
 def ddl(dialect: str) -> str:
-    """``CREATE TABLE`` and ``CREATE INDEX`` statements of the whole schema for ``dialect``."""
+    """``CREATE TABLE``, ``CREATE INDEX`` and ``CREATE VIEW`` statements of the whole schema for ``dialect``."""
     d = DIALECTS[dialect]
     parts = [
         f"-- Neuron Atlas schema for {dialect}. Generated from atlas/store/tables.py by",
@@ -31,6 +32,10 @@ def ddl(dialect: str) -> str:
         parts.append(_sql(CreateTable(table), d))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             parts.append(_sql(CreateIndex(index), d))
+        parts.append("")
+    for view in VIEWS:
+        parts.append(f"-- {view.doc}")
+        parts.append(view.create(dialect) + ";")
         parts.append("")
     return "\n".join(parts)
 

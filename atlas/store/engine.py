@@ -11,6 +11,8 @@ Connection problems become :class:`~atlas.errors.StoreError` with a one-line mes
 
 from __future__ import annotations
 
+import struct
+
 import os
 from pathlib import Path
 from typing import Any
@@ -99,12 +101,26 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
         cur.close()
+        # Decodes packed score vectors (the ``score`` view; atlas.store.views).
+        dbapi_conn.create_function("atlas_value", 2, _atlas_value, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         # Writers take the write lock up front (see write()), so concurrent writers queue on the
         # busy timeout instead of failing with SQLITE_BUSY half-way; readers stay deferred.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("atlas_write") else "BEGIN")
+
+
+_F32 = struct.Struct("<f")
+
+
+def _atlas_value(vals: bytes | None, i: int | None) -> float | None:
+    """``atlas_value(vals, i)``: the ``i``-th float32 of a packed score vector; NULL for NaN or
+    past the end."""
+    if vals is None or i is None or i < 0 or 4 * i + 4 > len(vals):
+        return None
+    v: float = _F32.unpack_from(vals, 4 * i)[0]
+    return None if v != v else v
 
 
 def write(engine: Engine) -> Any:

@@ -121,11 +121,34 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, fn: object, revision: str) -> None:
+    """Run an Alembic command in one transaction.
+
+    On SQLite, foreign keys are off while it runs (SQLite's own procedure for schema changes:
+    a table that a migration rebuilds is dropped and renamed, and with foreign keys on, the drop
+    would cascade into the rows that refer to it); ``PRAGMA foreign_key_check`` must then find
+    nothing before the transaction commits.
+    """
     check_connection(engine)
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        fn(cfg, revision)  # type: ignore[operator]
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, where it takes effect
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                fn(cfg, revision)  # type: ignore[operator]
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"the migration to {revision!r} would leave {len(broken)} rows pointing at missing rows "
+                            f"(first: {tuple(broken[0])}); nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _show(engine: Engine) -> str:

@@ -12,7 +12,8 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     concept_count                                 tokens and sentences per (corpus, concept)
     run (model × corpus × config) ─< run_chunk    provenance; completed row ranges of an extraction
                                  ─< activation_file   one float16 array per (layer, site)
-    method ─< score >─ neuron, concept, run       long and thin: one value per (run, method, concept, neuron)
+    score_set (run × method × concept) ─< score_vector   packed values per (set, layer, block of 256 units)
+    score (a view)                                the long form: one row per (set, neuron) of complete sets
     probe_result                                  a probe's accuracies per (run, method, layer, task)
     neuron_stat, top_activation                   per-neuron statistics and top-k words
     explanation, similarity, note                 compositional explanations, cross-model links, lab notes
@@ -35,12 +36,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    REAL,
     Text,
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -69,6 +73,7 @@ class Model(Base):
     """A network whose units the atlas describes (a pretrained model or its random-init control)."""
 
     __tablename__ = "model"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)  # short name queries use: "minilm"
     source: Mapped[str] = mapped_column(Text)  # HF id or local path
@@ -89,7 +94,7 @@ class Layer(Base):
     """One (block, site) of a model: ``width`` units captured at ``hook_point``."""
 
     __tablename__ = "layer"
-    __table_args__ = (UniqueConstraint("model_id", "site", "index"),)
+    __table_args__ = (UniqueConstraint("model_id", "site", "index"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(Integer)
@@ -108,6 +113,7 @@ class Neuron(Base):
     __table_args__ = (
         UniqueConstraint("layer_id", "unit"),
         Index(None, "model_id", "site", "layer", "unit"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"))
@@ -121,6 +127,7 @@ class Corpus(Base):
     """An annotated text collection; its words are numbered ``row`` 0..n_tokens-1."""
 
     __tablename__ = "corpus"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(Text)  # path, or "builtin:demo"
@@ -175,6 +182,7 @@ class Concept(Base):
     """
 
     __tablename__ = "concept"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -208,6 +216,7 @@ class Run(Base):
     """One extraction job (model × corpus × config) and the provenance of all it produced."""
 
     __tablename__ = "run"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
     corpus_id: Mapped[int] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
@@ -256,7 +265,7 @@ class Method(Base):
     never overwrite each other."""
 
     __tablename__ = "method"
-    __table_args__ = (UniqueConstraint("name", "version", "params_hash"),)
+    __table_args__ = (UniqueConstraint("name", "version", "params_hash"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))  # name in the query language: "iou"
     version: Mapped[str] = mapped_column(String(20))
@@ -270,26 +279,47 @@ class Method(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class Score(Base):
-    """One value per (run, method, concept, neuron): the table every query filters.
+#: Units per ``score_vector`` row: 256 float32 values (1 KiB) stay inline in a PostgreSQL row
+#: (no TOAST) and in a SQLite B-tree cell, so reading one neuron's value touches one small row.
+SCORE_BLOCK = 256
 
-    The index on (method, concept, value) makes ``selectivity(negation) > 0.5`` a range scan;
-    the primary key serves the per-neuron lookups of the other score references of a query.
+#: ``score_vector.vals``: little-endian float32 bytes on SQLite, ``real[]`` on PostgreSQL.
+FloatVector = LargeBinary().with_variant(postgresql.ARRAY(REAL), "postgresql")
 
-    A fact table without foreign keys: PostgreSQL checks each foreign key with a per-row
-    trigger, which cut binary COPY from 330k to 50k rows/s here (bench/bench_store.py). Ids
-    come from the scoring job, and :func:`atlas.store.maintenance.purge_orphans` removes the
-    rows of deleted runs, methods, concepts and neurons. On SQLite it is a ``WITHOUT ROWID``
-    table: the primary key is the table, one B-tree fewer to maintain per row.
+
+class ScoreSet(Base):
+    """The unit of truth of scores: one method parameterisation's values for one concept over
+    every neuron of one run, written and replaced atomically.
+
+    ``status`` is ``building`` while a scoring job writes it (invisible to queries; a rerun of
+    the job resumes it) and ``complete`` once every layer is written; completing a set deletes
+    the older complete set of the same (run, method, concept) in the same transaction. Deleting
+    a run, method or concept deletes its sets (foreign keys, ``ON DELETE CASCADE``); ids are
+    never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL).
     """
 
-    __tablename__ = "score"
-    __table_args__ = (Index(None, "method_id", "concept_id", "value"), {"sqlite_with_rowid": False})
-    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    method_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    concept_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    neuron_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[float | None] = mapped_column(Float)
+    __tablename__ = "score_set"
+    __table_args__ = (Index(None, "method_id", "concept_id", "status"), Index(None, "run_id"), {"sqlite_autoincrement": True})
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    method_id: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"))
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="building")  # building | complete
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScoreVector(Base):
+    """The values of a score set for units ``block * 256 ..`` of one layer, packed (float32;
+    NaN = no value). About 4 bytes a score on both backends, against about 47 for a row per
+    score. SQL users read the long form through the ``score`` view (``schema/*.sql``)."""
+
+    __tablename__ = "score_vector"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    set_id: Mapped[int] = mapped_column(ForeignKey("score_set.id", ondelete="CASCADE"), primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"), primary_key=True)
+    block: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vals: Mapped[Any] = mapped_column(FloatVector)
 
 
 class ProbeResult(Base):
@@ -326,7 +356,7 @@ class NeuronStat(Base):
 
 class TopActivation(Base):
     """The k words on which a neuron fires most (rank 0 = highest). A fact table without
-    foreign keys, like :class:`Score`."""
+    foreign keys (a per-row check slows the bulk COPY)."""
 
     __tablename__ = "top_activation"
     run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -402,7 +432,9 @@ __all__ = [
     "ProbeResult",
     "Run",
     "RunChunk",
-    "Score",
+    "SCORE_BLOCK",
+    "ScoreSet",
+    "ScoreVector",
     "Sentence",
     "Similarity",
     "Token",

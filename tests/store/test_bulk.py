@@ -7,10 +7,25 @@ import pytest
 from sqlalchemy import func, select
 
 from atlas.store import bulk_insert
-from atlas.store.tables import Concept, Corpus, Method, Model, Score
+from sqlalchemy import Column, Float, Integer, MetaData, Table
+
+from atlas.store.tables import Concept, Corpus, Method, Model
+
+#: A fact table of the old row-per-score shape, made for these tests: the bulk path serves any
+#: table (top activations, annotations, tokens), and its tests should not depend on one of them.
+_FACTS = MetaData()
+Score = Table(
+    "bulk_fact", _FACTS,
+    Column("run_id", Integer, primary_key=True),
+    Column("method_id", Integer, primary_key=True),
+    Column("concept_id", Integer, primary_key=True),
+    Column("neuron_id", Integer, primary_key=True),
+    Column("value", Float),
+)
 
 
 def _seed(db):
+    _FACTS.create_all(db.engine)
     with db.write() as conn:
         conn.execute(Model.__table__.insert(), {"id": 1, "name": "m", "source": "x", "architecture": "A",
                                                 "family": "bert", "n_layers": 1, "d_model": 4, "d_mlp": 8,
@@ -35,13 +50,13 @@ def test_bulk_insert_roundtrip_with_nan_as_null(db):
         conn.execute(Run.__table__.insert(), {"id": 1, "model_id": 1, "corpus_id": 1, "config_hash": "x",
                                               "config": {}, "status": "done", "store_path": "r"})
         values = np.array([0.5, np.nan, -1.25, 3.0, 0.0])
-        n = bulk_insert(conn, Score.__table__, {"run_id": np.ones(5, dtype=np.int64), "method_id": [1] * 5,
+        n = bulk_insert(conn, Score, {"run_id": np.ones(5, dtype=np.int64), "method_id": [1] * 5,
                                                 "concept_id": [1] * 5, "neuron_id": np.arange(1, 6),
                                                 "value": values})
     assert n == 5
     with db.engine.connect() as conn:
-        got = conn.execute(select(Score.neuron_id, Score.value).order_by(Score.neuron_id)).all()
-        nulls = conn.execute(select(func.count()).where(Score.value.is_(None))).scalar()
+        got = conn.execute(select(Score.c.neuron_id, Score.c.value).order_by(Score.c.neuron_id)).all()
+        nulls = conn.execute(select(func.count()).where(Score.c.value.is_(None))).scalar()
     assert [v for _, v in got] == [0.5, None, -1.25, 3.0, 0.0]
     assert nulls == 1
 
@@ -93,11 +108,11 @@ def test_bulk_insert_row_counts_around_statement_groups(db, n):
     values[:: 7] = np.nan
     neurons = rng.permutation(10 * n)[:n] + 1
     with db.write() as conn:
-        assert bulk_insert(conn, Score.__table__, {"run_id": np.ones(n, np.int64), "method_id": [1] * n,
+        assert bulk_insert(conn, Score, {"run_id": np.ones(n, np.int64), "method_id": [1] * n,
                                                    "concept_id": [1] * n, "neuron_id": neurons,
                                                    "value": values}) == n
     with db.engine.connect() as conn:
-        got = conn.execute(select(Score.neuron_id, Score.value).order_by(Score.neuron_id)).all()
+        got = conn.execute(select(Score.c.neuron_id, Score.c.value).order_by(Score.c.neuron_id)).all()
     order = np.argsort(neurons)
     assert [g.neuron_id for g in got] == neurons[order].tolist()
     want = [None if np.isnan(v) else v for v in values[order]]

@@ -18,8 +18,14 @@ Layout::
 
     <root>/runs/<run_id>-<config_hash[:12]>/L{layer:02d}.{site}.npy
 
-The store root is ``$ATLAS_STORE`` if set, else ``<name>.store/`` beside a SQLite file
-``<name>.db``, else ``./atlas_store``. The database keeps paths relative to the root.
+The database keeps paths relative to the store root, and records the root itself
+(``atlas_info.store_root``, written by ``atlas init``), so any process that opens the atlas,
+from any folder, finds the arrays. The root is, first that applies: ``--store`` /
+``store_root=``; ``$ATLAS_STORE``; the recorded root (or, when that folder is gone, the
+default beside a SQLite file that has moved with its store); ``<name>.store/`` beside a SQLite
+file ``<name>.db``; ``./atlas_store``. A colleague whose machine mounts the store elsewhere sets
+``--store``/``$ATLAS_STORE``; a missing file is a one-line :class:`~atlas.errors.StoreError`
+naming the run, the path and that option.
 """
 
 from __future__ import annotations
@@ -31,7 +37,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
+
+from atlas.errors import StoreError
+from atlas.store.engine import write
+from atlas.store.tables import AtlasInfo
 
 DTYPE = np.float16
 #: Size of the ``.npy`` header of a new array: the data starts on a page boundary.
@@ -64,6 +75,45 @@ def default_root(engine: Engine | None = None) -> Path:
             path = Path(db).expanduser().resolve()
             return path.with_name(path.stem + ".store")
     return Path("atlas_store").resolve()
+
+
+#: The ``atlas_info`` key that holds the activation store root.
+ROOT_KEY = "store_root"
+
+
+def recorded_root(engine: Engine) -> Path | None:
+    """The store root the atlas recorded, or ``None`` (not recorded, or not an atlas yet)."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(select(AtlasInfo.value).where(AtlasInfo.key == ROOT_KEY)).scalar()
+    except DBAPIError:
+        return None
+    return Path(value) if value else None
+
+
+def record_root(engine: Engine, root: Path, *, replace: bool = False) -> None:
+    """Record ``root`` as the atlas's store root (kept if one is recorded, unless ``replace``)."""
+    with write(engine) as conn:
+        found = conn.execute(select(AtlasInfo.value).where(AtlasInfo.key == ROOT_KEY)).scalar()
+        if found is None:
+            conn.execute(AtlasInfo.__table__.insert().values(key=ROOT_KEY, value=str(root)))
+        elif replace and found != str(root):
+            conn.execute(AtlasInfo.__table__.update().where(AtlasInfo.key == ROOT_KEY).values(value=str(root)))
+
+
+def resolve_root(engine: Engine, explicit: str | Path | None = None) -> Path:
+    """The store root for ``engine`` (see the module docstring for the order)."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if os.environ.get("ATLAS_STORE"):
+        return default_root(engine)
+    default = default_root(engine)
+    recorded = recorded_root(engine)
+    if recorded is None:
+        return default
+    if not recorded.is_dir() and default.is_dir() and engine.dialect.name == "sqlite":
+        return default  # the file moved together with its NAME.store folder
+    return recorded
 
 
 class ActivationStore:
@@ -110,8 +160,20 @@ class ActivationStore:
         _fsync(final.parent)
 
     def open(self, rel: str, *, mode: str = "r") -> np.memmap:
-        """The array as a memory map (``mode`` ``"r"`` to read, ``"r+"`` to fill rows)."""
-        return np.load(self.path(rel), mmap_mode=mode)  # type: ignore[no-any-return]
+        """The array as a memory map (``mode`` ``"r"`` to read, ``"r+"`` to fill rows).
+
+        Raises:
+            StoreError: the file is not under this root (names the run, the path and the fix).
+        """
+        path = self.path(rel)
+        if not path.is_file():
+            run = rel.split("/")[1].split("-")[0] if rel.startswith("runs/") else "?"
+            raise StoreError(
+                f"run {run}: activation file {rel} not found at {path}",
+                hint=f"the store root here is {self.root}; pass --store DIR or set ATLAS_STORE "
+                "to the folder that holds runs/ on this machine",
+            )
+        return np.load(path, mmap_mode=mode)  # type: ignore[no-any-return]
 
     @staticmethod
     def flush(arr: np.memmap) -> None:

@@ -11,9 +11,8 @@ Connection problems become :class:`~atlas.errors.StoreError` with a one-line mes
 
 from __future__ import annotations
 
-import struct
-
 import os
+import struct
 from pathlib import Path
 from typing import Any
 

@@ -29,8 +29,8 @@ _PG_TYPES = ((BigInteger, "int8"), (Integer, "int4"), (Float, "float8"), (Boolea
 #: numpy layouts of fixed-width PostgreSQL binary COPY fields (big-endian, as the protocol wants).
 _PG_NUMPY = {"int8": ">i8", "int4": ">i4", "float8": ">f8", "bool": "u1"}
 _PG_SIZES = {"int8": 8, "int4": 4, "float8": 8, "bool": 1}
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_COPY_TRAILER = b"\xff\xff"
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
 _BLOCK_ROWS = 200_000
 
 
@@ -154,7 +154,7 @@ def _copy_numpy(raw: Any, table: str, cols: str, arrays: list[np.ndarray], types
         fields += [(f"len{i}", ">i4"), (f"val{i}", _PG_NUMPY[pg])]
     layout = np.dtype(fields)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(_COPY_HEADER)
+        copy.write(COPY_HEADER)
         for start in range(0, n, _BLOCK_ROWS):
             stop = min(n, start + _BLOCK_ROWS)
             block = np.empty(stop - start, dtype=layout)
@@ -163,4 +163,4 @@ def _copy_numpy(raw: Any, table: str, cols: str, arrays: list[np.ndarray], types
                 block[f"len{i}"] = _PG_SIZES[pg]
                 block[f"val{i}"] = arr[start:stop]
             copy.write(block.tobytes())
-        copy.write(_COPY_TRAILER)
+        copy.write(COPY_TRAILER)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import atlas.query.ast as ast
 from atlas.methods import registry
 from atlas.naming import unit_site
-from atlas.query.canonical import grouped, formula_text, number_text, operand_text, quote
+from atlas.query.canonical import formula_text, grouped, number_text, operand_text, quote
 
 _OPS_EN = {">": "above", ">=": "at least", "<": "below", "<=": "at most", "=": "equal to", "!=": "not equal to"}
 
@@ -22,9 +22,6 @@ def _preposition(method: str) -> str:
     """``with`` or ``for``, as the method declares (``for`` for a name no method has)."""
     spec = next((s for s in registry.all() if s.name == method), None)
     return spec.preposition if spec is not None else "for"
-
-
-# -- English --------------------------------------------------------------------------------
 
 
 def _operand_en(node: ast.Operand) -> str:

@@ -91,7 +91,8 @@ def import_edges() -> dict[str, set[str]]:
                     anchor = package.split(".")
                     anchor = anchor[: len(anchor) - node.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{a.name}" for a in node.names] + [base]
+                # ``from pkg import mod`` depends on the module; ``from mod import name`` on mod
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
             for t in targets:
                 if not t.startswith("atlas"):
                     continue

@@ -150,3 +150,55 @@ class NeuronId:
             f"{text!r} is not a neuron id",
             hint="write MODEL/SITE.LAYER/UNIT, for example minilm/mlp.4/1234",
         )
+
+
+# -- Keywords of the query language -----------------------------------------------------------
+#
+# The grammar (atlas/query/grammar.lark) is their one definition. They are read here as data,
+# from the .lark text (no Lark, no import of atlas.query), so that the methods registry (an
+# earlier layer) can refuse a method name the query language could not call.
+
+#: A double-quoted literal of the grammar that spells a word: ``"where"i``.
+_KEYWORD_LITERAL = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"i?')
+#: A regular-expression terminal (``/.../``) or a line comment of the grammar.
+_LARK_NOISE = re.compile(r"/(?:[^/\\\n]|\\.)+/|//[^\n]*")
+
+
+def grammar_text() -> str:
+    """The query language's grammar, ``atlas/query/grammar.lark``, read from the package."""
+    from importlib.resources import files
+
+    return (files("atlas") / "query" / "grammar.lark").read_text(encoding="utf-8")
+
+
+def keywords_of(grammar: str) -> frozenset[str]:
+    """The words a Lark grammar spells as literals, lower-cased (regexes and comments skipped).
+
+    >>> sorted(keywords_of('_WHERE: "where"i\\nNAME: /[a-z]+/  // "not" a keyword\\nX: "(" "and"'))
+    ['and', 'where']
+    """
+    return frozenset(m.lower() for m in _KEYWORD_LITERAL.findall(_LARK_NOISE.sub(" ", grammar)))
+
+
+_KEYWORDS: frozenset[str] | None = None
+
+
+def query_keywords() -> frozenset[str]:
+    """Every keyword of the query language (read once from the grammar; case-insensitive there).
+
+    >>> {"where", "has", "and", "not", "neurons"} <= query_keywords()
+    True
+    """
+    global _KEYWORDS
+    if _KEYWORDS is None:
+        _KEYWORDS = keywords_of(grammar_text())
+    return _KEYWORDS
+
+
+def is_reserved(name: str) -> bool:
+    """Whether ``name`` is a keyword of the query language (so it cannot stand as a bare name).
+
+    >>> is_reserved("HAS"), is_reserved("iou")
+    (True, False)
+    """
+    return name.lower() in query_keywords()

@@ -31,8 +31,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from atlas.corpus import ingest
-from atlas.corpus import concepts as concepts_mod
+from atlas.corpus import ingest, materialise
 from atlas.corpus.conllu import read_conllu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,12 +53,12 @@ def core_insert(conn: Any, table: Any, columns: dict[str, Any]) -> int:
 
 @contextmanager
 def swapped_bulk(fn: Callable[..., int]) -> Iterator[None]:
-    saved = ingest.bulk_insert, concepts_mod.bulk_insert
-    ingest.bulk_insert = concepts_mod.bulk_insert = fn  # type: ignore[assignment]
+    saved = ingest.bulk_insert, materialise.bulk_insert
+    ingest.bulk_insert = materialise.bulk_insert = fn  # type: ignore[assignment]
     try:
         yield
     finally:
-        ingest.bulk_insert, concepts_mod.bulk_insert = saved
+        ingest.bulk_insert, materialise.bulk_insert = saved
 
 
 def time_ingest(backend: str, path: Path, reps: int, *, baseline: bool, progress: bool) -> tuple[float, dict[str, Any]]:

@@ -133,12 +133,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy import select
 
-    from atlas.corpus.concepts import load_concept_matrix
-    from atlas.methods import DEFAULT_METHODS, registry
+    from atlas.corpus import load_concept_matrix
+    from atlas.methods import registry
     from atlas.methods.job import _activation_files
     from atlas.methods.stats import neuron_stats
     from atlas.store.tables import Run
 
+    DEFAULT_METHODS = [m.name for m in registry.select(default=True)]
     db, run_id = _atlas(Path(args.workdir), args.quick)
     with db.engine.connect() as conn:
         corpus_id = conn.execute(select(Run.corpus_id).where(Run.id == run_id)).scalar_one()

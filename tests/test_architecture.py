@@ -34,7 +34,9 @@ LAYERS: dict[str, float] = {
     "atlas.query.errors": 6.0,
     "atlas.query.ast": 6.1,
     "atlas.query.keywords": 6.1,
+    "atlas.query.canonical": 6.15,  # the canonical text of trees (format; score and formula labels)
     "atlas.query.parser": 6.2,
+    "atlas.query.bound": 6.25,  # the bound tree's types: the binder makes them, the compiler reads them
     "atlas.query.binder": 6.3,
     "atlas.query.compiler": 6.4,
     "atlas.query.composite": 6.5,
@@ -89,7 +91,8 @@ def import_edges() -> dict[str, set[str]]:
                     anchor = package.split(".")
                     anchor = anchor[: len(anchor) - node.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{a.name}" for a in node.names] + [base]
+                # ``from pkg import mod`` depends on the module; ``from mod import name`` on mod
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
             for t in targets:
                 if not t.startswith("atlas"):
                     continue

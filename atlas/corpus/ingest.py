@@ -1,5 +1,5 @@
 """Storing corpora: ``add_corpus`` and its companions ``list_corpora``, ``corpus_info``,
-``remove_corpus``, ``resolve_corpus``.
+``remove_corpus`` (and ``resolve_corpus``, defined in :mod:`atlas.corpus.stored`).
 
 ``add_corpus`` parses the whole source first (a malformed file fails before the database is
 touched), then writes the ``corpus``, ``sentence`` and ``token`` rows and materialises every
@@ -25,17 +25,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
-from atlas.corpus.concepts import TokenColumns, materialise_corpus
+from atlas.corpus.columns import TokenColumns
+from atlas.corpus.materialise import materialise_corpus
 from atlas.corpus.model import ParsedSentence
+from atlas.corpus.stored import resolve_corpus
 from atlas.errors import CorpusError, did_you_mean
 from atlas.store.bulk import bulk_insert
+from atlas.store.context import AtlasContext
+from atlas.store.engine import write
 from atlas.store.maintenance import purge_orphans
 from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Sentence, Token
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from atlas.api import Atlas
 
 FORMATS = ("conllu", "text")
 BUILTINS = ("demo",)
@@ -70,7 +72,7 @@ def parse_source(
     if builtin is not None:
         if builtin not in BUILTINS:
             raise CorpusError(f"unknown built-in corpus {builtin!r}", hint=did_you_mean(builtin, BUILTINS) or "use 'demo'")
-        from atlas.corpus.demo import generate
+        from atlas.corpus.generated import generate
 
         return generate(n_sentences or DEMO_SENTENCES, seed=0), f"builtin:{builtin}", "builtin", None
     if path is None:
@@ -94,7 +96,7 @@ def parse_source(
 
 
 def add_corpus(
-    db: Atlas,
+    db: AtlasContext,
     name: str,
     path: str | Path | None = None,
     *,
@@ -112,7 +114,7 @@ def add_corpus(
         name: the corpus name queries and extraction jobs use (letters, digits, ``_ . -``).
         path: a CoNLL-U or text file (ignored when ``builtin`` is given).
         format: ``"conllu"`` or ``"text"``; guessed from the suffix when ``None``.
-        builtin: ``"demo"`` stores the built-in demo corpus (:mod:`atlas.corpus.demo`).
+        builtin: ``"demo"`` stores the built-in demo corpus (:mod:`atlas.corpus.generated`).
         license: the corpus licence, kept on the corpus row.
         replace: replace a corpus of that name (its runs and scores go with it).
         n_sentences: with ``builtin``, how many sentences to generate (default 2,000).
@@ -148,7 +150,7 @@ def add_corpus(
     cols = TokenColumns.from_sentences(sentences)
     n_tokens = cols.n
     steps = tqdm(total=4, desc=f"store {name}", unit=" step", disable=not progress, leave=False)
-    with db.write() as conn:
+    with write(db.engine) as conn:
         old = _check_name_free(conn, name, replace)
         if old is not None:
             _delete_corpus(conn, old)
@@ -239,35 +241,7 @@ def _delete_corpus(conn: Connection, corpus_id: int) -> list[str]:
     return list(run_dirs)
 
 
-def resolve_corpus(db: Atlas, ref: str | int, *, conn: Connection | None = None) -> dict[str, Any]:
-    """The corpus row (as a dict) for a name or an id; :class:`CorpusError` with a hint if unknown.
-
-    Example::
-
-        resolve_corpus(db, "pud")["n_tokens"]
-    """
-    c = Corpus.__table__
-
-    def run(connection: Connection) -> dict[str, Any]:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = connection.execute(select(c).where(c.c.id == int(ref))).mappings().first()
-        else:
-            row = connection.execute(select(c).where(c.c.name == ref)).mappings().first()
-        if row is None:
-            names = connection.execute(select(c.c.name)).scalars().all()
-            raise CorpusError(
-                f"no corpus named {ref!r}",
-                hint=did_you_mean(str(ref), names) or "atlas corpus list shows the stored corpora",
-            )
-        return dict(row)
-
-    if conn is not None:
-        return run(conn)
-    with db.engine.connect() as connection:
-        return run(connection)
-
-
-def list_corpora(db: Atlas) -> pd.DataFrame:
+def list_corpora(db: AtlasContext) -> pd.DataFrame:
     """The stored corpora: ``id, name, format, n_sentences, n_tokens, n_concepts, license, source, created_at``."""
     import pandas as pd
 
@@ -286,7 +260,7 @@ def list_corpora(db: Atlas) -> pd.DataFrame:
     )
 
 
-def corpus_info(db: Atlas, ref: str | int, *, n_examples: int = 3, top: int = 15) -> dict[str, Any]:
+def corpus_info(db: AtlasContext, ref: str | int, *, n_examples: int = 3, top: int = 15) -> dict[str, Any]:
     """A corpus' row, its first sentences and its most frequent named concepts (for ``corpus show``)."""
     s, c, cc = Sentence.__table__, Concept.__table__, ConceptCount.__table__
     with db.engine.connect() as conn:
@@ -312,10 +286,10 @@ def corpus_info(db: Atlas, ref: str | int, *, n_examples: int = 3, top: int = 15
     return info
 
 
-def remove_corpus(db: Atlas, ref: str | int) -> dict[str, Any]:
+def remove_corpus(db: AtlasContext, ref: str | int) -> dict[str, Any]:
     """Delete a corpus with its sentences, tokens, annotations and the runs over it (and their
     activation arrays). Returns the removed corpus row."""
-    with db.write() as conn:
+    with write(db.engine) as conn:
         info = resolve_corpus(db, ref, conn=conn)
         run_dirs = _delete_corpus(conn, info["id"])
     for run_dir in run_dirs:

@@ -1,6 +1,9 @@
 """Scoring methods: every neuron against every concept (METHODS.md).
 
-* :mod:`atlas.methods.base` — the :class:`ScoreMethod` contract, :class:`MethodSpec`, the registry;
+* :mod:`atlas.methods.base` — the :class:`~atlas.methods.base.ScoreMethod` contract,
+  :class:`~atlas.methods.base.MethodSpec` and ``register_method`` (imports no method);
+* :mod:`atlas.methods.registry` — the one list of methods: ``get``, ``all``, ``select`` (by tag),
+  built-ins and ``atlas.methods`` entry-point plug-ins;
 * :mod:`atlas.methods.stats` — per-neuron statistics, quantile thresholds, sufficient statistics;
 * :mod:`atlas.methods.ranking` — vectorised average precision;
 * :mod:`atlas.methods.corpus` — iou, precision, recall, mi, selectivity, meandiff, probeless, ap, ap_sentence;
@@ -8,21 +11,14 @@
 * :mod:`atlas.methods.job` — ``score(db, run)``: reads the store, writes ``method`` + ``score`` rows;
 * :mod:`atlas.methods.compute` — ``score_mask`` for composite concepts.
 
+The package itself re-exports nothing (import the module you need), so importing one of its
+modules never runs another.
+
 Example::
 
     >>> from atlas.methods import registry
     >>> sorted(m.name for m in registry.all())[:3]
     ['ap', 'ap_sentence', 'control_selectivity']
+    >>> [m.name for m in registry.select(default=True)][:3]
+    ['iou', 'precision', 'recall']
 """
-
-from __future__ import annotations
-
-from atlas.methods.base import MethodSpec, ScoreMethod, register_method
-
-#: Methods ``score()`` runs when none are named: the corpus-based ones (probes are opt-in).
-DEFAULT_METHODS = ("iou", "precision", "recall", "mi", "selectivity", "meandiff", "probeless", "ap", "ap_sentence")
-
-#: The probing methods (expensive; restricted to named concepts and upos by default).
-PROBE_METHODS = ("probe", "control_selectivity")
-
-__all__ = ["DEFAULT_METHODS", "PROBE_METHODS", "MethodSpec", "ScoreMethod", "register_method"]

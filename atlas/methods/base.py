@@ -15,16 +15,22 @@ properties such as ``upos``), ``word_types`` (an integer id per row, for control
 ignore what they do not use.
 
 Each method is declared with :func:`register_method`, which records its name in the query
-language, its argument kinds, value range, direction, defaults and version. Parameters and
-version are stored with every score (a ``method`` row per ``(name, version, params_hash)``),
-so two parameterisations never overwrite each other.
+language, its argument kinds, value range, direction, defaults and version, and the tags the
+scoring job, the binder, the demo and ``atlas method list`` read (whether it is in the default
+set, its family and kind, whether it trains a probe, which context inputs and shared statistics
+it uses). Parameters and version are stored with every score (a ``method`` row per
+``(name, version, params_hash)``), so two parameterisations never overwrite each other.
+
+This module holds the contract and the table :func:`register_method` fills; it imports no
+method. Consumers read the table through :mod:`atlas.methods.registry`, which loads the
+built-in methods and the plug-ins (entry points of group ``atlas.methods``) first.
 
 Example::
 
     from atlas.methods.base import ScoreMethod, register_method
 
     @register_method("meanact", description="mean activation on the concept", family="corpus",
-                     value_range=(None, None), defaults={})
+                     kind="concept", value_range=(None, None), defaults={})
     class MeanAct(ScoreMethod):
         def fit(self, X, Y, **context):
             Yf = Y.astype("float32")
@@ -44,15 +50,26 @@ from typing import Any, TypeVar
 import numpy as np
 
 from atlas.errors import MethodError, did_you_mean
+from atlas.naming import is_reserved
 
-#: A name the query language accepts for a score method.
+#: A name the query language accepts for a score method (and not one of its keywords,
+#: :func:`atlas.naming.is_reserved`, which reads them from the grammar).
 METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-#: Words of the query language a method may not be called (they would not parse as a call).
-RESERVED = frozenset(
-    {"neurons", "in", "where", "and", "or", "not", "order", "by", "limit", "count", "compare", "explain",
-     "show", "top", "tokens", "of", "asc", "desc", "layer", "depth", "site", "unit", "model", "like"}
-)
+#: What a method scores: ``concept`` (a neuron against a concept), ``pair`` (two neurons),
+#: ``causal`` (a neuron against a concept by running the model).
+KINDS = ("concept", "pair", "causal")
+
+#: Families of methods (METHODS.md): from corpus statistics and ranks, from trained probes,
+#: from interventions, without labels, across models.
+FAMILIES = ("corpus", "probing", "causal", "unsupervised", "multi-model")
+
+#: Context inputs the scoring job can hand to ``fit`` besides the cached statistics.
+CONTEXT_INPUTS = ("names", "sentence_index", "word_types")
+
+#: Shared sufficient statistics a method reads from ``context["stats"]`` (the job computes them
+#: in one pass for every method of a layer): class ``sums`` (means), mask ``intersections``.
+SHARED_STATS = ("sums", "intersections")
 
 #: Property prefixes whose values form one multi-valued property (``upos:NOUN``, ``upos:VERB``, ...).
 #: ``feat:Key=Value`` concepts group by ``feat:Key``.
@@ -99,7 +116,8 @@ class MethodSpec:
     Attributes:
         name: name in the query language (``iou``).
         description: one line for ``atlas method list`` and ``show methods``.
-        family: ``corpus`` (from sufficient statistics and ranks) or ``probing``.
+        family: one of :data:`FAMILIES` (``corpus``: from sufficient statistics and ranks;
+            ``probing``: from trained probes; ...).
         value_range: ``(min, max)``; ``None`` for an open end.
         higher_is_more: whether a higher value means "more of the concept".
         defaults: default parameters (stored, with the version, on each ``method`` row).
@@ -108,6 +126,15 @@ class MethodSpec:
         args: argument kinds in the query language, e.g. ``("concept",)``.
         estimator: the :class:`ScoreMethod` subclass.
         reference: the METHODS.md section it follows.
+        kind: one of :data:`KINDS` (``concept`` for every built-in method).
+        default: whether ``score()`` runs it when no method is named (the default set).
+        needs_probe: it trains a probe per layer: opt-in, by default fitted on the named
+            concepts and ``upos:*`` only, and its per-layer ``results_`` are stored as
+            ``probe_result`` rows.
+        needs: context inputs of :data:`CONTEXT_INPUTS` that ``fit`` cannot do without.
+        stats: shared statistics of :data:`SHARED_STATS` it reads from ``context["stats"]``;
+            a method reading ``intersections`` has ``alpha`` and ``threshold`` parameters.
+        preposition: how English joins the method to its concept (``iou with noun``).
     """
 
     name: str
@@ -121,12 +148,19 @@ class MethodSpec:
     args: tuple[str, ...]
     estimator: type[ScoreMethod]
     reference: str = ""
+    kind: str = "concept"
+    default: bool = False
+    needs_probe: bool = False
+    needs: tuple[str, ...] = ()
+    stats: tuple[str, ...] = ()
+    preposition: str = "for"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with ``overrides``; unknown parameter names raise :class:`MethodError`.
 
-        >>> get("iou").params({"alpha": 0.01})["alpha"]
+        >>> from atlas.methods import registry
+        >>> registry.get("iou").params({"alpha": 0.01})["alpha"]
         0.01
         """
         merged = dict(self.defaults)
@@ -171,6 +205,8 @@ def params_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Every registered method by name, in registration order (read it through
+#: :mod:`atlas.methods.registry`, which loads the built-ins and plug-ins first).
 _REGISTRY: dict[str, MethodSpec] = {}
 
 T = TypeVar("T", bound=type[ScoreMethod])
@@ -181,6 +217,7 @@ def register_method(
     *,
     description: str,
     family: str = "corpus",
+    kind: str = "concept",
     value_range: tuple[float | None, float | None] = (None, None),
     higher_is_more: bool = True,
     defaults: Mapping[str, Any] | None = None,
@@ -188,21 +225,30 @@ def register_method(
     level: str = "token",
     args: tuple[str, ...] = ("concept",),
     reference: str = "",
+    default: bool = False,
+    needs_probe: bool = False,
+    needs: tuple[str, ...] = (),
+    stats: tuple[str, ...] = (),
+    preposition: str = "for",
     replace: bool = False,
 ) -> Callable[[T], T]:
     """Class decorator that registers a :class:`ScoreMethod` under ``name``.
 
+    The keyword arguments are the :class:`MethodSpec` fields (see there).
+
     Raises:
-        MethodError: the name is not a valid query-language identifier, is reserved, or is
-            already registered (unless ``replace``).
+        MethodError: the name is not a valid query-language identifier or is one of its
+            keywords, a tag has an unknown value, or the name is already registered (unless
+            ``replace``).
 
     Example::
 
-        @register_method("meandiff", description="mean on the concept minus mean elsewhere")
+        @register_method("meandiff", description="mean on the concept minus mean elsewhere", default=True)
         class MeanDiff(ScoreMethod): ...
     """
-    if not METHOD_NAME.match(name) or name in RESERVED:
-        raise MethodError(f"{name!r} cannot name a score method", hint="use lower-case letters, digits and _, not a keyword")
+    _check_name(name)
+    merged = dict(defaults or {})
+    _check_tags(name, family=family, kind=kind, needs=needs, stats=stats, defaults=merged)
 
     def wrap(cls: T) -> T:
         if name in _REGISTRY and not replace and _REGISTRY[name].estimator is not cls:
@@ -213,12 +259,18 @@ def register_method(
             family=family,
             value_range=value_range,
             higher_is_more=higher_is_more,
-            defaults=dict(defaults or {}),
+            defaults=merged,
             version=version,
             level=level,
             args=tuple(args),
             estimator=cls,
             reference=reference,
+            kind=kind,
+            default=default,
+            needs_probe=needs_probe,
+            needs=tuple(needs),
+            stats=tuple(stats),
+            preposition=preposition,
         )
         cls.spec = spec
         _REGISTRY[name] = spec
@@ -227,32 +279,31 @@ def register_method(
     return wrap
 
 
-def _load_builtins() -> None:
-    # Importing the modules registers their methods.
-    from atlas.methods import corpus, probe  # noqa: F401
+def _check_name(name: str) -> None:
+    if not METHOD_NAME.match(name):
+        raise MethodError(f"{name!r} cannot name a score method", hint="use lower-case letters, digits and _")
+    if is_reserved(name):
+        raise MethodError(
+            f"{name!r} cannot name a score method: it is a keyword of the query language",
+            hint=f"{name}(CONCEPT) would not parse; choose another name (the keywords are in atlas/query/grammar.lark)",
+        )
 
 
-def get(name: str) -> MethodSpec:
-    """The spec of the method called ``name``.
-
-    Raises:
-        MethodError: no such method (with a "did you mean" hint).
-
-    >>> get("iou").value_range
-    (0.0, 1.0)
-    """
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        hint = did_you_mean(name, _REGISTRY) or f"available: {', '.join(sorted(_REGISTRY))}"
-        raise MethodError(f"unknown score method {name!r}", hint=hint) from None
-
-
-def all_methods() -> list[MethodSpec]:
-    """Every registered method, in registration order."""
-    _load_builtins()
-    return list(_REGISTRY.values())
+def _check_tags(
+    name: str, *, family: str, kind: str, needs: tuple[str, ...], stats: tuple[str, ...], defaults: Mapping[str, Any]
+) -> None:
+    for tag, value, allowed in (("kind", kind, KINDS), ("family", family, FAMILIES)):
+        if value not in allowed:
+            raise MethodError(f"method {name!r} has an unknown {tag} {value!r}", hint=f"{tag}s: {', '.join(allowed)}")
+    for tag, values, allowed in (("needs", needs, CONTEXT_INPUTS), ("stats", stats, SHARED_STATS)):
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise MethodError(f"method {name!r} declares unknown {tag} {unknown}", hint=f"known: {', '.join(allowed)}")
+    if "intersections" in stats and not {"alpha", "threshold"} <= set(defaults):
+        raise MethodError(
+            f"method {name!r} reads the shared mask intersections but has no alpha and threshold parameters",
+            hint="the shared statistics are keyed by (alpha, threshold); declare both in defaults",
+        )
 
 
 def property_of(name: str) -> str | None:

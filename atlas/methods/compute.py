@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import select
 
 from atlas.errors import MethodError
-from atlas.methods.base import get
+from atlas.methods import registry
 from atlas.store.tables import ActivationFile, Neuron, Run, Sentence
 
 
@@ -57,8 +57,8 @@ def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, me
         >>> score_mask(db, 1, [5, 9], np.array([True, False, ...]), "iou")  # doctest: +SKIP
         array([0.31, 0.02])
     """
-    spec = get(method)
-    if spec.family != "corpus":
+    spec = registry.get(method)
+    if spec.family != "corpus" or spec.kind != "concept":
         raise MethodError(
             f"{method!r} cannot be computed for a composite concept at query time",
             hint="probes are trained by 'atlas score --methods probe'; use a corpus method such as iou or selectivity",
@@ -92,7 +92,7 @@ def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, me
                 f"the mask has {mask.shape[0]} words but run {run_id} has {arr.shape[0]}",
                 hint="evaluate the concept formula on the run's corpus",
             )
-        if spec.level == "sentence" and "sentence_index" not in context:
+        if "sentence_index" in spec.needs and "sentence_index" not in context:
             context["sentence_index"] = _sentence_index(db, run[1], arr.shape[0])
         where = np.flatnonzero(layer_of == layer_id)
         units = unit_of[where]

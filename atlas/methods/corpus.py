@@ -12,8 +12,10 @@ Example::
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(2000, 4)).astype(np.float32); Y = rng.random((2000, 1)) < 0.1
     >>> X[:, 2] += 3 * Y[:, 0]
-    >>> int(np.argmax(get("selectivity").make().fit(X, Y).scores_[:, 0]))
+    >>> int(np.argmax(Selectivity().fit(X, Y).scores_[:, 0]))
     2
+
+Every method here is in the default set of the scoring job (``default=True``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from typing import Any
 import numpy as np
 
 from atlas.errors import MethodError
-from atlas.methods.base import ScoreMethod, get, property_groups, register_method
+from atlas.methods.base import ScoreMethod, property_groups, register_method
 from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool
 from atlas.methods.stats import ALPHA, CorpusStats, NeuronStats, neuron_stats
-
-__all__ = ["get"]
 
 #: Added to the activation range in the selectivity denominator (METHODS.md §4.1).
 EPS = 1e-7
@@ -89,6 +89,9 @@ _MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
 
 @register_method(
     "iou",
+    default=True,
+    stats=("intersections",),
+    preposition="with",
     description="IoU of the neuron's top-alpha mask with the concept (NetDissect, Mu & Andreas)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
@@ -109,6 +112,8 @@ class IoU(_MaskMethod):
 
 @register_method(
     "precision",
+    default=True,
+    stats=("intersections",),
     description="fraction of the neuron's top-alpha words that carry the concept",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
@@ -123,6 +128,8 @@ class Precision(_MaskMethod):
 
 @register_method(
     "recall",
+    default=True,
+    stats=("intersections",),
     description="fraction of the concept's words in the neuron's top-alpha mask",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
@@ -137,6 +144,8 @@ class Recall(_MaskMethod):
 
 @register_method(
     "mi",
+    default=True,
+    stats=("intersections",),
     description="mutual information of the neuron's top-alpha mask and the concept, over H(concept)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
@@ -186,6 +195,8 @@ class _MeanMethod(ScoreMethod):
 
 @register_method(
     "selectivity",
+    default=True,
+    stats=("sums",),
     description="(mean on the concept − mean elsewhere) / (max − min), Na et al.",
     value_range=(-1.0, 1.0),
     defaults={},
@@ -204,6 +215,8 @@ class Selectivity(_MeanMethod):
 
 @register_method(
     "meandiff",
+    default=True,
+    stats=("sums",),
     description="mean activation on the concept minus mean elsewhere (raw units)",
     value_range=(None, None),
     defaults={},
@@ -218,6 +231,8 @@ class MeanDiff(_MeanMethod):
 
 @register_method(
     "probeless",
+    default=True,
+    stats=("sums",),
     description="sum of |class-mean differences| over a property's values (Antverg & Belinkov)",
     value_range=(0.0, None),
     defaults={},
@@ -252,6 +267,7 @@ class Probeless(_MeanMethod):
 
 @register_method(
     "ap",
+    default=True,
     description="average precision of the activation as a detector of the concept's words",
     value_range=(0.0, 1.0),
     defaults={},
@@ -276,6 +292,8 @@ class AveragePrecision(ScoreMethod):
 
 @register_method(
     "ap_sentence",
+    default=True,
+    needs=("sentence_index",),
     description="average precision of the sentence max-pooled activation for sentences with the concept",
     value_range=(0.0, 1.0),
     defaults={"pooling": "max"},

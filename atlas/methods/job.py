@@ -9,9 +9,12 @@ atomically and a failure leaves the previous scores in place.
 
 Which concepts: every concept of the corpus with at least ``min_count`` words (default 5;
 fewer makes ranks and rates meaningless) and not on every word; ``concepts=`` restricts the
-set (names are checked). Probing methods (``probe``, ``control_selectivity``) are opt-in and,
-unless ``concepts`` is given, run only on the named concepts (names without ``:``) and
-``upos:*`` (one multi-class probe).
+set (names are checked). Which methods: the ones named, else the registry's default set. The job
+reads only what methods declare (:class:`~atlas.methods.base.MethodSpec`): a method that
+``needs_probe`` (``probe``, ``control_selectivity``) is opt-in and, unless ``concepts`` is given,
+runs only on the named concepts (names without ``:``) and ``upos:*`` (one multi-class probe);
+``needs`` says which costly context inputs to load; ``stats`` which shared statistics to
+compute in one pass.
 
 Example::
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,8 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from tqdm.auto import tqdm
 
 from atlas.errors import ConceptError, MethodError, did_you_mean
-from atlas.methods import DEFAULT_METHODS
-from atlas.methods.base import MethodSpec, get, params_hash
+from atlas.methods import registry
+from atlas.methods.base import MethodSpec, params_hash
 from atlas.methods.corpus import shared_stats
 from atlas.methods.stats import ALPHA
 from atlas.store.bulk import bulk_insert
@@ -45,6 +49,9 @@ MIN_COUNT = 5
 
 #: Score rows handed to the bulk writer at a time (bounds the memory of the write).
 WRITE_CHUNK = 250_000
+
+#: A method with its parameters, as the job runs it.
+Chosen = list[tuple[MethodSpec, dict[str, Any]]]
 
 
 def resolve_run(db: Any, ref: int | str | Run) -> Run:
@@ -72,22 +79,82 @@ def _split(values: str | Iterable[str] | None) -> list[str] | None:
     return out or None
 
 
-def _resolve_methods(methods: str | Iterable[str] | None, params: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[MethodSpec, dict[str, Any]]]:
-    names = _split(methods) or list(DEFAULT_METHODS)
+def _resolve_methods(methods: str | Iterable[str] | None, params: Mapping[str, Mapping[str, Any]] | None) -> Chosen:
+    """The methods to run, from the registry: the named ones, the default set, or ``all``."""
+    names = _split(methods) or [m.name for m in registry.select(default=True, kind="concept")]
     if "all" in names:
-        from atlas.methods.base import all_methods
-
-        names = [m.name for m in all_methods()]
+        names = [m.name for m in registry.select(kind="concept")]
     seen: list[str] = []
     for n in names:
         if n not in seen:
             seen.append(n)
-    specs = [get(n) for n in seen]
+    specs = [registry.get(n) for n in seen]
+    for spec in specs:
+        if spec.kind != "concept":
+            raise MethodError(
+                f"{spec.name!r} is a {spec.kind} method; the scoring job fits concept methods",
+                hint=f"concept methods: {', '.join(m.name for m in registry.select(kind='concept'))}",
+            )
     params = dict(params or {})
     for name in params:
         if name not in seen:
             raise MethodError(f"parameters given for {name!r}, which is not among the methods run", hint=f"methods: {', '.join(seen)}")
     return [(spec, spec.params(params.get(spec.name))) for spec in specs]
+
+
+@dataclass
+class _Concepts:
+    """The concept columns one job scores (a subset of the corpus's concept matrix)."""
+
+    names: list[str]  # scored concept names, column order of Y
+    ids: np.ndarray  # their concept ids
+    Y: np.ndarray  # bool [n_words, n_scored]
+    probe_pos: list[int]  # the columns methods that train probes fit
+    skipped: list[str]  # concepts left out (too few words, or on every word)
+    sentence_index: np.ndarray  # the sentence of each word
+    n_words: int
+
+
+def _choose_concepts(db: Any, matrix: Any, concepts: str | Sequence[str] | None, min_count: int) -> _Concepts:
+    """The columns to score: the named concepts (checked) or every one with ``min_count`` words."""
+    names_all = list(matrix.names)
+    counts = np.asarray(matrix.mask, bool).sum(0)
+    n_words = int(matrix.mask.shape[0])
+    wanted = _split(concepts)
+    if wanted is not None:
+        _check_concepts(db, wanted, names_all)
+        pool = [names_all.index(n) for n in wanted]
+    else:
+        pool = list(range(len(names_all)))
+    skipped = [names_all[i] for i in pool if not (min_count <= counts[i] < n_words)]
+    cols = [i for i in pool if min_count <= counts[i] < n_words]
+    if not cols:
+        raise ConceptError(
+            "no concept left to score",
+            hint=f"concepts need at least {min_count} words and may not cover every word (lower --min-count?)",
+        )
+    probe_cols = cols
+    if wanted is None:  # probes: the named concepts and one multi-class upos probe
+        probe_cols = [i for i in cols if ":" not in names_all[i] or names_all[i].startswith("upos:")]
+    return _Concepts(
+        names=[names_all[i] for i in cols],
+        ids=np.asarray(matrix.ids)[cols].astype(np.int64),
+        Y=np.ascontiguousarray(np.asarray(matrix.mask, bool)[:, cols]),
+        probe_pos=[cols.index(i) for i in probe_cols],
+        skipped=skipped,
+        sentence_index=np.asarray(matrix.sentence_index),
+        n_words=n_words,
+    )
+
+
+def _done_run(db: Any, run: int | str | Run) -> Run:
+    run_row = resolve_run(db, run)
+    if run_row.status != "done":
+        raise MethodError(
+            f"run {run_row.id} is {run_row.status!r}, not done",
+            hint="finish the extraction first (atlas extract resumes a run)",
+        )
+    return run_row
 
 
 def score(
@@ -103,10 +170,10 @@ def score(
     """Score every neuron of a run against every concept of its corpus; write the scores.
 
     Args:
-        db: an :class:`atlas.Atlas`.
+        db: an open atlas (:class:`atlas.store.context.AtlasContext`).
         run: run id, or model short name (its latest done run).
-        methods: method names (list or comma-separated); default :data:`DEFAULT_METHODS`;
-            ``"all"`` adds the probes.
+        methods: method names (list or comma-separated); default: the registry's default set
+            (``registry.select(default=True)``); ``"all"`` adds the probes.
         concepts: concept names to score (default: every concept with ``min_count`` words).
         params: per-method parameter overrides, ``{"iou": {"alpha": 0.01}}``; they make a
             different ``method`` row (stored with the scores).
@@ -126,107 +193,110 @@ def score(
         >>> score(db, 1, methods="iou,selectivity", concepts="noun,negation")  # doctest: +SKIP
     """
     chosen = _resolve_methods(methods, params)
-    run_row = resolve_run(db, run)
-    if run_row.status != "done":
-        raise MethodError(
-            f"run {run_row.id} is {run_row.status!r}, not done",
-            hint="finish the extraction first (atlas extract resumes a run)",
-        )
+    run_row = _done_run(db, run)
     files = _activation_files(db, run_row.id)
-    matrix = _load_matrix(db, run_row.corpus_id)
-    names_all = list(matrix.names)
-    counts = np.asarray(matrix.mask, bool).sum(0)
-    n_words = int(matrix.mask.shape[0])
-    wanted = _split(concepts)
-    if wanted is not None:
-        _check_concepts(db, wanted, names_all)
-        pool = [names_all.index(n) for n in wanted]
-    else:
-        pool = list(range(len(names_all)))
-    skipped = [names_all[i] for i in pool if not (min_count <= counts[i] < n_words)]
-    cols = [i for i in pool if min_count <= counts[i] < n_words]
-    if not cols:
-        raise ConceptError(
-            "no concept left to score",
-            hint=f"concepts need at least {min_count} words and may not cover every word (lower --min-count?)",
-        )
-    probe_cols = cols
-    if wanted is None:
-        probe_cols = [i for i in cols if ":" not in names_all[i] or names_all[i].startswith("upos:")]
-
-    Y = np.ascontiguousarray(np.asarray(matrix.mask, bool)[:, cols])
-    names = [names_all[i] for i in cols]
-    concept_ids = np.asarray(matrix.ids)[cols].astype(np.int64)
-    probe_pos = [cols.index(i) for i in probe_cols]
-    sentence_index = np.asarray(matrix.sentence_index)
-    word_types = _word_types(db, run_row.corpus_id) if any(s.name == "control_selectivity" for s, _ in chosen) else None
-
+    sel = _choose_concepts(db, _load_matrix(db, run_row.corpus_id), concepts, min_count)
+    context = _context_inputs(db, run_row, chosen, sel)
     neuron_ids = _neuron_ids(db, files)
-    thresholds: list[np.ndarray | None] = []  # each file's NetDissect threshold, when computed
-    values: dict[str, list[np.ndarray]] = {spec.name: [] for spec, _ in chosen}
-    compute_s = {spec.name: 0.0 for spec, _ in chosen}
-    probe_results: dict[str, dict[str, Any]] = {}
-    bar = tqdm(total=len(files) * len(chosen), desc=f"score run {run_row.id}", unit="method", disable=not progress)
-    try:
-        for f in files:
-            X = db.store.open(f["path"])
-            if X.shape[0] != n_words:
-                raise MethodError(
-                    f"activation file {f['path']} has {X.shape[0]} rows but the corpus has {n_words} words",
-                    hint="the run and its corpus disagree; re-run the extraction",
-                )
-            cache: dict[Any, Any] = {}
-            corpus_specs = [(s, p) for s, p in chosen if s.family == "corpus"]
-            if any(s.name in ("selectivity", "meandiff", "probeless") for s, _ in corpus_specs):
-                # Warm the shared statistics in one pass for every default-threshold method.
-                mask_specs = [p for s, p in corpus_specs if s.name in ("iou", "precision", "recall", "mi")]
-                for p in mask_specs[:1]:
-                    shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], rule=p["threshold"], sums=True, intersections=True)
-            context = {"stats": cache, "names": names, "sentence_index": sentence_index, "word_types": word_types}
-            for spec, p in chosen:
-                bar.set_postfix_str(f"{f['site']}.{f['index']} {spec.name}")
-                t0 = time.perf_counter()
-                est = spec.make(p)
-                if spec.family == "probing":
-                    sub_names = [names[i] for i in probe_pos]
-                    est.fit(X, Y[:, probe_pos], **{**context, "names": sub_names})
-                    full = np.full((X.shape[1], len(cols)), np.nan)
-                    full[:, probe_pos] = est.scores_
-                    values[spec.name].append(full)
-                    probe_results.setdefault(spec.name, {})[f"{f['site']}.{f['index']}"] = getattr(est, "results_", {})
-                else:
-                    est.fit(X, Y, **context)
-                    values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
-                compute_s[spec.name] += time.perf_counter() - t0
-                bar.update(1)
-            neurons = cache.get(("neurons", ALPHA))
-            thresholds.append(None if neurons is None else np.asarray(neurons.threshold, np.float64))
-            del X, cache
-    finally:
-        bar.close()
-
+    fitted = _fit_files(db, run_row.id, files, chosen, sel, context, progress)
     out_methods: dict[str, Any] = {}
     for spec, p in chosen:
         t0 = time.perf_counter()
-        only = probe_pos if spec.family == "probing" else None
-        method_id, rows = _write(db, run_row.id, spec, p, neuron_ids, concept_ids, values[spec.name], only)
+        only = sel.probe_pos if spec.needs_probe else None
+        method_id, rows = _write(db, run_row.id, spec, p, neuron_ids, sel.ids, fitted.values[spec.name], only)
         out_methods[spec.name] = {
             "method_id": method_id,
             "rows": rows,
-            "compute_s": round(compute_s[spec.name], 3),
+            "compute_s": round(fitted.compute_s[spec.name], 3),
             "write_s": round(time.perf_counter() - t0, 3),
         }
-        if spec.name in probe_results:
-            _save_probe_results(db, run_row, spec.name, method_id, probe_results[spec.name])
-    _record_thresholds(db, run_row.id, neuron_ids, thresholds)
+        if spec.name in fitted.probe_results:
+            _save_probe_results(db, run_row, spec.name, method_id, fitted.probe_results[spec.name])
+    _record_thresholds(db, run_row.id, neuron_ids, fitted.thresholds)
     return {
         "run_id": run_row.id,
         "n_neurons": int(sum(len(ids) for ids in neuron_ids)),
-        "n_concepts": len(cols),
-        "skipped_concepts": skipped,
+        "n_concepts": len(sel.names),
+        "skipped_concepts": sel.skipped,
         "methods": out_methods,
-        "probe_results": probe_results,
+        "probe_results": fitted.probe_results,
     }
+
+
+def _context_inputs(db: Any, run: Run, chosen: Chosen, sel: _Concepts) -> dict[str, Any]:
+    """What ``fit`` gets besides ``X`` and ``Y``; the costly inputs only when a method needs them."""
+    needed = {n for spec, _ in chosen for n in spec.needs}
+    return {
+        "names": sel.names,
+        "sentence_index": sel.sentence_index,
+        "word_types": _word_types(db, run.corpus_id) if "word_types" in needed else None,
+    }
+
+
+@dataclass
+class _Fitted:
+    """What fitting the methods on every layer produced, before it is written."""
+
+    values: dict[str, list[np.ndarray]]  # method → one [n_units, n_scored] block per file
+    compute_s: dict[str, float]
+    probe_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # method → layer → results_
+    thresholds: list[np.ndarray | None] = field(default_factory=list)  # per file, when computed
+
+
+def _fit_files(
+    db: Any, run_id: int, files: list[dict[str, Any]], chosen: Chosen, sel: _Concepts, context: dict[str, Any], progress: bool
+) -> _Fitted:
+    """Fit every chosen method on every activation file, one file in memory at a time."""
+    fitted = _Fitted(values={s.name: [] for s, _ in chosen}, compute_s={s.name: 0.0 for s, _ in chosen})
+    bar = tqdm(total=len(files) * len(chosen), desc=f"score run {run_id}", unit="method", disable=not progress)
+    try:
+        for f in files:
+            X = db.store.open(f["path"])
+            if X.shape[0] != sel.n_words:
+                raise MethodError(
+                    f"activation file {f['path']} has {X.shape[0]} rows but the corpus has {sel.n_words} words",
+                    hint="the run and its corpus disagree; re-run the extraction",
+                )
+            cache: dict[Any, Any] = {}
+            _warm_shared_stats(X, sel.Y, cache, chosen)
+            for spec, p in chosen:
+                bar.set_postfix_str(f"{f['site']}.{f['index']} {spec.name}")
+                _fit_one(X, spec, p, sel, {**context, "stats": cache}, f"{f['site']}.{f['index']}", fitted)
+                bar.update(1)
+            neurons = cache.get(("neurons", ALPHA))
+            fitted.thresholds.append(None if neurons is None else np.asarray(neurons.threshold, np.float64))
+            del X, cache
+    finally:
+        bar.close()
+    return fitted
+
+
+def _warm_shared_stats(X: Any, Y: np.ndarray, cache: dict[Any, Any], chosen: Chosen) -> None:
+    """When methods read the shared class sums, compute them in the same pass as the first mask
+    method's intersections (one read of the layer for both)."""
+    if not any("sums" in spec.stats for spec, _ in chosen):
+        return
+    for spec, p in chosen:
+        if "intersections" in spec.stats:
+            shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], rule=p["threshold"], sums=True, intersections=True)
+            return
+
+
+def _fit_one(X: Any, spec: MethodSpec, p: dict[str, Any], sel: _Concepts, context: dict[str, Any], layer: str, fitted: _Fitted) -> None:
+    """Fit one method on one layer; a probe on its concept subset (NaN elsewhere)."""
+    t0 = time.perf_counter()
+    est = spec.make(p)
+    if spec.needs_probe:
+        pos = sel.probe_pos
+        est.fit(X, sel.Y[:, pos], **{**context, "names": [sel.names[i] for i in pos]})
+        full = np.full((X.shape[1], len(sel.names)), np.nan)
+        full[:, pos] = est.scores_
+        fitted.values[spec.name].append(full)
+        fitted.probe_results.setdefault(spec.name, {})[layer] = getattr(est, "results_", {})
+    else:
+        est.fit(X, sel.Y, **context)
+        fitted.values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
+    fitted.compute_s[spec.name] += time.perf_counter() - t0
 
 
 def _record_thresholds(db: Any, run_id: int, neuron_ids: list[np.ndarray], thresholds: list[np.ndarray | None]) -> None:

@@ -20,7 +20,9 @@
   ``results_`` holds the probe-level selectivity ``acc(task) − acc(control)`` itself.
 
 Probes read the whole layer for up to ``max_rows`` words (whole sentences, chosen at random), so
-they are opt-in (not in :data:`~atlas.methods.DEFAULT_METHODS`).
+they are opt-in (not in the default set, ``registry.select(default=True)``) and declare
+``needs_probe``: the scoring job fits them on the named concepts and ``upos:*`` unless told
+which concepts, and stores their ``results_`` as ``probe_result`` rows.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class _ProbeBase(ScoreMethod):
     "probe",
     description="weight share of the neuron in an ElasticNet logistic probe for the concept (or its property)",
     family="probing",
+    needs_probe=True,
     value_range=(0.0, 1.0),
     defaults=PROBE_DEFAULTS,
     reference="METHODS.md §3.2, §7.2",
@@ -225,6 +228,8 @@ def control_labels(Y: np.ndarray, names: list[str] | None, word_types: np.ndarra
     "control_selectivity",
     description="probe weight share on the concept minus on a word-type control task (Hewitt & Liang)",
     family="probing",
+    needs_probe=True,
+    needs=("word_types",),
     value_range=(-1.0, 1.0),
     defaults=PROBE_DEFAULTS,
     reference="METHODS.md §4.2",

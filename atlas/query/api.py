@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.dialects import postgresql, sqlite
 
+import atlas.query.ast as ast
 from atlas.errors import QueryError
-from atlas.query import ast
 from atlas.query.binder import Bound, bind
+from atlas.query.canonical import format_statement
 from atlas.query.compiler import Plan, compile_bound
-from atlas.query.describe import describe_statement, format_statement
+from atlas.query.describe import describe_statement
 from atlas.query.execute import fetch
 from atlas.query.parser import parse
 
@@ -103,7 +104,7 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
         compiled = plan.select.compile(dialect=dialect)
         sql = str(compiled) + f"\n-- parameters: {dict(compiled.params)!r}"
     if plan.residual is not None or plan.composite_refs:
-        from atlas.query.describe import condition_text
+        from atlas.query.canonical import condition_text
 
         rest = condition_text(plan.residual) if plan.residual is not None else "(none)"
         sql += f"\n-- then in pandas for the rows above: composite scores, where {rest}"

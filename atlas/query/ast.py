@@ -1,7 +1,7 @@
 """The query language's syntax tree: frozen dataclasses, each with a source span.
 
-The parser builds these; the binder checks them against the catalog; :mod:`atlas.query.describe`
-turns them back into canonical text or English. No SQL lives here.
+The parser builds these; the binder checks them against the catalog; :mod:`atlas.query.canonical`
+turns them back into canonical text and :mod:`atlas.query.describe` into English. No SQL lives here.
 
 Spans are ``(start, end)`` character offsets into the query text. They take no part in
 equality, so ``parse(format(tree)) == tree`` holds although the text moved.

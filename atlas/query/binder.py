@@ -17,101 +17,19 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, true
 
+import atlas.query.ast as ast
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
-from atlas.query import ast
-from atlas.query.describe import formula_text, operand_text
-from atlas.store.tables import SITES, Concept, Layer, Method, Model, NeuronStat, Run, Score
+from atlas.methods import registry
+from atlas.naming import site_names, unit_site
+from atlas.query.bound import DEFAULT_LIMIT, FIELDS, GROUPS, MAX_LIMIT, MAX_REFS, Bound, ModelInfo, ScoreRef
+from atlas.query.canonical import formula_text, operand_text
+from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, Run, Score
 
-#: Rows a query returns when it says no ``limit``; the most it may ask for.
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 10_000
-#: The most distinct score references (joins) one query may make.
-MAX_REFS = 16
-#: Neuron fields usable in conditions and ``order by``: name → (source, column).
-FIELDS = {
-    "layer": ("neuron", "layer"),
-    "unit": ("neuron", "unit"),
-    "depth": ("depth", "depth"),
-    "mean": ("stat", "mean"),
-    "std": ("stat", "std"),
-    "min": ("stat", "min"),
-    "max": ("stat", "max"),
-    "fire_rate": ("stat", "fire_rate"),
-    "threshold": ("stat", "threshold"),
-}
-#: Method names the query language knows even before area C's registry is importable.
-KNOWN_METHODS = (
-    "iou",
-    "precision",
-    "recall",
-    "ap",
-    "ap_sentence",
-    "selectivity",
-    "meandiff",
-    "probeless",
-    "probe",
-    "control_selectivity",
-    "mi",
-)
-GROUPS = ("model", "layer", "depth")
-
-
-@dataclass
-class ModelInfo:
-    """One model as a query sees it."""
-
-    id: int
-    name: str
-    n_layers: int
-    widths: dict[str, int]  # site → units per layer
-    score_run: int | None  # latest done run with scores
-    stat_run: int | None  # latest done run with neuron statistics
-    corpus_id: int | None  # corpus of score_run
-    methods: dict[str, int] = field(default_factory=dict)  # method name → method.id in score_run
-
-
-@dataclass(frozen=True)
-class ScoreRef:
-    """A distinct ``method(concept)`` the query reads (stored, or composite when ``formula``)."""
-
-    method: str
-    label: str  # canonical text, the output column name
-    concept_id: int | None  # stored concept; None for a composite
-    formula: str | None  # canonical concept formula of a composite
-    call: ast.Call
-
-
-@dataclass
-class Bound:
-    """A statement whose names all resolved."""
-
-    statement: ast.Statement
-    models: list[ModelInfo] = field(default_factory=list)
-    refs: list[ScoreRef] = field(default_factory=list)
-    stats: list[str] = field(default_factory=list)  # neuron_stat columns read
-    uses_depth: bool = False
-    limit: int = DEFAULT_LIMIT
-    site: str | None = None  # the site the units default to
-    neuron: ModelInfo | None = None  # top tokens: the neuron's model
-
-    def ref(self, call: ast.Call) -> ScoreRef:
-        """The reference a call resolved to."""
-        label = operand_text(call)
-        for r in self.refs:
-            if r.label == label:
-                return r
-        raise KeyError(label)
-
-    @property
-    def composite(self) -> bool:
-        return any(r.formula is not None for r in self.refs)
-
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_REFS", "Bound", "ModelInfo", "ScoreRef", "bind", "load_models", "method_names"]
 
 class _Errors:
     def __init__(self, text: str) -> None:
@@ -145,14 +63,9 @@ def _choices_hint(word: str, choices: Iterable[str], what: str) -> str | None:
 
 
 def method_names(conn: Connection) -> set[str]:
-    """Every method name a query may call: the registry's, the stored ones and the known list."""
-    names = set(KNOWN_METHODS)
-    try:
-        from atlas.methods import registry  # area C; optional at query time
-
-        names |= {spec.name for spec in registry.all()}
-    except Exception:  # noqa: BLE001 - the registry is optional and may be mid-change
-        pass
+    """Every method name a query may call: the registry's (built-ins and plug-ins) and the
+    ones stored in the atlas (scored by a plug-in not installed here)."""
+    names = set(registry.names())
     names |= set(conn.execute(select(Method.name).distinct()).scalars())
     return names
 
@@ -292,9 +205,9 @@ def _check_layer_filters(filters: tuple[ast.Filter, ...], models: list[ModelInfo
             if not 0.0 <= f.value <= 1.0:
                 errors.add(QueryTypeError, f"depth is between 0 and 1 (layer / number of layers), not {f.value:g}", f.span)
         elif isinstance(f, ast.SiteIs):
-            if f.site not in SITES:
+            if f.site not in site_names():
                 errors.add(
-                    QueryNameError, f"unknown site '{f.site}'", f.span, hint=_choices_hint(f.site, SITES, "site")
+                    QueryNameError, f"unknown site '{f.site}'", f.span, hint=_choices_hint(f.site, site_names(), "site")
                 )
             elif f.op not in ("=", "!="):
                 errors.add(QueryTypeError, f"a site is compared with = or !=, not {f.op}", f.span)
@@ -381,7 +294,7 @@ def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str
         if isinstance(o, ast.Field):
             if o.name not in FIELDS:
                 hint = _choices_hint(o.name, FIELDS, "field")
-                if o.name in KNOWN_METHODS:
+                if o.name in registry.names():
                     hint = f"{o.name} is a method: write {o.name}(CONCEPT)"
                 errors.add(QueryNameError, f"unknown field '{o.name}'", o.span, hint=hint)
             elif FIELDS[o.name][0] == "stat" and o.name not in stats:
@@ -432,7 +345,7 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         bound.models = _bind_models(conn, st.models, errors)
         _check_layer_filters(st.filters, bound.models, errors)
         units = st.units if isinstance(st, (ast.NeuronQuery, ast.CountQuery)) else "neurons"
-        bound.site = "resid" if units == "dims" else "mlp"
+        bound.site = unit_site(units)
         operands = ast.iter_operands(st.where)
         if isinstance(st, ast.NeuronQuery):
             operands += [o.expr for o in st.order]

@@ -41,8 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from atlas.query import ast
-from atlas.query.binder import FIELDS, Bound, ModelInfo, ScoreRef
+import atlas.query.ast as ast
+from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef
 from atlas.store.tables import Concept, ConceptCount, Corpus, Method, Model, Neuron, NeuronStat, Run, Score, Sentence, Token, TopActivation
 
 #: Depth buckets of ``by depth`` (quarters: 0-0.25, 0.25-0.5, ...).

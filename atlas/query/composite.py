@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import atlas.query.ast as ast
 from atlas.errors import QueryLimitError
-from atlas.query import ast
-from atlas.query.binder import FIELDS
+from atlas.query.bound import FIELDS
+from atlas.query.canonical import operand_text
 from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan
-from atlas.query.describe import operand_text
 
 def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
     from atlas.corpus.concepts import evaluate_formula

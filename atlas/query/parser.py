@@ -17,9 +17,9 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QuerySyntaxError
 from atlas.naming import NeuronId
-from atlas.query import ast
 
 #: The longest query text accepted (characters).
 MAX_QUERY_LENGTH = 4000

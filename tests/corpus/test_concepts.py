@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from atlas.corpus import add_corpus, define_concept, evaluate_formula, list_concepts, load_concept_matrix
-from atlas.corpus.concepts import concept_info, remove_concept
+from atlas.corpus.inventory import concept_info, remove_concept
 from atlas.errors import ConceptError, CorpusError
 
 from .helpers import EDGE, row_counts, write

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from atlas.errors import MethodError
-from atlas.methods import DEFAULT_METHODS, PROBE_METHODS, registry
-from atlas.methods.base import METHOD_NAME, RESERVED, ScoreMethod, params_hash, register_method
+from atlas.methods import registry
+from atlas.methods.base import KINDS, METHOD_NAME, ScoreMethod, params_hash, register_method
+from atlas.naming import is_reserved
 
 from .helpers import planted
 
@@ -25,14 +26,18 @@ def test_registry_holds_the_contract_names():
     for n in ("iou", "precision", "recall", "ap", "ap_sentence", "selectivity", "meandiff", "probeless", "probe",
               "control_selectivity", "mi"):
         assert n in names
-    assert set(DEFAULT_METHODS) | set(PROBE_METHODS) == names
+    default = {s.name for s in registry.select(default=True)}
+    probes = {s.name for s in registry.select(needs_probe=True)}
+    assert default | probes == names and not default & probes
+    assert probes == {"probe", "control_selectivity"}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_declaration(spec):
-    assert METHOD_NAME.match(spec.name) and spec.name not in RESERVED
+    assert METHOD_NAME.match(spec.name) and not is_reserved(spec.name)
     assert spec.description and spec.estimator.__doc__ and "METHODS.md" in (spec.reference + spec.estimator.__doc__)
     assert spec.level in ("token", "sentence") and spec.family in ("corpus", "probing")
+    assert spec.kind in KINDS and spec.needs_probe == (spec.family == "probing")
     assert spec.args == ("concept",) and spec.version
     assert issubclass(spec.estimator, ScoreMethod)
     assert spec.make().get_params() == dict(spec.defaults)
@@ -85,3 +90,10 @@ def test_string_parameters_are_coerced():
     assert registry.get("iou").params({"alpha": "0.01"})["alpha"] == 0.01
     with pytest.raises(MethodError, match="not a float"):
         registry.get("iou").params({"alpha": "lots"})
+
+
+@pytest.mark.parametrize("word", ["has", "and", "not", "where", "neurons", "between", "missing", "like", "desc"])
+def test_register_refuses_query_keywords(word):
+    # has(noun) cannot parse: the grammar reads `has` as the start of `has OPERAND`.
+    with pytest.raises(MethodError, match="keyword of the query language"):
+        register_method(word, description="x")

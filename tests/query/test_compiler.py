@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from atlas.query.api import compile_query, run_query
-from atlas.query.binder import DEFAULT_LIMIT
+from atlas.query.bound import DEFAULT_LIMIT
 
 
 def _ids(frame: pd.DataFrame) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 
 from atlas.query.api import compile_query, run_query
-from atlas.query.describe import quote
+from atlas.query.canonical import quote
 from atlas.store.bulk import bulk_insert
 from atlas.store.tables import Concept, Model, Score
 

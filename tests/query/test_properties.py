@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from atlas.errors import QueryError
 from atlas.query import ast
-from atlas.query.describe import KEYWORDS, format_statement
+from atlas.naming import is_reserved
+from atlas.query.canonical import format_statement
 from atlas.query.parser import parse
 
-_ident = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda s: s.lower() not in KEYWORDS)
+_ident = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda s: not is_reserved(s))
 _any_name = st.text(alphabet=string.ascii_letters + string.digits + " '\";-:=.,%()é☃", min_size=1, max_size=10)
 _numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from atlas.corpus import add_corpus, load_concept_matrix
-from atlas.corpus.concepts import NAMED, TokenColumns
-from atlas.corpus.demo import generate
+from atlas.corpus.columns import TokenColumns
+from atlas.corpus.generated import generate
+from atlas.corpus.named import NAMED
 from atlas.corpus.text import tokenize
 
 FEATS = re.compile(r"[A-Za-z0-9]+=[A-Za-z0-9]+(,[A-Za-z0-9]+)*(\|[A-Za-z0-9]+=[A-Za-z0-9]+(,[A-Za-z0-9]+)*)*")

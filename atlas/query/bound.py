@@ -1,0 +1,88 @@
+"""The bound statement: a syntax tree whose names resolved against the catalog.
+
+The binder (:mod:`atlas.query.binder`) makes these; the compiler and the composite step read
+them. They live here, before both, so that the compiler needs the types and not the binder.
+
+Example::
+
+    bound = bind(db.engine, parse("neurons in bert where iou(noun) > 0.3"))
+    bound.ref(call).concept_id
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import atlas.query.ast as ast
+from atlas.query.canonical import operand_text
+
+#: Rows a query returns when it says no ``limit``; the most it may ask for.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+#: The most distinct score references (joins) one query may make.
+MAX_REFS = 16
+#: Neuron fields usable in conditions and ``order by``: name → (source, column).
+FIELDS = {
+    "layer": ("neuron", "layer"),
+    "unit": ("neuron", "unit"),
+    "depth": ("depth", "depth"),
+    "mean": ("stat", "mean"),
+    "std": ("stat", "std"),
+    "min": ("stat", "min"),
+    "max": ("stat", "max"),
+    "fire_rate": ("stat", "fire_rate"),
+    "threshold": ("stat", "threshold"),
+}
+#: What ``count`` and ``compare`` may group by.
+GROUPS = ("model", "layer", "depth")
+
+
+@dataclass
+class ModelInfo:
+    """One model as a query sees it."""
+
+    id: int
+    name: str
+    n_layers: int
+    widths: dict[str, int]  # site → units per layer
+    score_run: int | None  # latest done run with scores
+    stat_run: int | None  # latest done run with neuron statistics
+    corpus_id: int | None  # corpus of score_run
+    methods: dict[str, int] = field(default_factory=dict)  # method name → method.id in score_run
+
+
+@dataclass(frozen=True)
+class ScoreRef:
+    """A distinct ``method(concept)`` the query reads (stored, or composite when ``formula``)."""
+
+    method: str
+    label: str  # canonical text, the output column name
+    concept_id: int | None  # stored concept; None for a composite
+    formula: str | None  # canonical concept formula of a composite
+    call: ast.Call
+
+
+@dataclass
+class Bound:
+    """A statement whose names all resolved."""
+
+    statement: ast.Statement
+    models: list[ModelInfo] = field(default_factory=list)
+    refs: list[ScoreRef] = field(default_factory=list)
+    stats: list[str] = field(default_factory=list)  # neuron_stat columns read
+    uses_depth: bool = False
+    limit: int = DEFAULT_LIMIT
+    site: str | None = None  # the site the units default to
+    neuron: ModelInfo | None = None  # top tokens: the neuron's model
+
+    def ref(self, call: ast.Call) -> ScoreRef:
+        """The reference a call resolved to."""
+        label = operand_text(call)
+        for r in self.refs:
+            if r.label == label:
+                return r
+        raise KeyError(label)
+
+    @property
+    def composite(self) -> bool:
+        return any(r.formula is not None for r in self.refs)

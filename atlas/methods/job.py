@@ -1,11 +1,16 @@
-"""The scoring job: a run's activations × its corpus's concepts → ``method`` and ``score`` rows.
+"""The scoring job: a run's activations × its corpus's concepts → score sets.
 
 ``score(db, run)`` reads the run's activation files (one float16 array per layer × site) and
-the concept matrix of the run's corpus, fits every requested method layer by layer (the
-corpus-based ones share one set of sufficient statistics per layer), and then writes, for each
-method, one ``method`` row per ``(name, version, params_hash)`` and its ``score`` rows — in one
-transaction per (run, method row) that first deletes that set, so a re-run replaces it
-atomically and a failure leaves the previous scores in place.
+the concept matrix of the run's corpus, and fits every requested method layer by layer (the
+corpus-based ones share one set of sufficient statistics per layer). Scores are stored as
+**score sets** (:mod:`atlas.store.scores`): one per (run, method row, concept), invisible to
+queries while the job writes them. Each layer's values of every set, its thresholds and its
+probe results are committed in one transaction; when every layer is written, one last
+transaction completes the sets, replacing the older complete sets of the same (run, method
+row, concept) and nothing else. So a killed job leaves the previous scores in place and its
+finished layers on disk: run it again and it computes only the layers that are missing, and the
+result equals an uninterrupted run's. Scoring a subset of concepts adds or replaces just those
+sets.
 
 Which concepts: every concept of the corpus with at least ``min_count`` words (default 5;
 fewer makes ranks and rates meaningless) and not on every word; ``concepts=`` restricts the
@@ -32,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from tqdm.auto import tqdm
 
@@ -40,15 +46,13 @@ from atlas.methods import registry
 from atlas.methods.base import MethodSpec, params_hash
 from atlas.methods.corpus import shared_stats
 from atlas.methods.stats import ALPHA
-from atlas.store.bulk import bulk_insert
+from atlas.store import scores
+from atlas.store.engine import write as write_transaction
 from atlas.store.runs import find_run
-from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, NeuronStat, ProbeResult, Run, Score, Token
+from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, NeuronStat, ProbeResult, Run, Token
 
 #: Concepts need at least this many words to be scored (``--min-count``).
 MIN_COUNT = 5
-
-#: Score rows handed to the bulk writer at a time (bounds the memory of the write).
-WRITE_CHUNK = 250_000
 
 #: A method with its parameters, as the job runs it.
 Chosen = list[tuple[MethodSpec, dict[str, Any]]]
@@ -166,8 +170,9 @@ def score(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     min_count: int = MIN_COUNT,
     progress: bool = True,
+    write: bool = True,
 ) -> dict[str, Any]:
-    """Score every neuron of a run against every concept of its corpus; write the scores.
+    """Score every neuron of a run against every concept of its corpus; store the score sets.
 
     Args:
         db: an open atlas (:class:`atlas.store.context.AtlasContext`).
@@ -175,14 +180,17 @@ def score(
         methods: method names (list or comma-separated); default: the registry's default set
             (``registry.select(default=True)``); ``"all"`` adds the probes.
         concepts: concept names to score (default: every concept with ``min_count`` words).
+            Only these concepts' sets are added or replaced.
         params: per-method parameter overrides, ``{"iou": {"alpha": 0.01}}``; they make a
             different ``method`` row (stored with the scores).
         min_count: concepts with fewer words are skipped (reported in ``skipped_concepts``).
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on stderr (computing and writing, layer by layer).
+        write: ``False`` computes and discards (the benchmarks' baseline); nothing is stored.
 
     Returns:
-        ``{"run_id", "n_neurons", "n_concepts", "skipped_concepts", "methods": {name:
-        {"method_id", "rows", "compute_s", "write_s"}}, "probe_results": {name: {layer: ...}}}``.
+        ``{"run_id", "n_neurons", "n_concepts", "skipped_concepts", "resumed_layers",
+        "methods": {name: {"method_id", "rows", "compute_s", "write_s"}}, "probe_results":
+        {name: {layer: ...}}}`` (probe results of the layers computed by this call).
 
     Raises:
         MethodError: unknown method or parameter, run not done, missing activations.
@@ -198,28 +206,32 @@ def score(
     sel = _choose_concepts(db, _load_matrix(db, run_row.corpus_id), concepts, min_count)
     context = _context_inputs(db, run_row, chosen, sel)
     neuron_ids = _neuron_ids(db, files)
-    fitted = _fit_files(db, run_row.id, files, chosen, sel, context, progress)
-    out_methods: dict[str, Any] = {}
-    for spec, p in chosen:
+    job = _open_sets(db, run_row.id, chosen, sel) if write else None
+    done = _run_layers(db, run_row, files, neuron_ids, chosen, sel, context, job, progress)
+    if job is not None:
         t0 = time.perf_counter()
-        only = sel.probe_pos if spec.needs_probe else None
-        method_id, rows = _write(db, run_row.id, spec, p, neuron_ids, sel.ids, fitted.values[spec.name], only)
-        out_methods[spec.name] = {
-            "method_id": method_id,
-            "rows": rows,
-            "compute_s": round(fitted.compute_s[spec.name], 3),
-            "write_s": round(time.perf_counter() - t0, 3),
+        with write_transaction(db.engine) as conn:
+            scores.complete_sets(conn, [i for ids in job.set_ids.values() for i in ids])
+            scores.analyze(conn, ("score_set", "score_vector", "neuron_stat", "probe_result"))
+        done.write_s["_complete"] = time.perf_counter() - t0
+    n_units = int(sum(len(ids) for ids in neuron_ids))
+    out_methods = {
+        spec.name: {
+            "method_id": job.method_ids[spec.name] if job else None,
+            "rows": n_units * len(_columns(spec, sel)) if job else 0,
+            "compute_s": round(done.compute_s[spec.name], 3),
+            "write_s": round(done.write_s.get(spec.name, 0.0), 3),
         }
-        if spec.name in fitted.probe_results:
-            _save_probe_results(db, run_row, spec.name, method_id, fitted.probe_results[spec.name])
-    _record_thresholds(db, run_row.id, neuron_ids, fitted.thresholds)
+        for spec, _ in chosen
+    }
     return {
         "run_id": run_row.id,
-        "n_neurons": int(sum(len(ids) for ids in neuron_ids)),
+        "n_neurons": n_units,
         "n_concepts": len(sel.names),
         "skipped_concepts": sel.skipped,
+        "resumed_layers": done.resumed,
         "methods": out_methods,
-        "probe_results": fitted.probe_results,
+        "probe_results": done.probe_results,
     }
 
 
@@ -233,42 +245,120 @@ def _context_inputs(db: Any, run: Run, chosen: Chosen, sel: _Concepts) -> dict[s
     }
 
 
+def _columns(spec: MethodSpec, sel: _Concepts) -> list[int]:
+    """The concept columns a method scores: all, or the probe subset for methods that train probes."""
+    return sel.probe_pos if spec.needs_probe else list(range(len(sel.names)))
+
+
 @dataclass
-class _Fitted:
-    """What fitting the methods on every layer produced, before it is written."""
+class _Job:
+    """The score sets one job writes: per method, its method row and one set per scored column."""
 
-    values: dict[str, list[np.ndarray]]  # method → one [n_units, n_scored] block per file
+    method_ids: dict[str, int]
+    set_ids: dict[str, list[int]]
+    done_layers: set[int]  # layers every set of the job already holds (a resumed job skips them)
+
+
+def _open_sets(db: Any, run_id: int, chosen: Chosen, sel: _Concepts) -> _Job:
+    """Create (or, after an interruption, find again) the job's building sets."""
+    method_ids: dict[str, int] = {}
+    set_ids: dict[str, list[int]] = {}
+    with write_transaction(db.engine) as conn:
+        for spec, p in chosen:
+            mid = method_row(conn, spec, p)
+            method_ids[spec.name] = mid
+            set_ids[spec.name] = scores.open_sets(conn, run_id, mid, sel.ids[_columns(spec, sel)].tolist())
+        written = scores.layers_written(conn, [i for ids in set_ids.values() for i in ids])
+    layer_sets = list(written.values())
+    done = set.intersection(*layer_sets) if layer_sets else set()
+    return _Job(method_ids, set_ids, done)
+
+
+@dataclass
+class _Done:
+    """What running the layers produced (timings, and probe results for the caller)."""
+
     compute_s: dict[str, float]
+    write_s: dict[str, float] = field(default_factory=dict)
     probe_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # method → layer → results_
-    thresholds: list[np.ndarray | None] = field(default_factory=list)  # per file, when computed
+    resumed: int = 0  # layers found written by an earlier, interrupted job
 
 
-def _fit_files(
-    db: Any, run_id: int, files: list[dict[str, Any]], chosen: Chosen, sel: _Concepts, context: dict[str, Any], progress: bool
-) -> _Fitted:
-    """Fit every chosen method on every activation file, one file in memory at a time."""
-    fitted = _Fitted(values={s.name: [] for s, _ in chosen}, compute_s={s.name: 0.0 for s, _ in chosen})
-    bar = tqdm(total=len(files) * len(chosen), desc=f"score run {run_id}", unit="method", disable=not progress)
+def _run_layers(
+    db: Any, run: Run, files: list[dict[str, Any]], neuron_ids: list[np.ndarray], chosen: Chosen,
+    sel: _Concepts, context: dict[str, Any], job: _Job | None, progress: bool,
+) -> _Done:
+    """Fit every chosen method on every activation file (one in memory at a time) and commit
+    each layer's values, thresholds and probe results in one transaction."""
+    done = _Done(compute_s={s.name: 0.0 for s, _ in chosen})
+    steps = len(chosen) + (1 if job is not None else 0)
+    bar = tqdm(total=len(files) * steps, desc=f"score run {run.id}", unit="step", disable=not progress)
     try:
-        for f in files:
-            X = db.store.open(f["path"])
-            if X.shape[0] != sel.n_words:
-                raise MethodError(
-                    f"activation file {f['path']} has {X.shape[0]} rows but the corpus has {sel.n_words} words",
-                    hint="the run and its corpus disagree; re-run the extraction",
-                )
-            cache: dict[Any, Any] = {}
-            _warm_shared_stats(X, sel.Y, cache, chosen)
-            for spec, p in chosen:
-                bar.set_postfix_str(f"{f['site']}.{f['index']} {spec.name}")
-                _fit_one(X, spec, p, sel, {**context, "stats": cache}, f"{f['site']}.{f['index']}", fitted)
+        for f, ids in zip(files, neuron_ids):
+            layer = f"{f['site']}.{f['index']}"
+            if job is not None and f["layer_id"] in job.done_layers:
+                done.resumed += 1
+                bar.update(steps)
+                continue
+            values, threshold, probes = _fit_layer(db, f, chosen, sel, context, done, bar)
+            if job is not None:
+                bar.set_postfix_str(f"{layer} write")
+                _write_layer(db, run, f["layer_id"], ids, job, chosen, values, threshold, probes, done)
                 bar.update(1)
-            neurons = cache.get(("neurons", ALPHA))
-            fitted.thresholds.append(None if neurons is None else np.asarray(neurons.threshold, np.float64))
-            del X, cache
+            for name, results in probes.items():
+                done.probe_results.setdefault(name, {})[layer] = results
     finally:
         bar.close()
-    return fitted
+    return done
+
+
+def _fit_layer(
+    db: Any, f: dict[str, Any], chosen: Chosen, sel: _Concepts, context: dict[str, Any], done: _Done, bar: Any
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, dict[str, Any]]:
+    """Every chosen method on one layer: ``{method: values[unit, column]}``, the layer's
+    NetDissect thresholds (when computed) and the probes' results."""
+    X = db.store.open(f["path"])
+    if X.shape[0] != sel.n_words:
+        raise MethodError(
+            f"activation file {f['path']} has {X.shape[0]} rows but the corpus has {sel.n_words} words",
+            hint="the run and its corpus disagree; re-run the extraction",
+        )
+    cache: dict[Any, Any] = {}
+    _warm_shared_stats(X, sel.Y, cache, chosen)
+    values: dict[str, np.ndarray] = {}
+    probes: dict[str, Any] = {}
+    for spec, p in chosen:
+        bar.set_postfix_str(f"{f['site']}.{f['index']} {spec.name}")
+        t0 = time.perf_counter()
+        est = spec.make(p)
+        cols = _columns(spec, sel)
+        ctx = {**context, "stats": cache}
+        if spec.needs_probe:
+            est.fit(X, sel.Y[:, cols], **{**ctx, "names": [sel.names[i] for i in cols]})
+            probes[spec.name] = getattr(est, "results_", {})
+        else:
+            est.fit(X, sel.Y, **ctx)
+        values[spec.name] = np.asarray(est.scores_, dtype=np.float64)
+        done.compute_s[spec.name] += time.perf_counter() - t0
+        bar.update(1)
+    neurons = cache.get(("neurons", ALPHA))
+    return values, None if neurons is None else np.asarray(neurons.threshold, np.float64), probes
+
+
+def _write_layer(
+    db: Any, run: Run, layer_id: int, neuron_ids: np.ndarray, job: _Job, chosen: Chosen,
+    values: dict[str, np.ndarray], threshold: np.ndarray | None, probes: dict[str, Any], done: _Done,
+) -> None:
+    """One transaction: the layer's values of every set of the job, its thresholds, its probe results."""
+    with write_transaction(db.engine) as conn:
+        for spec, _ in chosen:
+            t0 = time.perf_counter()
+            scores.write_layer(conn, job.set_ids[spec.name], layer_id, values[spec.name])
+            if spec.name in probes:
+                _save_probe_results(conn, run.id, job.method_ids[spec.name], layer_id, probes[spec.name])
+            done.write_s[spec.name] = done.write_s.get(spec.name, 0.0) + time.perf_counter() - t0
+        if threshold is not None:
+            _record_thresholds(conn, run.id, neuron_ids, threshold)
 
 
 def _warm_shared_stats(X: Any, Y: np.ndarray, cache: dict[Any, Any], chosen: Chosen) -> None:
@@ -282,33 +372,14 @@ def _warm_shared_stats(X: Any, Y: np.ndarray, cache: dict[Any, Any], chosen: Cho
             return
 
 
-def _fit_one(X: Any, spec: MethodSpec, p: dict[str, Any], sel: _Concepts, context: dict[str, Any], layer: str, fitted: _Fitted) -> None:
-    """Fit one method on one layer; a probe on its concept subset (NaN elsewhere)."""
-    t0 = time.perf_counter()
-    est = spec.make(p)
-    if spec.needs_probe:
-        pos = sel.probe_pos
-        est.fit(X, sel.Y[:, pos], **{**context, "names": [sel.names[i] for i in pos]})
-        full = np.full((X.shape[1], len(sel.names)), np.nan)
-        full[:, pos] = est.scores_
-        fitted.values[spec.name].append(full)
-        fitted.probe_results.setdefault(spec.name, {})[layer] = getattr(est, "results_", {})
-    else:
-        est.fit(X, sel.Y, **context)
-        fitted.values[spec.name].append(np.asarray(est.scores_, dtype=np.float64))
-    fitted.compute_s[spec.name] += time.perf_counter() - t0
-
-
-def _record_thresholds(db: Any, run_id: int, neuron_ids: list[np.ndarray], thresholds: list[np.ndarray | None]) -> None:
+def _record_thresholds(conn: Connection, run_id: int, neuron_ids: np.ndarray, thresholds: np.ndarray) -> None:
     """Fill ``neuron_stat.threshold`` (the NetDissect ``1 - alpha`` quantile, alpha = 0.005)
-    of the layers whose corpus statistics were computed. The extraction leaves it empty: an
-    exact quantile needs ``alpha * n`` values per neuron, memory that grows with the corpus,
-    while here it is computed one layer at a time anyway."""
+    of one layer. The extraction leaves it empty: an exact quantile needs ``alpha * n`` values
+    per neuron, memory that grows with the corpus, while here it is computed one layer at a time
+    anyway."""
     rows = [
         {"r": run_id, "n": int(n), "t": float(t)}
-        for ids, th in zip(neuron_ids, thresholds)
-        if th is not None
-        for n, t in zip(ids.tolist(), th.tolist())
+        for n, t in zip(neuron_ids.tolist(), thresholds.tolist())
         if np.isfinite(t)
     ]
     if not rows:
@@ -318,8 +389,7 @@ def _record_thresholds(db: Any, run_id: int, neuron_ids: list[np.ndarray], thres
         .where(NeuronStat.run_id == bindparam("r"), NeuronStat.neuron_id == bindparam("n"))
         .values(threshold=bindparam("t"))
     )
-    with db.write() as conn:
-        conn.execute(stmt, rows)
+    conn.execute(stmt, rows)
 
 
 def _check_concepts(db: Any, wanted: list[str], names_all: list[str]) -> None:
@@ -401,65 +471,23 @@ def method_row(conn: Any, spec: MethodSpec, params: Mapping[str, Any]) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
-def _write(
-    db: Any,
-    run_id: int,
-    spec: MethodSpec,
-    params: Mapping[str, Any],
-    neuron_ids: list[np.ndarray],
-    concept_ids: np.ndarray,
-    blocks: list[np.ndarray],
-    only: list[int] | None,
-) -> tuple[int, int]:
-    """Replace the (run, method row) score set in one transaction; returns (method id, rows)."""
-    cols = np.arange(len(concept_ids)) if only is None else np.asarray(only, np.int64)
-    cids = concept_ids[cols]
-    rows = 0
-    with db.write() as conn:
-        mid = method_row(conn, spec, params)
-        conn.execute(delete(Score).where(Score.run_id == run_id, Score.method_id == mid))
-        for ids, vals in zip(neuron_ids, blocks):
-            v = vals[:, cols]
-            step = max(1, WRITE_CHUNK // max(len(cids), 1))
-            for a in range(0, len(ids), step):
-                part = v[a : a + step]
-                nid = np.repeat(ids[a : a + step], len(cids))
-                rows += bulk_insert(
-                    conn,
-                    Score.__table__,
-                    {
-                        "run_id": np.full(nid.shape[0], run_id, np.int64),
-                        "method_id": np.full(nid.shape[0], mid, np.int64),
-                        "concept_id": np.tile(cids, part.shape[0]),
-                        "neuron_id": nid,
-                        "value": part.ravel(),
-                    },
-                )
-    return mid, rows
+def _save_probe_results(conn: Connection, run_id: int, method_id: int, layer_id: int, results: dict[str, Any]) -> None:
+    """Replace the ``probe_result`` rows of (run, method row, layer): one per (task, metric).
 
-
-def _save_probe_results(db: Any, run: Run, name: str, method_id: int, results: dict[str, Any]) -> None:
-    """Replace the ``probe_result`` rows of (run, method): one per (layer, task, metric).
-
-    ``results`` maps ``"site.index"`` to ``{task: {metric: value}}``; skipped tasks (a reason
-    instead of numbers) are left out.
+    ``results`` maps a task to ``{metric: value}``; skipped tasks (a reason instead of numbers)
+    are left out.
     """
-    with db.write() as conn:
-        layers = {
-            f"{site}.{index}": layer_id
-            for layer_id, site, index in conn.execute(
-                select(Layer.id, Layer.site, Layer.index).where(Layer.model_id == run.model_id)
-            )
-        }
-        conn.execute(delete(ProbeResult).where(ProbeResult.run_id == run.id, ProbeResult.method_id == method_id))
-        rows = [
-            {"run_id": run.id, "method_id": method_id, "layer_id": layers[key], "task": task, "metric": metric,
-             "value": float(value)}
-            for key, tasks in results.items()
-            if key in layers
-            for task, metrics in tasks.items()
-            for metric, value in metrics.items()
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-        ]
-        if rows:
-            conn.execute(insert(ProbeResult), rows)
+    conn.execute(
+        delete(ProbeResult).where(
+            ProbeResult.run_id == run_id, ProbeResult.method_id == method_id, ProbeResult.layer_id == layer_id
+        )
+    )
+    rows = [
+        {"run_id": run_id, "method_id": method_id, "layer_id": layer_id, "task": task, "metric": metric,
+         "value": float(value)}
+        for task, metrics in results.items()
+        for metric, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+    if rows:
+        conn.execute(insert(ProbeResult), rows)

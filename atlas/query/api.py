@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -46,6 +47,16 @@ def _columns(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[c for c in order if c in frame.columns]]
 
 
+def _stored_values(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored scores are float32: show each as the shortest decimal that reads back as the same
+    float32 (0.834, not 0.8339999914169312)."""
+    for ref in bound.refs:
+        if ref.formula is None and ref.label in frame.columns:
+            values = frame[ref.label].to_numpy(dtype=np.float64)
+            frame[ref.label] = values.astype(np.float32).astype(str).astype(np.float64)
+    return frame
+
+
 def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float = 30) -> pd.DataFrame:
     """Run a query and return its answer as a DataFrame.
 
@@ -75,11 +86,12 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         exc.query = text
         raise
     if plan.kind == "neurons":
+        assert plan.bound is not None
+        frame = _stored_values(plan.bound, frame)
         if plan.composite_refs:
             from atlas.query.composite import apply_composite
 
             frame = apply_composite(db, plan, frame)
-        assert plan.bound is not None
         frame = _columns(plan.bound, frame)
     return frame.reset_index(drop=True)
 

@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,9 +27,9 @@ import atlas.query.ast as ast
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
 from atlas.naming import site_names, unit_site
-from atlas.query.bound import DEFAULT_LIMIT, FIELDS, GROUPS, MAX_LIMIT, MAX_REFS, Bound, ModelInfo, ScoreRef
+from atlas.query.bound import DEFAULT_LIMIT, FIELDS, GROUPS, MAX_LIMIT, MAX_REFS, Bound, ModelInfo, ScoreRef, ScoreSource
 from atlas.query.canonical import formula_text, operand_text
-from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, Run, Score
+from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, Run, ScoreSet
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_REFS", "Bound", "ModelInfo", "ScoreRef", "bind", "load_models", "method_names"]
 
@@ -86,9 +88,9 @@ def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
         select(Layer.model_id, Layer.site, func.max(Layer.width)).where(Layer.model_id.in_(ids)).group_by(Layer.model_id, Layer.site)
     ):
         by_id[model_id].widths[site] = width
-    # "Has rows" is asked as min(next primary-key column) per (run[, method]): both backends
-    # answer that from the primary-key index in one probe (an EXISTS may be planned as a
-    # semi-join and a LIMIT 1 as a sequential scan, both reading the whole score table).
+    # "Has rows" is asked as min(next primary-key column) per run: both backends answer that
+    # from an index in one probe (an EXISTS may be planned as a semi-join and a LIMIT 1 as a
+    # sequential scan).
     def probe(column: Any, *conds: Any) -> Any:
         return select(func.min(column)).where(*conds).scalar_subquery()
 
@@ -97,7 +99,7 @@ def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
             Run.id,
             Run.model_id,
             Run.corpus_id,
-            probe(Score.method_id, Score.run_id == Run.id).label("scored"),
+            probe(ScoreSet.id, ScoreSet.run_id == Run.id, ScoreSet.status == "complete").label("scored"),
             probe(NeuronStat.neuron_id, NeuronStat.run_id == Run.id).label("stats"),
         ).where(Run.model_id.in_(ids), Run.status == "done")
     ).all()
@@ -107,22 +109,35 @@ def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
             info.score_run, info.corpus_id = run_id, corpus_id  # ascending ids: the latest wins
         if stats is not None:
             info.stat_run = run_id
-    runs = {m.score_run: m for m in out.values() if m.score_run is not None}
-    if runs:
-        for run_id, method_id, name, has in conn.execute(
-            select(
-                Run.id,
-                Method.id,
-                Method.name,
-                probe(Score.concept_id, Score.run_id == Run.id, Score.method_id == Method.id).label("has"),
-            )
-            .select_from(Run.__table__.join(Method.__table__, true()))
-            .where(Run.id.in_(list(runs)))
-            .order_by(Run.id, Method.id)
-        ):
-            if has is not None:
-                runs[run_id].methods[name] = method_id  # ascending ids: the latest row wins
     return out
+
+
+def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -> None:
+    """Fill each model's ``sets``: for every stored ``method(concept)`` of the query, the score
+    set it reads: of the model's done runs, the latest that has a complete set of that method
+    (any parameterisation) and concept, and of its sets the newest. A run being scored, or one
+    whose job was killed, holds no complete set yet, so it hides nothing."""
+    wanted = {(r.method, r.concept_id) for r in refs if r.concept_id is not None}
+    if not wanted or not models:
+        return
+    by_id = {m.id: m for m in models}
+    rows = conn.execute(
+        select(ScoreSet.id, ScoreSet.run_id, ScoreSet.method_id, ScoreSet.concept_id, Run.model_id, Method.name, Method.params)
+        .join(Run, Run.id == ScoreSet.run_id)
+        .join(Method, Method.id == ScoreSet.method_id)
+        .where(
+            ScoreSet.status == "complete",
+            Run.status == "done",
+            Run.model_id.in_(list(by_id)),
+            Method.name.in_(sorted({m for m, _ in wanted})),
+            ScoreSet.concept_id.in_(sorted({c for _, c in wanted})),
+        )
+        .order_by(ScoreSet.run_id, ScoreSet.id)
+    )
+    for set_id, run_id, method_id, concept_id, model_id, name, params in rows:
+        if (name, concept_id) in wanted:  # ascending (run, set): the latest run's newest set wins
+            text = json.dumps(params or {}, sort_keys=True, separators=(",", ":"))
+            by_id[model_id].sets[(name, concept_id)] = ScoreSource(set_id, run_id, method_id, text)
 
 
 def load_concepts(conn: Connection, names: list[str]) -> dict[str, int]:
@@ -352,6 +367,7 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _check_types(st.where, errors)
         calls = [o for o in operands if isinstance(o, ast.Call)]
         bound.refs = _bind_calls(conn, calls, errors, allow_composite=isinstance(st, ast.NeuronQuery))
+        load_sets(conn, bound.models, bound.refs)
         bound.stats, bound.uses_depth = _bind_fields(operands, errors)
         if isinstance(st, ast.NeuronQuery):
             for o in st.order:

@@ -45,10 +45,21 @@ class ModelInfo:
     name: str
     n_layers: int
     widths: dict[str, int]  # site → units per layer
-    score_run: int | None  # latest done run with scores
+    score_run: int | None  # latest done run with complete score sets (composite concepts read its corpus)
     stat_run: int | None  # latest done run with neuron statistics
     corpus_id: int | None  # corpus of score_run
-    methods: dict[str, int] = field(default_factory=dict)  # method name → method.id in score_run
+    sets: dict[tuple[str, int], ScoreSource] = field(default_factory=dict)  # (method, concept id) → newest complete set
+
+
+@dataclass(frozen=True)
+class ScoreSource:
+    """The score set a query reads for one model's ``method(concept)`` (see
+    :func:`atlas.query.binder.load_sets`)."""
+
+    set_id: int
+    run_id: int
+    method_id: int
+    params: str  # the method row's parameters, as JSON text
 
 
 @dataclass(frozen=True)

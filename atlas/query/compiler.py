@@ -1,9 +1,11 @@
 """Bound statement → SQLAlchemy Core ``Select`` (dialect-agnostic, every user value bound).
 
-Scores are long and thin (one row per run × method × concept × neuron), so each distinct
-``method(concept)`` the query reads becomes one aliased join of ``score``: an inner ``JOIN``
-when a top-level condition needs the value (a comparison is false on NULL anyway), else a
-``LEFT JOIN``. Method, concept and run are bound ids from the catalog, never identifiers.
+Scores are stored packed, 256 units a row (:mod:`atlas.store.scores`), and the binder has
+already picked, per model, the score set each ``method(concept)`` reads (the newest complete
+one). So each distinct ``method(concept)`` becomes one aliased join of ``score_vector`` on
+(set, the neuron's layer, the neuron's block of 256 units) and one value taken out of it: an
+inner ``JOIN`` when a top-level condition needs the value (a comparison is false on NULL
+anyway), else a ``LEFT JOIN``. Set ids are bound values from the catalog, never identifiers.
 Output labels are fixed (``v0``, ``v1``, ...) and renamed in pandas, so no user text reaches
 the SQL at all. Sorting adds a total order (model, site, layer, unit) after the user's, with
 ``NULLS LAST`` and the byte order of names (``COLLATE "C"`` on PostgreSQL), so both backends
@@ -22,7 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from sqlalchemy import (
+    REAL,
     Float,
     Select,
     and_,
@@ -38,12 +43,29 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
 from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef
-from atlas.store.tables import Concept, ConceptCount, Corpus, Method, Model, Neuron, NeuronStat, Run, Score, Sentence, Token, TopActivation
+from atlas.store.tables import (
+    SCORE_BLOCK,
+    Concept,
+    ConceptCount,
+    Corpus,
+    Method,
+    Model,
+    Neuron,
+    NeuronStat,
+    Run,
+    ScoreSet,
+    ScoreVector,
+    Sentence,
+    Token,
+    TopActivation,
+)
 
 #: Depth buckets of ``by depth`` (quarters: 0-0.25, 0.25-0.5, ...).
 DEPTH_BUCKETS = 4
@@ -77,6 +99,25 @@ class Plan:
     bound: Bound | None = None
 
 
+def as_stored(value: float) -> float:
+    """``value`` rounded to float32, the precision scores are stored at (±inf beyond its range)."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
+
+
+def _is_stored(node: ast.Operand) -> bool:
+    return isinstance(node, ast.Call) and not node.composite
+
+
+def _unpacked(vals: Any, index: Any, dialect: str) -> ColumnElement[Any]:
+    """One value of a packed score vector, NULL for NaN (``atlas.store.views``): an array
+    subscript on PostgreSQL, the ``atlas_value`` function every SQLite connection has."""
+    if dialect == "postgresql":
+        item = type_coerce(vals, postgresql.ARRAY(REAL))[index + 1]
+        return cast(func.nullif(item, literal("NaN").cast(REAL)), Float)
+    return func.atlas_value(vals, index, type_=Float)
+
+
 def _sortable(col: Any, dialect: str) -> Any:
     return collate(col, "C") if dialect == "postgresql" else col
 
@@ -96,25 +137,25 @@ def _has_composite(node: object) -> bool:
 class _Scope:
     """The FROM clause of a neuron query: neuron ⋈ model, score aliases, neuron_stat."""
 
-    def __init__(self, bound: Bound, required: set[str], *, stored_only: bool = True) -> None:
+    def __init__(self, bound: Bound, required: set[str], dialect: str, *, stored_only: bool = True) -> None:
         self.bound = bound
         self.n = Neuron.__table__
         self.m = Model.__table__
         self.from_ = self.n.join(self.m, self.m.c.id == self.n.c.model_id)
         self.values: dict[str, ColumnElement[Any]] = {}
         for i, ref in enumerate(r for r in bound.refs if r.formula is None):
-            pairs = [(m.score_run, m.methods[ref.method]) for m in bound.models if m.score_run and ref.method in m.methods]
-            if not pairs:
+            sets = [m.sets[(ref.method, ref.concept_id)].set_id for m in bound.models if (ref.method, ref.concept_id) in m.sets]
+            if not sets:
                 self.values[ref.label] = cast(null(), Float)
                 continue
-            s = Score.__table__.alias(f"s{i}")
-            if len(pairs) == 1:
-                scope: ColumnElement[bool] = and_(s.c.run_id == pairs[0][0], s.c.method_id == pairs[0][1])
-            else:
-                scope = or_(*(and_(s.c.run_id == r, s.c.method_id == mm) for r, mm in pairs))
-            on = and_(s.c.neuron_id == self.n.c.id, s.c.concept_id == ref.concept_id, scope)
-            self.from_ = self.from_.join(s, on, isouter=ref.label not in required)
-            self.values[ref.label] = s.c.value
+            v = ScoreVector.__table__.alias(f"s{i}")
+            on = and_(
+                v.c.set_id == sets[0] if len(sets) == 1 else v.c.set_id.in_(sets),
+                v.c.layer_id == self.n.c.layer_id,
+                v.c.block == self.n.c.unit // SCORE_BLOCK,
+            )
+            self.from_ = self.from_.join(v, on, isouter=ref.label not in required)
+            self.values[ref.label] = _unpacked(v.c.vals, self.n.c.unit % SCORE_BLOCK, dialect)
         self.stat = None
         if bound.stats:
             runs = [m.stat_run for m in bound.models if m.stat_run is not None]
@@ -124,7 +165,10 @@ class _Scope:
             self.from_ = self.from_.join(st, on, isouter=True)
         self.depth = cast(self.n.c.layer, Float) / cast(self.m.c.n_layers, Float)
 
-    def operand(self, node: ast.Operand) -> Any:
+    def operand(self, node: ast.Operand, stored: bool = False) -> Any:
+        """The SQL of an operand; with ``stored``, a number compared with a stored score is
+        rounded to float32 as the score was, so ``iou(noun) > 0.3`` means what it says for a
+        stored 0.3."""
         if isinstance(node, ast.Call):
             return self.values[self.bound.ref(node).label]
         if isinstance(node, ast.Field):
@@ -136,14 +180,17 @@ class _Scope:
             assert self.stat is not None
             return self.stat.c[column]
         if isinstance(node, ast.Number):
-            return literal(node.value, Float)
+            return literal(as_stored(node.value) if stored else node.value, Float)
         raise AssertionError("strings are rejected by the binder")  # pragma: no cover
 
     def condition(self, node: ast.Condition) -> ColumnElement[bool]:
         if isinstance(node, ast.Compare):
-            return OPS[node.op](self.operand(node.left), self.operand(node.right))  # type: ignore[no-any-return]
+            stored = _is_stored(node.left) or _is_stored(node.right)
+            return OPS[node.op](self.operand(node.left, stored), self.operand(node.right, stored))  # type: ignore[no-any-return]
         if isinstance(node, ast.Between):
-            return self.operand(node.operand).between(self.operand(node.low), self.operand(node.high))  # type: ignore[no-any-return]
+            stored = _is_stored(node.operand)
+            low, high = self.operand(node.low, stored), self.operand(node.high, stored)
+            return self.operand(node.operand).between(low, high)  # type: ignore[no-any-return]
         if isinstance(node, ast.IsMissing):
             value = self.operand(node.operand)
             return value.is_not(None) if node.negated else value.is_(None)  # type: ignore[no-any-return]
@@ -211,7 +258,7 @@ def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
     sql_part = [c for c in conjuncts if not _has_composite(c)]
     residual_items = [c for c in conjuncts if _has_composite(c)]
     order_composite = any(_has_composite(o) for o in st.order)
-    scope = _Scope(bound, _required(sql_part, bound))
+    scope = _Scope(bound, _required(sql_part, bound), dialect)
     n, m = scope.n, scope.m
     cols: list[Any] = [
         n.c.id.label("neuron_id"),
@@ -262,7 +309,7 @@ def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
 def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) -> Plan:
     conjuncts = _conjuncts(st.where)
     is_compare = isinstance(st, ast.CompareQuery)
-    scope = _Scope(bound, set() if is_compare else _required(conjuncts, bound))
+    scope = _Scope(bound, set() if is_compare else _required(conjuncts, bound), dialect)
     n, m = scope.n, scope.m
     by = st.by or ("depth" if is_compare else "model")
     keys: list[Any] = [m.c.name.label("model")]
@@ -371,7 +418,7 @@ def _show(bound: Bound, st: ast.Show, dialect: str) -> Plan:
             Method.id.label("id"),
         ).order_by(_sortable(Method.name, dialect), Method.id)
     else:
-        has_scores = exists().where(Score.run_id == Run.id)
+        has_scores = exists().where(ScoreSet.run_id == Run.id, ScoreSet.status == "complete")
         q = (
             select(
                 Run.id.label("id"),

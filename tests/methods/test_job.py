@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 
 from atlas.errors import ConceptError, MethodError
 from atlas.methods import registry
 from atlas.methods.compute import score_mask
 from atlas.methods.job import score
-from atlas.store.tables import Concept, Method, Score
+from atlas.store.tables import Concept, Method
 
 from .fixtures import make_run
 
+#: The long-form ``score`` view (atlas/store/views.py): what a SQL user reads.
+Score = table("score", *(column(c) for c in ("set_id", "run_id", "method_id", "concept_id", "neuron_id", "value")))
+
+
+def as_stored(values):
+    """Scores are stored as float32: the value a reader gets back for ``values``."""
+    return np.asarray(values, np.float64).astype(np.float32).astype(np.float64)
+
 
 def _count(db, **where):
-    stmt = select(func.count()).select_from(Score.__table__)
+    stmt = select(func.count()).select_from(Score)
     for k, v in where.items():
-        stmt = stmt.where(getattr(Score, k) == v)
+        stmt = stmt.where(Score.c[k] == v)
     with db.engine.connect() as conn:
         return conn.execute(stmt).scalar_one()
 
@@ -28,7 +36,7 @@ def _stored(db, method_id, concept_name):
     with db.engine.connect() as conn:
         cid = conn.execute(select(Concept.id).where(Concept.name == concept_name)).scalar_one()
         rows = conn.execute(
-            select(Score.neuron_id, Score.value).where(Score.method_id == method_id, Score.concept_id == cid)
+            select(Score.c.neuron_id, Score.c.value).where(Score.c.method_id == method_id, Score.c.concept_id == cid)
         ).all()
     return dict(rows)
 
@@ -59,7 +67,7 @@ def test_stored_values_equal_the_estimators(db, tmp_path):
         ref = registry.get(name).make().fit(X, m.mask).scores_
         for j, cname in enumerate(m.names):
             stored = _stored(db, result["methods"][name]["method_id"], cname)
-            np.testing.assert_allclose([stored[int(i)] for i in ids], ref[:, j], rtol=1e-9, atol=1e-12)
+            np.testing.assert_array_equal([stored[int(i)] for i in ids], as_stored(ref[:, j]))
 
 
 def test_rerun_replaces_and_parameters_make_new_rows(db, tmp_path):
@@ -101,7 +109,7 @@ def test_failure_mid_write_keeps_previous_scores(db, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(job, "bulk_insert", broken)
+    monkeypatch.setattr(job.scores, "write_layer", broken)
     with pytest.raises(RuntimeError):
         score(db, tiny.run_id, methods="iou", concepts="upos:NOUN", progress=False)
     assert _count(db, method_id=first["methods"]["iou"]["method_id"]) == first["methods"]["iou"]["rows"]
@@ -112,8 +120,8 @@ def test_probes_default_to_named_concepts_and_upos(db, tmp_path):
     result = score(db, tiny.run_id, methods="probe", progress=False)
     with db.engine.connect() as conn:
         names = conn.execute(
-            select(Concept.name).join(Score, Score.concept_id == Concept.id)
-            .where(Score.method_id == result["methods"]["probe"]["method_id"]).distinct()
+            select(Concept.name).join(Score, Score.c.concept_id == Concept.id)
+            .where(Score.c.method_id == result["methods"]["probe"]["method_id"]).distinct()
         ).scalars().all()
     assert names and all(":" not in n or n.startswith("upos:") for n in names)
     assert "upos:NOUN" in names
@@ -146,8 +154,22 @@ def test_score_mask_equals_stored_scores(db, tmp_path):
     for name in ("iou", "ap_sentence", "selectivity"):
         stored = _stored(db, result["methods"][name]["method_id"], "upos:NOUN")
         got = score_mask(db, tiny.run_id, ids, mask, name)
-        np.testing.assert_allclose(got, [stored[i] for i in ids], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(as_stored(got), [stored[i] for i in ids])
     with pytest.raises(MethodError):
         score_mask(db, tiny.run_id, ids, mask, "probe")
     with pytest.raises(MethodError, match="words"):
         score_mask(db, tiny.run_id, ids, mask[:-1], "iou")
+
+
+def test_scoring_a_subset_keeps_the_other_concepts_sets(db, tmp_path):
+    tiny = make_run(db, tmp_path)
+    first = score(db, tiny.run_id, methods="iou,selectivity", concepts="upos:NOUN,upos:VERB,negation", progress=False)
+    before = {c: _stored(db, first["methods"]["iou"]["method_id"], c) for c in ("upos:VERB", "negation")}
+    again = score(db, tiny.run_id, methods="iou", concepts="upos:NOUN", progress=False)
+    mid = again["methods"]["iou"]["method_id"]
+    assert mid == first["methods"]["iou"]["method_id"]
+    for c, values in before.items():
+        assert _stored(db, mid, c) == values  # not deleted, not changed
+    per_concept = first["methods"]["iou"]["rows"] // 3
+    assert _count(db, method_id=mid) == 3 * per_concept
+    assert _count(db, method_id=first["methods"]["selectivity"]["method_id"]) == first["methods"]["selectivity"]["rows"]

@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import insert, text
 from tqdm import tqdm
 
+from atlas.store import scores as score_sets
 from atlas.store.bulk import bulk_insert
 from atlas.store.tables import (
     Annotation,
@@ -41,7 +42,6 @@ from atlas.store.tables import (
     Neuron,
     NeuronStat,
     Run,
-    Score,
     Sentence,
     Token,
     TopActivation,
@@ -260,8 +260,13 @@ def build_fixture_atlas(
         concept_arr = np.array([concept_ids[c[0]] for c in concepts])
 
         def write_scores(run_id: int, method_id: int, idx: np.ndarray, keep_frame: str | None) -> None:
+            """One complete score set per concept: the values drawn for (neuron, concept), NaN where
+            a value is missing (absent or NULL: the query language reads both as missing)."""
             nonlocal n_score_rows
             nids = neurons["id"].to_numpy()[idx]
+            dense = np.full((len(nids), len(concept_arr)), np.nan)
+            col_of = {int(c): j for j, c in enumerate(concept_arr)}
+            row_of = {int(n): i for i, n in enumerate(nids)}
             for start in range(0, len(concept_arr), max(1, chunk // max(1, len(nids)))):
                 cids = concept_arr[start : start + max(1, chunk // max(1, len(nids)))]
                 grid_n = np.tile(nids, len(cids))
@@ -271,15 +276,20 @@ def build_fixture_atlas(
                 null = rng.random(len(grid_n)) < missing / 4
                 values = np.where(null, np.nan, values)
                 grid_n, grid_c, values = grid_n[present], grid_c[present], values[present]
-                bulk_insert(
-                    conn,
-                    Score.__table__,
-                    dict(run_id=np.full(len(grid_n), run_id), method_id=np.full(len(grid_n), method_id), concept_id=grid_c, neuron_id=grid_n, value=values),
-                )
+                dense[[row_of[int(n)] for n in grid_n], [col_of[int(c)] for c in grid_c]] = values
                 n_score_rows += len(grid_n)
                 bar.update(len(grid_n))
                 if keep_frame is not None:
                     current_frames.append(pd.DataFrame({"neuron_id": grid_n, "concept_id": grid_c, "method": keep_frame, "value": values}))
+            set_ids = score_sets.open_sets(conn, run_id, method_id, concept_arr.tolist())
+            sub = neurons.iloc[idx]
+            for layer_id in sorted(set(sub["layer_id"])):
+                in_layer = (sub["layer_id"] == layer_id).to_numpy()
+                units = sub["unit"].to_numpy()[in_layer]
+                block = np.full((int(units.max()) + 1, len(concept_arr)), np.nan)
+                block[units] = dense[in_layer]
+                score_sets.write_layer(conn, set_ids, int(layer_id), block)
+            score_sets.complete_sets(conn, set_ids)
 
         for name, _ in models:
             idx = by_model[name]

@@ -18,9 +18,13 @@ def test_reads_latest_done_run_and_latest_method_row(fx: tuple[Any, Any]) -> Non
     # bert has an older done run and a newer failed run, both with scores: neither is read.
     assert info["bert"].score_run == data.runs["bert"]
     assert info["gpt2"].score_run == data.runs["gpt2"]
-    # iou has an older method row with scores in the same runs: the latest row is read.
-    assert info["bert"].methods["iou"] == data.method_ids["iou"]
-    assert bound.refs[0].concept_id == data.concept_ids["noun"]
+    # iou has an older method row with scores in the same runs: the latest row's set is read,
+    # from the latest done run (the stale run's sets are newer, and not read).
+    noun = data.concept_ids["noun"]
+    assert bound.refs[0].concept_id == noun
+    for name in ("bert", "gpt2"):
+        source = info[name].sets[("iou", noun)]
+        assert (source.run_id, source.method_id) == (data.runs[name], data.method_ids["iou"])
 
 
 @pytest.mark.parametrize(

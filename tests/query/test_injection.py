@@ -9,8 +9,8 @@ from sqlalchemy import func, insert, select
 
 from atlas.query.api import compile_query, run_query
 from atlas.query.canonical import quote
-from atlas.store.bulk import bulk_insert
-from atlas.store.tables import Concept, Model, Score
+from atlas.store import scores
+from atlas.store.tables import Concept, Model, Neuron, ScoreVector
 
 HOSTILE = [
     "it's",
@@ -30,11 +30,14 @@ def _add_hostile(db: Any, data: Any) -> dict[str, float]:
     expected = {}
     nid = int(data.neurons[(data.neurons.model == "bert") & (data.neurons.site == "mlp") & (data.neurons.layer == 0) & (data.neurons.unit == 0)].id.iloc[0])
     with db.write() as conn:
+        layer_id = conn.execute(select(Neuron.layer_id).where(Neuron.id == nid)).scalar_one()
         for i, name in enumerate(HOSTILE):
             cid = 1000 + i
             conn.execute(insert(Concept), [dict(id=cid, name=name, kind="named", level="token", builtin=False)])
             value = round(0.1 + i / 100, 3)
-            bulk_insert(conn, Score.__table__, dict(run_id=[data.runs["bert"]], method_id=[data.method_ids["iou"]], concept_id=[cid], neuron_id=[nid], value=np.array([value])))
+            (set_id,) = scores.open_sets(conn, data.runs["bert"], data.method_ids["iou"], [cid])
+            scores.write_layer(conn, [set_id], layer_id, np.array([[value]]))  # unit 0 only
+            scores.complete_sets(conn, [set_id])
             expected[name] = value
     return expected
 
@@ -43,7 +46,7 @@ def test_hostile_concept_names_are_bound_values(fx: tuple[Any, Any]) -> None:
     db, data = fx
     expected = _add_hostile(db, data)
     with db.engine.connect() as conn:
-        before = conn.execute(select(func.count()).select_from(Score)).scalar_one()
+        before = conn.execute(select(func.count()).select_from(ScoreVector)).scalar_one()
     for name, value in expected.items():
         text = f"neurons in bert layer=0 where iou({quote(name)}) > 0"
         frame = run_query(db, text)
@@ -53,7 +56,7 @@ def test_hostile_concept_names_are_bound_values(fx: tuple[Any, Any]) -> None:
         sql = compile_query(db, text).split("-- parameters:")[0]
         assert name not in sql
     with db.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Score)).scalar_one() == before
+        assert conn.execute(select(func.count()).select_from(ScoreVector)).scalar_one() == before
 
 
 def test_hostile_patterns_and_model_names(fx: tuple[Any, Any]) -> None:

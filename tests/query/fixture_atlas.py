@@ -265,18 +265,18 @@ def build_fixture_atlas(
             nonlocal n_score_rows
             nids = neurons["id"].to_numpy()[idx]
             dense = np.full((len(nids), len(concept_arr)), np.nan)
-            col_of = {int(c): j for j, c in enumerate(concept_arr)}
-            row_of = {int(n): i for i, n in enumerate(nids)}
-            for start in range(0, len(concept_arr), max(1, chunk // max(1, len(nids)))):
-                cids = concept_arr[start : start + max(1, chunk // max(1, len(nids)))]
+            step = max(1, chunk // max(1, len(nids)))
+            for start in range(0, len(concept_arr), step):
+                cids = concept_arr[start : start + step]
                 grid_n = np.tile(nids, len(cids))
                 grid_c = np.repeat(cids, len(nids))
+                rows_, cols_ = np.tile(np.arange(len(nids)), len(cids)), np.repeat(np.arange(start, start + len(cids)), len(nids))
                 values = _values(rng, len(grid_n), distribution)
                 present = rng.random(len(grid_n)) >= missing
                 null = rng.random(len(grid_n)) < missing / 4
                 values = np.where(null, np.nan, values)
                 grid_n, grid_c, values = grid_n[present], grid_c[present], values[present]
-                dense[[row_of[int(n)] for n in grid_n], [col_of[int(c)] for c in grid_c]] = values
+                dense[rows_[present], cols_[present]] = values
                 n_score_rows += len(grid_n)
                 bar.update(len(grid_n))
                 if keep_frame is not None:

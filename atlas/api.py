@@ -264,7 +264,6 @@ def list_methods() -> list[dict[str, Any]]:
     >>> [m["name"] for m in list_methods() if m["name"] == "iou"]
     ['iou']
     """
-    from atlas.methods import DEFAULT_METHODS
     from atlas.methods.registry import all as all_methods
 
     return [
@@ -274,7 +273,9 @@ def list_methods() -> list[dict[str, Any]]:
             "level": spec.level,
             "value_range": spec.value_range,
             "higher_is_more": spec.higher_is_more,
-            "default": spec.name in DEFAULT_METHODS,
+            "default": spec.default,
+            "kind": spec.kind,
+            "needs_probe": spec.needs_probe,
             "version": spec.version,
             "description": spec.description,
             "reference": spec.reference,

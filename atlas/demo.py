@@ -53,9 +53,13 @@ DEMO_PATH = "atlas-demo.db"
 #: The model the demo extracts (and, with ``random_init``, its control).
 DEMO_MODEL = "builtin:all-minilm-l6-v2"
 
-#: The corpus-based methods, less ``ap_sentence`` (no demo query uses it, and it costs as much
-#: as ``ap``); ``atlas score`` runs all of them by default.
-DEMO_METHODS = ("iou", "precision", "recall", "mi", "selectivity", "meandiff", "probeless", "ap")
+
+def demo_methods() -> list[str]:
+    """The registry's default set at word level: ``atlas score``'s default less the
+    sentence-level methods (no demo query uses them, and ``ap_sentence`` costs as much as ``ap``)."""
+    from atlas.methods import registry
+
+    return [m.name for m in registry.select(default=True, kind="concept", level="token")]
 
 
 def run_demo(
@@ -106,7 +110,7 @@ def run_demo(
         )
     for label, run_id in runs.items():
         step(f"score: {label} against the named concepts and UPOS tags")
-        summary = db.score(run_id, methods=DEMO_METHODS, concepts=demo_concepts(db), progress=progress)
+        summary = db.score(run_id, methods=demo_methods(), concepts=demo_concepts(db), progress=progress)
         n_scores = sum(m["rows"] for m in summary["methods"].values())
         print(
             f"   {n_scores:,} scores: {summary['n_neurons']:,} neurons x {summary['n_concepts']} concepts x "

@@ -1,1 +1,7 @@
-import sys; from atlas.cli import main; sys.exit(main())
+"""``python -m atlas``: the ``atlas`` command line."""
+
+import sys
+
+from atlas.cli import main
+
+sys.exit(main())

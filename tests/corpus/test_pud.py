@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from atlas.corpus import add_corpus, evaluate_formula, load_concept_matrix, resolve_corpus
 from conftest import pud_path
+
+pytestmark = pytest.mark.slow  # the real UD English PUD corpus
 
 
 def _file_facts(path) -> tuple[int, int, int, int]:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from atlas.cli import Formatter, add_db_option, open_atlas
+from atlas.cli._common import Formatter, add_db_option, add_quiet_option, given, library_option, open_atlas
+from atlas.cli._table import render_table, short
 from atlas.errors import ConceptError
 
 CORPUS_EPILOG = """\
@@ -33,6 +34,11 @@ examples:
 
 def register(subparsers: Any) -> None:
     """Add the ``corpus`` and ``concept`` commands to the ``atlas`` parser."""
+    _register_corpus(subparsers)
+    _register_concept(subparsers)
+
+
+def _register_corpus(subparsers: Any) -> None:
     corpus = subparsers.add_parser(
         "corpus",
         help="store and inspect annotated corpora (CoNLL-U, plain text, built-in demo)",
@@ -47,11 +53,11 @@ def register(subparsers: Any) -> None:
                        description="Store a CoNLL-U or text corpus (or the built-in demo) in one transaction.")
     p.add_argument("name", help="the corpus name (letters, digits, _ . -)")
     p.add_argument("path", nargs="?", help="a .conllu file, or a text file with one sentence per line")
-    p.add_argument("--format", choices=["conllu", "text"], help="the file format (default: from the suffix)")
-    p.add_argument("--builtin", choices=["demo"], help="store a built-in corpus instead of a file")
-    p.add_argument("--license", help="the corpus licence, e.g. 'CC BY-SA 4.0'")
-    p.add_argument("--replace", action="store_true", help="replace a corpus of that name (and its runs)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    library_option(p, "--format", choices=["conllu", "text"], help="the file format (default: from the suffix)")
+    library_option(p, "--builtin", choices=["demo"], help="store a built-in corpus instead of a file")
+    library_option(p, "--license", help="the corpus licence, e.g. 'CC BY-SA 4.0'")
+    library_option(p, "--replace", action="store_true", help="replace a corpus of that name (and its runs)")
+    add_quiet_option(p)
     add_db_option(p)
     p.set_defaults(func=_corpus_add)
 
@@ -73,6 +79,8 @@ def register(subparsers: Any) -> None:
     add_db_option(p)
     p.set_defaults(func=_corpus_remove)
 
+
+def _register_concept(subparsers: Any) -> None:
     concept = subparsers.add_parser(
         "concept",
         help="define and inspect concepts (named, formulas, word lists, regular expressions)",
@@ -89,19 +97,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("name", help="the concept name")
     p.add_argument("formula", nargs="?", help="a formula, e.g. 'noun and not plural'")
     p.add_argument("--words", metavar="FILE", help="a file with one word per line (matched lower-cased)")
-    p.add_argument("--regex", metavar="PATTERN", help="a regular expression the whole word form must match")
-    p.add_argument("--level", choices=["token", "sentence"], default="token",
-                   help="sentence: every word of a sentence that has it (default: token)")
-    p.add_argument("--description", help="what the concept means")
-    p.add_argument("--replace", action="store_true", help="redefine an existing user concept")
+    library_option(p, "--regex", metavar="PATTERN", help="a regular expression the whole word form must match")
+    library_option(p, "--level", choices=["token", "sentence"], default_from=("define_concept", "level"),
+                   help="sentence: every word of a sentence that has it (default: {default})")
+    library_option(p, "--description", help="what the concept means")
+    library_option(p, "--replace", action="store_true", help="redefine an existing user concept")
     add_db_option(p)
     p.set_defaults(func=_concept_define)
 
     p = sub.add_parser("list", help="the concepts with kind, definition and token count", formatter_class=Formatter,
                        description="List concepts with their kind, definition and token count.",
                        epilog="examples:\n  atlas concept list\n  atlas concept list --kind named --corpus pud")
-    p.add_argument("--corpus", help="count in this corpus only")
-    p.add_argument("--kind", help="only this kind: named, position, sentence, upos, xpos, feat, deprel, word, "
+    library_option(p, "--corpus", help="count in this corpus only")
+    library_option(p, "--kind", help="only this kind: named, position, sentence, upos, xpos, feat, deprel, word, "
                    "formula, wordlist, regex")
     p.add_argument("--like", metavar="PATTERN", help="names matching a pattern with %% wildcards, e.g. 'feat:%%'")
     p.add_argument("--all", action="store_true", help="include concepts with no token")
@@ -121,27 +129,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_concept_remove)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
-def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
-    cells = [tuple("" if _missing(v) else str(v) for v in row) for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
-
-
-def _short(text: Any, width: int = 60) -> str:
-    s = "" if text is None else str(text).replace("\n", ", ")
-    return s if len(s) <= width else s[: width - 1] + "…"
-
-
 def _corpus_add(args: argparse.Namespace) -> int:
-    from atlas.corpus.ingest import add_corpus
-
-    db = open_atlas(args)
-    r = add_corpus(db, args.name, args.path, format=args.format, builtin=args.builtin, license=args.license,
-                   replace=args.replace, progress=not args.quiet)
+    r = open_atlas(args).add_corpus(
+        args.name, args.path, **given(args, "format", "builtin", "license", "replace", "progress")
+    )
     rate = f", {r['n_tokens'] / r['seconds']:,.0f} words/s" if r.get("seconds") else ""
     print(f"stored corpus {r['name']!r} (id {r['id']}): {r['n_sentences']:,} sentences, {r['n_tokens']:,} words, "
           f"{r['n_concepts']} concepts{rate}")
@@ -149,60 +140,49 @@ def _corpus_add(args: argparse.Namespace) -> int:
 
 
 def _corpus_list(args: argparse.Namespace) -> int:
-    from atlas.corpus.ingest import list_corpora
-
-    frame = list_corpora(open_atlas(args))
+    frame = open_atlas(args).corpora()
     if frame.empty:
         print("no corpora yet (atlas corpus add NAME PATH, or atlas corpus add demo --builtin demo)")
         return 0
     rows = [(r.id, r.name, r.format, r.n_sentences, r.n_tokens, r.n_concepts, r.license) for r in frame.itertuples()]
-    print(_table(rows, ("id", "name", "format", "sentences", "words", "concepts", "license")))
+    print(render_table(rows, ("id", "name", "format", "sentences", "words", "concepts", "license")))
     return 0
 
 
 def _corpus_show(args: argparse.Namespace) -> int:
-    from atlas.corpus.ingest import corpus_info
-
-    info = corpus_info(open_atlas(args), args.name)
+    info = open_atlas(args).corpus(args.name)
     print(f"corpus {info['name']!r} (id {info['id']}, {info['format']}): {info['n_sentences']:,} sentences, "
           f"{info['n_tokens']:,} words, {info['n_concepts']} concepts, {info['n_runs']} runs")
     print(f"source: {info['source']}" + (f"  licence: {info['license']}" if info.get("license") else ""))
     print("first sentences:")
     for text in info["examples"]:
-        print(f"  {_short(text, 100)}")
+        print(f"  {short(text, 100)}")
     print("most frequent named concepts:")
-    print(_table(info["concepts"], ("concept", "kind", "words", "sentences")))
+    print(render_table(info["concepts"], ("concept", "kind", "words", "sentences")))
     return 0
 
 
 def _corpus_remove(args: argparse.Namespace) -> int:
-    from atlas.corpus.ingest import remove_corpus
-
-    info = remove_corpus(open_atlas(args), args.name)
+    info = open_atlas(args).remove_corpus(args.name)
     print(f"removed corpus {info['name']!r} ({info['n_tokens']:,} words, {info['n_runs_removed']} runs)")
     return 0
 
 
 def _concept_define(args: argparse.Namespace) -> int:
-    from atlas.corpus.concepts import define_concept
-
-    words = None
+    kwargs = given(args, "regex", "description", "level", "replace")
     if args.words:
         try:
-            words = Path(args.words).read_text(encoding="utf-8").splitlines()
+            kwargs["words"] = Path(args.words).read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise ConceptError(f"cannot read the word list {args.words!r}: {exc}") from None
-    r = define_concept(open_atlas(args), args.name, args.formula, words=words, regex=args.regex,
-                       description=args.description, level=args.level, replace=args.replace)
+    r = open_atlas(args).define_concept(args.name, args.formula, **kwargs)
     counts = ", ".join(f"{n}: {c:,}" for n, c in r["n_tokens"].items()) or "no corpus stored yet"
     print(f"defined {r['kind']} concept {r['name']!r} (id {r['id']}); words per corpus: {counts}")
     return 0
 
 
 def _concept_list(args: argparse.Namespace) -> int:
-    from atlas.corpus.concepts import list_concepts
-
-    frame = list_concepts(open_atlas(args), corpus=args.corpus, kind=args.kind)
+    frame = open_atlas(args).concepts(**given(args, "corpus", "kind"))
     if args.like:
         import re
 
@@ -210,28 +190,24 @@ def _concept_list(args: argparse.Namespace) -> int:
         frame = frame[frame["name"].str.match(pattern)]
     if not args.all:
         frame = frame[frame["n_tokens"] > 0]
-    rows = [(r.name, r.kind, r.level, _short(r.definition, 50), r.n_tokens, r.n_sentences) for r in frame.itertuples()]
-    print(_table(rows, ("concept", "kind", "level", "definition", "words", "sentences")))
+    rows = [(r.name, r.kind, r.level, short(r.definition, 50), r.n_tokens, r.n_sentences) for r in frame.itertuples()]
+    print(render_table(rows, ("concept", "kind", "level", "definition", "words", "sentences")))
     print(f"({len(rows)} concepts)")
     return 0
 
 
 def _concept_show(args: argparse.Namespace) -> int:
-    from atlas.corpus.concepts import concept_info
-
-    info = concept_info(open_atlas(args), args.name)
+    info = open_atlas(args).concept(args.name)
     print(f"concept {info['name']!r} ({info['kind']}, {info['level']} level{', built-in' if info['builtin'] else ''})")
-    print(f"definition: {_short(info['definition'], 200)}")
+    print(f"definition: {short(info['definition'], 200)}")
     if info.get("description"):
         print(f"description: {info['description']}")
-    print(_table([(c, n, s, " | ".join(ex)) for c, n, s, ex in info["corpora"]],
-                 ("corpus", "words", "sentences", "examples")))
+    print(render_table([(c, n, s, " | ".join(ex)) for c, n, s, ex in info["corpora"]],
+                       ("corpus", "words", "sentences", "examples")))
     return 0
 
 
 def _concept_remove(args: argparse.Namespace) -> int:
-    from atlas.corpus.concepts import remove_concept
-
-    remove_concept(open_atlas(args), args.name)
+    open_atlas(args).remove_concept(args.name)
     print(f"removed concept {args.name!r}")
     return 0

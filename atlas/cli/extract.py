@@ -1,6 +1,6 @@
-"""``atlas extract`` and ``atlas run list|show``: thin shells over :mod:`atlas.extract.job`.
+"""``atlas extract`` and ``atlas run list|show``: thin shells over the facade's ``extract``, ``runs`` and ``run``.
 
-This module imports neither torch nor transformers: the job module does, when a command runs.
+Building these commands imports neither torch nor transformers: the extraction job does, when it runs.
 """
 
 from __future__ import annotations
@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
+
+from atlas.cli._common import Formatter, add_db_option, add_quiet_option, given, library_option, open_atlas
+from atlas.cli._table import is_missing, render_table
 
 EXTRACT_EPILOG = """\
 examples:
@@ -30,11 +33,13 @@ examples:
   atlas run show 3 --json
 """
 
+#: The keywords of ``extract`` that options set (each passed on only when given).
+EXTRACT_OPTIONS = ("name", "sites", "layers", "aggregation", "batch_size", "device", "dtype", "random_init",
+                   "seed", "revision", "max_length", "chunk_words", "progress")
+
 
 def register(sub: Any) -> None:
     """Add ``extract`` and ``run`` to the ``atlas`` command line."""
-    from atlas.cli import Formatter, add_db_option
-
     p = sub.add_parser(
         "extract",
         help="record the activations of every unit of a model on every word of a corpus",
@@ -45,19 +50,24 @@ def register(sub: Any) -> None:
     )
     p.add_argument("model", help="Hugging Face id, local model folder, or builtin:all-minilm-l6-v2")
     p.add_argument("--corpus", required=True, metavar="NAME", help="the stored corpus to run over")
-    p.add_argument("--as", dest="name", metavar="SHORT_NAME", help="the model's name in queries (default: from MODEL)")
-    p.add_argument("--sites", default="mlp,resid", help="comma-separated: mlp, resid, embed (default: mlp,resid)")
-    p.add_argument("--layers", default=None, help="blocks, e.g. 0-5 or 1,3,5 (default: all)")
-    p.add_argument("--aggregation", choices=["mean", "first", "last"], default="mean", help="subwords to word (default: mean)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass, at most (default: 32; on a CPU shorter batches cut padding)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="model dtype")
-    p.add_argument("--random-init", action="store_true", help="a randomly initialised copy (registered as NAME-random)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-init (default: 0)")
-    p.add_argument("--revision", default=None, help="hub revision (branch, tag or commit) of MODEL")
-    p.add_argument("--max-length", type=int, default=None, metavar="N", help="cap the model window (tokens)")
-    p.add_argument("--chunk-words", type=int, default=None, metavar="N", help="words per resumable chunk (default: 2048)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt = library_option
+    opt(p, "--as", dest="name", metavar="SHORT_NAME", help="the model's name in queries (default: from MODEL)")
+    opt(p, "--sites", default_from=("extract", "sites"), help="comma-separated: mlp, resid, embed (default: {default})")
+    opt(p, "--layers", help="blocks, e.g. 0-5 or 1,3,5 (default: all)")
+    opt(p, "--aggregation", choices=["mean", "first", "last"], default_from=("extract", "aggregation"),
+        help="subwords to word (default: {default})")
+    opt(p, "--batch-size", type=int, metavar="N", default_from=("extract", "batch_size"),
+        help="windows per forward pass, at most (default: {default}; on a CPU shorter batches cut padding)")
+    opt(p, "--device", default_from=("extract", "device"), help="cpu or cuda (default: {default})")
+    opt(p, "--dtype", choices=["float32", "bfloat16", "float16"], default_from=("extract", "dtype"),
+        help="model dtype (default: {default})")
+    opt(p, "--random-init", action="store_true", help="a randomly initialised copy (registered as NAME-random)")
+    opt(p, "--seed", type=int, default_from=("extract", "seed"), help="seed of --random-init (default: {default})")
+    opt(p, "--revision", help="hub revision (branch, tag or commit) of MODEL")
+    opt(p, "--max-length", type=int, metavar="N", help="cap the model window (tokens)")
+    opt(p, "--chunk-words", type=int, metavar="N", default_from=("extract", "chunk_words"),
+        help="words per resumable chunk (default: {default})")
+    add_quiet_option(p, help="no progress bar")
     add_db_option(p)
     p.set_defaults(func=_cmd_extract)
 
@@ -76,29 +86,9 @@ def register(sub: Any) -> None:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    from atlas.cli import open_atlas
-    from atlas.extract.job import DEFAULT_CHUNK_WORDS, extract, show_run
-
     db = open_atlas(args)
-    run_id = extract(
-        db,
-        args.model,
-        corpus=args.corpus,
-        name=args.name,
-        sites=args.sites,
-        layers=args.layers,
-        aggregation=args.aggregation,
-        batch_size=args.batch_size,
-        device=args.device,
-        dtype=args.dtype,
-        random_init=args.random_init,
-        seed=args.seed,
-        revision=args.revision,
-        max_length=args.max_length,
-        chunk_words=args.chunk_words or DEFAULT_CHUNK_WORDS,
-        progress=not args.quiet,
-    )
-    info = show_run(db, run_id)
+    run_id = db.extract(args.model, corpus=args.corpus, **given(args, *EXTRACT_OPTIONS))
+    info = db.run(run_id)
     speed = f", {info['words_per_s']:,.0f} words/s" if info["words_per_s"] else ""
     print(f"run {run_id} {info['status']}: {info['model']} on {info['corpus']}, {info['n_words']:,} words, "
           f"{len(info['files'])} activation files{speed}")
@@ -106,27 +96,37 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from atlas.cli import open_atlas
     from atlas.errors import ExtractionError
-    from atlas.extract.job import list_runs, show_run
 
     db = open_atlas(args)
     if args.action == "list":
-        frame = list_runs(db)
-        if frame.empty:
-            print("no runs yet (atlas extract MODEL --corpus NAME)")
-            return 0
-        frame["progress"] = [f"{d}/{n}" for d, n in zip(frame["rows_done"], frame["n_words"])]
-        frame["words/s"] = [f"{v:,.0f}" if v == v and v is not None else "" for v in frame["words_per_s"]]
-        frame["started"] = [str(t)[:19] if t is not None else "" for t in frame["started_at"]]
-        print(frame[["id", "model", "corpus", "status", "progress", "words/s", "started"]].to_string(index=False))
-        return 0
+        return _run_list(db)
     if not args.ref:
         raise ExtractionError("atlas run show needs a run id or a model name", hint="atlas run show 3")
-    info = show_run(db, args.ref)
+    info = db.run(args.ref)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
+    print(_run_text(info))
+    return 0
+
+
+def _run_list(db: Any) -> int:
+    frame = db.runs()
+    if frame.empty:
+        print("no runs yet (atlas extract MODEL --corpus NAME)")
+        return 0
+    rows = [
+        (r.id, r.model, r.corpus, r.status, f"{r.rows_done}/{r.n_words}",
+         "" if is_missing(r.words_per_s) else f"{r.words_per_s:,.0f}",
+         "" if is_missing(r.started_at) else str(r.started_at)[:19])
+        for r in frame.itertuples()
+    ]
+    print(render_table(rows, ("id", "model", "corpus", "status", "progress", "words/s", "started")))
+    return 0
+
+
+def _run_text(info: dict[str, Any]) -> str:
     prov = info.get("provenance") or {}
     lines = [
         f"run {info['id']}: {info['model']} on {info['corpus']} — {info['status']}"
@@ -142,5 +142,4 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ]
     for f in info["files"]:
         lines.append(f"    {f['layer']:<10} {f['hook_point']:<45} width {f['width']:<6} {(f['sha256'] or 'incomplete')[:16]}")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""``atlas query``, ``atlas describe`` and ``atlas fmt``: thin shells over the facade's query methods."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from atlas.cli._common import Formatter, add_db_option, given, library_option, open_atlas
+from atlas.cli._table import render_table
+from atlas.errors import AtlasError
+
+QUERY_EPILOG = """\
+examples:
+  atlas query "neurons in minilm layer>3 where selectivity(negation)>0.5 and iou(noun)>0.3"
+  atlas query "neurons in minilm where iou(noun and not plural) > 0.25 order by iou(noun) desc limit 10"
+  atlas query "count neurons in minilm, minilm-random where ap(past_tense) > 0.6 by layer"
+  atlas query "compare minilm, minilm-random where selectivity(negation) > 0.3 by depth"
+  atlas query "top tokens of minilm/mlp.4/1234 limit 10"
+  atlas query "show concepts like 'upos:%'" --format csv --output concepts.csv
+  atlas query "neurons in minilm where iou(noun) > 0.3" --sql
+
+A missing score is NULL: every comparison on it is false (write 'has m(c)' or 'm(c) is missing').
+"""
+
+#: Output formats of ``atlas query`` (a property of the command line, not of the library).
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+def register(sub: Any) -> None:
+    """Add ``query``, ``describe`` and ``fmt`` to the ``atlas`` command line."""
+    p = sub.add_parser(
+        "query",
+        help="ask the atlas a question in the query language",
+        description="Run a query: neurons, count, compare, top tokens or show. Prints a table by default.",
+        epilog=QUERY_EPILOG,
+        formatter_class=Formatter,
+    )
+    p.add_argument("text", metavar="QUERY", help="the query text (quote it)")
+    p.add_argument("--format", choices=FORMATS, default=FORMATS[0], help=f"output format (default: {FORMATS[0]})")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the answer to FILE instead of the terminal")
+    p.add_argument("--sql", action="store_true", help="print the SQL the query compiles to (values as parameters) and stop")
+    library_option(p, "--inline", action="store_true", help="with --sql: write the values into the SQL, for reading")
+    p.add_argument("--explain", action="store_true", help="print the database's query plan and stop")
+    library_option(p, "--limit", type=int, metavar="N", help="rows to return (overrides the query's limit; at most 10000)")
+    library_option(p, "--timeout", dest="timeout_s", type=float, metavar="S", default_from=("query", "timeout_s"),
+                   help="stop a query after S seconds (default: {default})")
+    add_db_option(p)
+    p.set_defaults(func=_cmd_query)
+
+    p = sub.add_parser(
+        "describe",
+        help="say what a query asks, in English",
+        description="Print one English sentence saying what a query asks (no database needed).",
+        epilog='examples:\n  atlas describe "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"',
+        formatter_class=Formatter,
+    )
+    p.add_argument("text", metavar="QUERY")
+    p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser(
+        "fmt",
+        help="print a query in its canonical form",
+        description="Print a query's canonical text (it parses back to the same query; fmt is idempotent).",
+        epilog='examples:\n  atlas fmt "NEURONS IN bert layer>8 WHERE iou(noun)>.3"',
+        formatter_class=Formatter,
+    )
+    p.add_argument("text", metavar="QUERY")
+    p.set_defaults(func=_cmd_fmt)
+
+
+def write_frame(frame: Any, fmt: str, output: str | None) -> None:
+    """Write a query's answer as a table, CSV, JSON or Parquet, to ``output`` or the terminal."""
+    if fmt == "parquet":
+        if not output:
+            raise AtlasError("--format parquet writes a file", hint="add --output FILE.parquet")
+        try:
+            frame.to_parquet(output, index=False)
+        except ImportError as exc:
+            raise AtlasError("writing parquet needs pyarrow", hint="pip install 'neuron-atlas[parquet]' (pyarrow), or use --format csv") from exc
+        return
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", indent=2) + "\n"
+    else:
+        text = render_table(frame, empty="(no rows)") + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from atlas.api import parse_query
+
+    parse_query(args.text)  # syntax errors first: they need no database
+    db = open_atlas(args)
+    if args.sql:
+        print(db.compile(args.text, **given(args, "inline")))
+        return 0
+    if args.explain:
+        print(db.explain(args.text))
+        return 0
+    frame = db.query(args.text, **given(args, "limit", "timeout_s"))
+    write_frame(frame, args.format, args.output)
+    if args.format == "table" and not args.output:
+        print(f"({len(frame)} row{'s' * (len(frame) != 1)})", file=sys.stderr)
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from atlas.api import describe_query
+
+    print(describe_query(args.text))
+    return 0
+
+
+def _cmd_fmt(args: argparse.Namespace) -> int:
+    from atlas.api import format_query
+
+    print(format_query(args.text))
+    return 0

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,20 +39,21 @@ class Atlas:
     Args:
         url: database URL (``sqlite:///atlas.db``, ``postgresql+psycopg://...``); defaults to
             ``$ATLAS_DB`` or ``sqlite:///atlas.db``.
-        store_root: folder of the activation arrays; defaults to
-            :func:`atlas.store.activations.default_root`.
+        store_root: folder of the activation arrays; defaults to ``$ATLAS_STORE``, else the
+            folder the atlas recorded at ``init`` (:func:`atlas.store.activations.resolve_root`).
         engine: an existing engine to use instead of ``url`` (tests).
     """
 
     def __init__(
         self, url: str | None = None, *, store_root: str | Path | None = None, engine: Engine | None = None
     ) -> None:
-        from atlas.store.activations import ActivationStore, default_root
+        from atlas.store.activations import ActivationStore, resolve_root
         from atlas.store.engine import database_url, make_engine
 
         self.url = database_url(url) if engine is None else str(engine.url)
         self.engine = engine if engine is not None else make_engine(url)
-        self.store = ActivationStore(Path(store_root) if store_root else default_root(self.engine))
+        self._explicit_store = bool(store_root) or bool(os.environ.get("ATLAS_STORE"))
+        self.store = ActivationStore(resolve_root(self.engine, store_root))
         self._checked = False
 
     # -- schema ---------------------------------------------------------------------------
@@ -59,7 +61,11 @@ class Atlas:
         """Create the schema or upgrade it to the newest revision; returns the revision."""
         from atlas.store import migrate
 
+        from atlas.store.activations import record_root
+
         rev = migrate.init(self.engine)
+        # the arrays' folder, so that any process (another folder, another machine) finds them
+        record_root(self.engine, self.store.root, replace=self._explicit_store)
         self._checked = True
         return rev
 
@@ -283,6 +289,13 @@ def list_methods() -> list[dict[str, Any]]:
         }
         for spec in all_methods()
     ]
+
+
+def sources_text(sources: list[dict[str, Any]]) -> str:
+    """Which score sets a query read (``frame.attrs["sources"]``), one line each."""
+    from atlas.query.api import sources_text as text
+
+    return text(sources)
 
 
 def error_text(exc: AtlasError) -> str:

@@ -107,6 +107,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
     write_frame(frame, args.format, args.output)
     if args.format == "table" and not args.output:
         print(f"({len(frame)} row{'s' * (len(frame) != 1)})", file=sys.stderr)
+        if frame.attrs.get("sources"):
+            from atlas.api import sources_text
+
+            print("scores read: " + sources_text(frame.attrs["sources"]).replace("\n", "; "), file=sys.stderr)
     return 0
 
 

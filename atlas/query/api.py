@@ -57,6 +57,35 @@ def _stored_values(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def score_sources(bound: Bound) -> list[dict[str, Any]]:
+    """Which score set each stored ``method(concept)`` of a query read, per model: the run,
+    the method row and its parameters (``--explain`` prints them; ``run_query`` puts them in
+    ``frame.attrs["sources"]``)."""
+    out = []
+    for ref in bound.refs:
+        if ref.concept_id is None:
+            continue
+        for m in bound.models:
+            src = m.sets.get((ref.method, ref.concept_id))
+            out.append({
+                "score": ref.label, "model": m.name,
+                "run": None if src is None else src.run_id,
+                "method_id": None if src is None else src.method_id,
+                "params": None if src is None else src.params,
+                "set": None if src is None else src.set_id,
+            })
+    return out
+
+
+def sources_text(sources: list[dict[str, Any]]) -> str:
+    """One line per score read: ``iou(noun) of bert: run 2, method row 3 {"alpha":0.005}``."""
+    lines = []
+    for s in sources:
+        where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
+        lines.append(f"{s['score']} of {s['model']}: {where}")
+    return "\n".join(lines)
+
+
 def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float = 30) -> pd.DataFrame:
     """Run a query and return its answer as a DataFrame.
 
@@ -67,7 +96,8 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         timeout_s: the statement deadline in seconds.
 
     Returns:
-        For ``neurons``: columns ``neuron`` (canonical id), ``model``, ``site``, ``layer``,
+        A DataFrame; ``frame.attrs["sources"]`` says which score set (run, method row,
+        parameters) each stored score came from, per model. For ``neurons``: columns ``neuron`` (canonical id), ``model``, ``site``, ``layer``,
         ``unit`` and one column per score reference (``selectivity(negation)``), then any
         statistics used. ``count``: model [, layer | depth], n_neurons. ``compare``: model,
         depth (or layer), n_neurons, n_matching, fraction. ``top tokens``: rank, token,
@@ -93,7 +123,10 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
 
             frame = apply_composite(db, plan, frame)
         frame = _columns(plan.bound, frame)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    if plan.bound is not None:
+        frame.attrs["sources"] = score_sources(plan.bound)
+    return frame
 
 
 def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
@@ -132,9 +165,10 @@ def explain_query(db: Any, text: str) -> str:
     with engine.connect() as conn:
         raw = conn.exec_driver_sql(prefix + str(compiled), compiled.params if engine.dialect.name == "postgresql" else tuple(compiled.params[k] for k in compiled.positiontup or []))
         rows = raw.all()
-    if engine.dialect.name == "sqlite":
-        return "\n".join(str(r[-1]) for r in rows)
-    return "\n".join(str(r[0]) for r in rows)
+    lines = [str(r[-1]) for r in rows] if engine.dialect.name == "sqlite" else [str(r[0]) for r in rows]
+    if plan.bound is not None and score_sources(plan.bound):
+        lines += ["", "-- score sets read:", *("-- " + line for line in sources_text(score_sources(plan.bound)).splitlines())]
+    return "\n".join(lines)
 
 
 def describe_query(text: str) -> str:

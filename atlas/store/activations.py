@@ -83,6 +83,10 @@ ROOT_KEY = "store_root"
 
 def recorded_root(engine: Engine) -> Path | None:
     """The store root the atlas recorded, or ``None`` (not recorded, or not an atlas yet)."""
+    if engine.dialect.name == "sqlite":
+        db = engine.url.database
+        if not db or db == ":memory:" or not Path(db).expanduser().is_file():
+            return None  # reading would create the file
     try:
         with engine.connect() as conn:
             value = conn.execute(select(AtlasInfo.value).where(AtlasInfo.key == ROOT_KEY)).scalar()

@@ -48,3 +48,36 @@ def test_a_missing_file_names_the_run_the_path_and_the_option(tmp_path):
     assert "run 7" in text and str(tmp_path / "here" / rel) in text and "--store" in text and "ATLAS_STORE" in text
     store.allocate(rel, n_rows=4, width=2)
     assert store.open(rel).shape == (4, 2) and np.all(store.open(rel) == 0)
+
+
+def test_score_and_a_composite_query_from_another_folder(db_url, tmp_path, monkeypatch):
+    """A colleague in another folder opens the shared atlas with nothing but its URL."""
+    import atlas
+    from tests.methods.fixtures import make_run
+
+    monkeypatch.delenv("ATLAS_STORE", raising=False)
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    monkeypatch.chdir(lab)
+    owner = atlas.connect(db_url, store_root=tmp_path / "shared-store")
+    owner.init()
+    tiny = make_run(owner, tmp_path)
+    owner.close()
+
+    elsewhere = tmp_path / "colleague"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    colleague = atlas.connect(db_url)
+    assert colleague.store.root == (tmp_path / "shared-store").resolve()
+    colleague.score(tiny.run_id, methods="iou", concepts="upos:NOUN,upos:VERB", progress=False)
+    frame = colleague.query("neurons in tiny where iou(upos:NOUN or upos:VERB) > 0 order by iou(upos:NOUN) desc limit 3")
+    assert len(frame) > 0
+    assert frame.attrs["sources"][0]["run"] == tiny.run_id
+    colleague.close()
+
+    monkeypatch.setenv("ATLAS_STORE", str(tmp_path / "not-mounted"))
+    lost = atlas.connect(db_url)
+    with pytest.raises(StoreError, match=rf"run {tiny.run_id}: activation file .* not found") as info:
+        lost.score(tiny.run_id, methods="iou", concepts="upos:NOUN", progress=False)
+    assert "--store" in str(info.value)
+    lost.close()

@@ -33,6 +33,7 @@ from atlas.errors import CorpusError, did_you_mean
 from atlas.store.bulk import bulk_insert
 from atlas.store.context import AtlasContext
 from atlas.store.engine import write
+from atlas.store.failures import database_label, translating
 from atlas.store.maintenance import purge_orphans
 from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Sentence, Token
 
@@ -150,24 +151,25 @@ def add_corpus(
     cols = TokenColumns.from_sentences(sentences)
     n_tokens = cols.n
     steps = tqdm(total=4, desc=f"store {name}", unit=" step", disable=not progress, leave=False)
-    with write(db.engine) as conn:
-        old = _check_name_free(conn, name, replace)
-        if old is not None:
-            _delete_corpus(conn, old)
-        c = Corpus.__table__
-        corpus_id = conn.execute(
-            insert(c)
-            .values(name=name, source=source, format=fmt, license=license, n_sentences=len(sentences),
-                    n_tokens=n_tokens, sha256=digest)
-            .returning(c.c.id)
-        ).scalar_one()
-        steps.update(1)
-        sentence_ids = _insert_sentences(conn, corpus_id, sentences)
-        steps.update(1)
-        _insert_tokens(conn, corpus_id, sentences, sentence_ids)
-        steps.update(1)
-        n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress)
-        steps.update(1)
+    with translating(f"storing corpus {name!r}", where=database_label(db.engine)):
+        with write(db.engine) as conn:
+            old = _check_name_free(conn, name, replace)
+            if old is not None:
+                _delete_corpus(conn, old)
+            c = Corpus.__table__
+            corpus_id = conn.execute(
+                insert(c)
+                .values(name=name, source=source, format=fmt, license=license, n_sentences=len(sentences),
+                        n_tokens=n_tokens, sha256=digest)
+                .returning(c.c.id)
+            ).scalar_one()
+            steps.update(1)
+            sentence_ids = _insert_sentences(conn, corpus_id, sentences)
+            steps.update(1)
+            _insert_tokens(conn, corpus_id, sentences, sentence_ids)
+            steps.update(1)
+            n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress)
+            steps.update(1)
     steps.close()
     elapsed = time.perf_counter() - started
     return {

@@ -15,6 +15,7 @@ traceback. Errors carry data (where, what, a hint), not just strings::
     │   └── StoreValueError     a value the database cannot store (too long, out of range, NUL)
     ├── CorpusError             a corpus file that cannot be read (file, line, what is wrong)
     ├── ConceptError            an unknown concept, a bad concept formula
+    │   └── ConceptLimitError   a concept ran past a limit (a regular expression's time limit)
     ├── ExtractionError         a model that will not load, an unsupported architecture, a run conflict
     ├── MethodError             an unknown scoring method, bad parameters
     └── QueryError              a query that cannot be parsed, bound or run (carries a span)
@@ -97,6 +98,10 @@ class CorpusError(AtlasError):
 
 class ConceptError(AtlasError):
     """An unknown concept or a malformed concept formula."""
+
+
+class ConceptLimitError(ConceptError):
+    """A concept could not be computed within its limit (a regular expression ran too long)."""
 
 
 class ExtractionError(AtlasError):

@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from atlas.corpus.materialise import materialise_corpus
 from atlas.corpus.model import ParsedSentence
 from atlas.corpus.stored import resolve_corpus
 from atlas.errors import CorpusError, did_you_mean
+from atlas.naming import check_name, check_text
 from atlas.store.bulk import bulk_insert
 from atlas.store.context import AtlasContext
 from atlas.store.engine import write
@@ -44,7 +44,6 @@ FORMATS = ("conllu", "text")
 BUILTINS = ("demo",)
 #: Suffixes that name a format when ``format`` is not given.
 SUFFIXES = {".conllu": "conllu", ".conll": "conllu", ".txt": "text", ".text": "text"}
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
 #: Sentences of the stored demo corpus.
 DEMO_SENTENCES = 2000
 
@@ -112,7 +111,8 @@ def add_corpus(
 
     Args:
         db: the atlas.
-        name: the corpus name queries and extraction jobs use (letters, digits, ``_ . -``).
+        name: the corpus name queries and extraction jobs use (:func:`atlas.naming.check_name`:
+            a letter, then letters, digits, ``_`` and ``-``; at most 100 characters; no keyword).
         path: a CoNLL-U or text file (ignored when ``builtin`` is given).
         format: ``"conllu"`` or ``"text"``; guessed from the suffix when ``None``.
         builtin: ``"demo"`` stores the built-in demo corpus (:mod:`atlas.corpus.generated`).
@@ -135,11 +135,8 @@ def add_corpus(
     """
     from tqdm import tqdm
 
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise CorpusError(
-            f"bad corpus name {name!r}",
-            hint="a name starts with a letter or _ and holds letters, digits, _ . - (at most 200 characters)",
-        )
+    check_name("corpus", name, error=CorpusError)
+    _check_license(license)
     if format is not None and format not in FORMATS:
         raise CorpusError(f"unknown corpus format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     with db.engine.connect() as conn:
@@ -180,6 +177,16 @@ def add_corpus(
         "n_concepts": n_concepts,
         "seconds": round(elapsed, 3),
     }
+
+
+def _check_license(license: str | None) -> None:
+    if license is None:
+        return
+    check_text(license, "the licence", error=CorpusError)
+    limit = Corpus.__table__.c.license.type.length
+    if len(license) > limit:
+        raise CorpusError(f"the licence is {len(license)} characters long (at most {limit})",
+                          hint="give its short name or SPDX id, e.g. 'CC BY-SA 4.0'")
 
 
 def _check_name_free(conn: Connection, name: str, replace: bool) -> int | None:

@@ -35,7 +35,7 @@ from atlas.store.context import AtlasContext
 from atlas.store.engine import write
 from atlas.store.failures import database_label, translating
 from atlas.store.maintenance import purge_orphans
-from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Sentence, Token
+from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Score, Sentence, Token, TopActivation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -295,12 +295,34 @@ def corpus_info(db: AtlasContext, ref: str | int, *, n_examples: int = 3, top: i
     return info
 
 
-def remove_corpus(db: AtlasContext, ref: str | int) -> dict[str, Any]:
+def remove_corpus(db: AtlasContext, ref: str | int, *, force: bool = False) -> dict[str, Any]:
     """Delete a corpus with its sentences, tokens, annotations and the runs over it (and their
-    activation arrays). Returns the removed corpus row."""
-    with write(db.engine) as conn:
-        info = resolve_corpus(db, ref, conn=conn)
-        run_dirs = _delete_corpus(conn, info["id"])
+    activation arrays). Returns the removed corpus row.
+
+    A corpus with runs (extracted activations, scores) is removed only with ``force``: the
+    error says how many runs, scores and top activations would go.
+
+    Raises:
+        CorpusError: no such corpus, or runs over it and no ``force``.
+        StoreError: a database failure (:mod:`atlas.store.failures`).
+
+    Example::
+
+        remove_corpus(db, "mine")              # refuses when runs were extracted over it
+        remove_corpus(db, "mine", force=True)  # deletes them too
+    """
+    with translating(f"removing corpus {ref!r}", where=database_label(db.engine)):
+        with write(db.engine) as conn:
+            info = resolve_corpus(db, ref, conn=conn)
+            losses = _run_losses(conn, info["id"])
+            if losses["runs"] and not force:
+                raise CorpusError(
+                    f"corpus {info['name']!r} has {losses['runs']} runs with {losses['scores']:,} scores and "
+                    f"{losses['top_activations']:,} top activations; removing it deletes them and their "
+                    "activation arrays",
+                    hint="pass --force (force=True) to remove it with them",
+                )
+            run_dirs = _delete_corpus(conn, info["id"])
     for run_dir in run_dirs:
         try:
             db.store.remove_run(run_dir)
@@ -308,6 +330,18 @@ def remove_corpus(db: AtlasContext, ref: str | int) -> dict[str, Any]:
             pass  # arrays already gone: nothing to free
     info["n_runs_removed"] = len(run_dirs)
     return info
+
+
+def _run_losses(conn: Connection, corpus_id: int) -> dict[str, int]:
+    """How many runs over a corpus, and their scores and top activations, a removal deletes."""
+    run = Run.__table__
+    runs = select(run.c.id).where(run.c.corpus_id == corpus_id)
+    return {
+        "runs": conn.execute(select(func.count()).select_from(runs.subquery())).scalar_one(),
+        "scores": conn.execute(select(func.count()).where(Score.__table__.c.run_id.in_(runs))).scalar_one(),
+        "top_activations": conn.execute(
+            select(func.count()).where(TopActivation.__table__.c.run_id.in_(runs))).scalar_one(),
+    }
 
 
 __all__ = [

@@ -165,7 +165,7 @@ def add_corpus(
             steps.update(1)
             _insert_tokens(conn, corpus_id, sentences, sentence_ids)
             steps.update(1)
-            n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress)
+            n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress, corpus=name)
             steps.update(1)
     steps.close()
     elapsed = time.perf_counter() - started

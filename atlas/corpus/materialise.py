@@ -162,19 +162,23 @@ def _write_masks(conn: Connection, corpus_id: int, sentence_index: np.ndarray, m
     return nonzero
 
 
-def materialise_corpus(conn: Connection, corpus_id: int, cols: TokenColumns, *, progress: bool = False) -> int:
+def materialise_corpus(
+    conn: Connection, corpus_id: int, cols: TokenColumns, *, progress: bool = False, corpus: str | None = None
+) -> int:
     """Create the concepts a new corpus brings and write every concept's membership for it.
 
     Concepts the corpus adds to the inventory (new UPOS tags, frequent words, ...) are also
     written for every other stored corpus, so each concept stays materialised everywhere.
     Runs inside the caller's transaction. Returns the number of concepts with at least one
-    token in the new corpus.
+    token in the new corpus; ``corpus`` (its name) is for messages. A user regex that runs past
+    its time limit raises :class:`~atlas.errors.ConceptLimitError` (other broken user concepts
+    get an empty mask).
     """
     from tqdm import tqdm
 
     new_names = ensure_builtin_concepts(conn, auto_concepts(cols))
     concepts = concept_rows(conn)
-    computer = _MaskComputer(cols, concepts)
+    computer = _MaskComputer(cols, concepts, corpus=corpus)
     masks: dict[int, np.ndarray] = {}
     for name, row in tqdm(concepts.items(), desc="concepts", unit=" concept", disable=not progress, leave=False):
         try:

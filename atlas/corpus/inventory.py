@@ -53,9 +53,10 @@ def define_concept(
     """Define a concept and materialise it for every stored corpus, in one transaction.
 
     Exactly one of ``formula`` (over other concepts), ``words`` (matched on lower-cased forms)
-    or ``regex`` (the whole form must match, :mod:`atlas.corpus.patterns`) defines it. Masks are
-    computed before the write transaction, so the write lock is held only to write. ``level="sentence"`` OR-pools it
-    over sentences. Concepts that use it in their formulas are recomputed when it is replaced.
+    or ``regex`` (the whole form must match, :mod:`atlas.corpus.patterns`) defines it.
+    ``level="sentence"`` OR-pools it over sentences. Concepts that use it in their formulas are
+    recomputed when it is replaced. Masks are computed before the write transaction, so the
+    write lock is held only to write.
 
     Returns:
         ``{"id", "name", "kind", "n_tokens": {corpus name: count}}``.

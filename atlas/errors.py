@@ -6,9 +6,16 @@ traceback. Errors carry data (where, what, a hint), not just strings::
 
     AtlasError
     ├── StoreError              the database: unreachable, malformed URL, not an atlas, wrong version
-    │   └── SchemaVersionError  the database is at a schema version this code does not know
+    │   ├── SchemaVersionError  the database is at a schema version this code does not know
+    │   ├── StoreBusyError      another connection holds the lock (SQLite "database is locked")
+    │   ├── StoreConnectionError  the connection to the server was lost mid-command
+    │   ├── StorePermissionError  the role or file may not do this (read-only, no privilege)
+    │   ├── StoreFullError      the disk or the database's size limit is full
+    │   ├── StoreTimeoutError   the server cancelled a statement (statement_timeout, a cancel)
+    │   └── StoreValueError     a value the database cannot store (too long, out of range, NUL)
     ├── CorpusError             a corpus file that cannot be read (file, line, what is wrong)
     ├── ConceptError            an unknown concept, a bad concept formula
+    │   └── ConceptLimitError   a concept ran past a limit (a regular expression's time limit)
     ├── ExtractionError         a model that will not load, an unsupported architecture, a run conflict
     ├── MethodError             an unknown scoring method, bad parameters
     └── QueryError              a query that cannot be parsed, bound or run (carries a span)
@@ -51,6 +58,30 @@ class SchemaVersionError(StoreError):
     """The database schema is at a revision this version of Neuron Atlas does not know."""
 
 
+class StoreBusyError(StoreError):
+    """Another connection holds the database lock longer than the busy timeout."""
+
+
+class StoreConnectionError(StoreError):
+    """The connection to the database was lost while a command ran (nothing was committed)."""
+
+
+class StorePermissionError(StoreError):
+    """The database role or the database file may not do what the command asked."""
+
+
+class StoreFullError(StoreError):
+    """The disk, the quota or the database's size limit is full."""
+
+
+class StoreTimeoutError(StoreError):
+    """The database cancelled a statement: ``statement_timeout``, a lock timeout or a cancel."""
+
+
+class StoreValueError(StoreError):
+    """A value the database cannot store: a string too long, a number out of range, a NUL."""
+
+
 class CorpusError(AtlasError):
     """A corpus cannot be read. ``path`` and ``line`` say where."""
 
@@ -67,6 +98,10 @@ class CorpusError(AtlasError):
 
 class ConceptError(AtlasError):
     """An unknown concept or a malformed concept formula."""
+
+
+class ConceptLimitError(ConceptError):
+    """A concept could not be computed within its limit (a regular expression ran too long)."""
 
 
 class ExtractionError(AtlasError):

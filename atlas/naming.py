@@ -202,3 +202,141 @@ def is_reserved(name: str) -> bool:
     (True, False)
     """
     return name.lower() in query_keywords()
+
+
+# -- user-given names and stored text (issue 12: validation at the edge) -----------------------
+#
+# ONE rule for every name a user gives: a model's short name (``--as``), a corpus name and a
+# user concept name. A name
+#
+# * starts with an ASCII letter and holds ASCII letters, digits, ``_`` and ``-`` only;
+# * is at most :data:`NAME_MAX` (100) characters long;
+# * is no keyword of the query or formula grammar (``and``, ``where``, ``show``, ...; any case).
+#
+# Why these characters: a user name must stand bare everywhere it is used, on both backends:
+# as a query-language name (``[A-Za-z_][A-Za-z0-9_-]*``), as the model part of a neuron-id
+# literal (``gpt2-small/mlp.4/7``, where ``/`` separates and ``.`` belongs to the layer), and as
+# a name in a concept formula. ``:`` and ``=`` are left to the names Neuron Atlas generates
+# (``upos:NOUN``, ``feat:Polarity=Neg``, ``position:3``), so a user concept can never shadow
+# one; generated names are checked by :func:`check_generated_name` (length and text only).
+# ``.`` (``qwen2.5``) is not allowed: :func:`suggest_name` turns such a string into a name.
+
+#: The longest user-given name.
+NAME_MAX = 100
+#: The longest generated concept name (the ``concept.name`` column holds 200 characters).
+GENERATED_NAME_MAX = 200
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_\-]")
+_NAME_KINDS = {"model": "model short name", "corpus": "corpus name", "concept": "concept name"}
+_BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _reserved() -> frozenset[str]:
+    """The reserved words names may not be spelled like (lower case): the grammar's keywords."""
+    return query_keywords()
+
+
+def name_problem(kind: str, name: object) -> str | None:
+    """What is wrong with a user-given name of ``kind`` (``model``, ``corpus``, ``concept``), or ``None``.
+
+    >>> name_problem("corpus", "pud-en_2") is None
+    True
+    >>> name_problem("model", "gpt2/small")
+    "bad model short name 'gpt2/small': it holds '/'"
+    >>> name_problem("concept", "Where")
+    "bad concept name 'Where': it is a keyword of the query language"
+    """
+    label = _NAME_KINDS.get(kind)
+    if label is None:
+        raise AtlasError(f"unknown kind of name {kind!r}", hint=f"use one of {', '.join(_NAME_KINDS)}")
+    if not isinstance(name, str):
+        return f"bad {label} {name!r}: it is not a string"
+    shown = repr(name) if len(name) <= 60 else repr(name[:57] + "...")
+    if not name:
+        return f"bad {label} '': it is empty"
+    if len(name) > NAME_MAX:
+        return f"bad {label} {shown}: it is {len(name)} characters long (at most {NAME_MAX})"
+    if not ("a" <= name[0].lower() <= "z"):
+        return f"bad {label} {shown}: it does not start with a letter"
+    bad = next((ch for ch in name if not _NAME_CHAR.fullmatch(ch)), None)
+    if bad is not None:
+        return f"bad {label} {shown}: it holds {bad!r}"
+    if name.lower() in _reserved():
+        return f"bad {label} {shown}: it is a keyword of the query language"
+    return None
+
+
+def check_name(kind: str, name: object, *, error: type[AtlasError] = AtlasError) -> str:
+    """Return ``name`` when it follows the one rule for user-given names (see above); else raise.
+
+    Args:
+        kind: ``"model"`` (``--as``), ``"corpus"`` or ``"concept"``.
+        name: the name the user gave.
+        error: the :class:`AtlasError` subclass to raise (``CorpusError``, ``ConceptError``, ...).
+
+    >>> check_name("corpus", "pud")
+    'pud'
+    >>> check_name("corpus", "a b")
+    Traceback (most recent call last):
+    ...
+    atlas.errors.AtlasError: bad corpus name 'a b': it holds ' ' (a name starts with a letter and holds letters, digits, _ and - (at most 100 characters, no keyword); e.g. 'a_b')
+    """
+    problem = name_problem(kind, name)
+    if problem is not None:
+        example = suggest_name(name) if isinstance(name, str) else None
+        hint = "a name starts with a letter and holds letters, digits, _ and - (at most 100 characters, no keyword)"
+        if example and example != name and name_problem(kind, example) is None:
+            hint += f"; e.g. {example!r}"
+        raise error(problem, hint=hint)
+    assert isinstance(name, str)
+    return name
+
+
+def suggest_name(text: str) -> str:
+    """A user-name spelling of ``text``: other characters become ``_``, a letter is put first.
+
+    >>> suggest_name("Qwen2.5-0.5B"), suggest_name("2nd corpus"), suggest_name("where")
+    ('Qwen2_5-0_5B', 'n2nd_corpus', 'where_')
+    """
+    out = re.sub(r"[^A-Za-z0-9_\-]", "_", text)[:NAME_MAX] or "n"
+    if not ("a" <= out[0].lower() <= "z"):
+        out = ("n" + out)[:NAME_MAX]
+    if out.lower() in _reserved():
+        out += "_"
+    return out
+
+
+def text_problem(value: str) -> str | None:
+    """What in ``value`` no backend can store (a NUL, a lone surrogate), or ``None``.
+
+    >>> text_problem("fine"), text_problem("a\\x00b")
+    (None, 'a NUL character at position 2')
+    """
+    m = _BAD_TEXT.search(value)
+    if m is None:
+        return None
+    if m.group() == "\x00":
+        return f"a NUL character at position {m.start() + 1}"
+    return f"a lone surrogate {m.group()!r} at position {m.start() + 1}"
+
+
+def check_text(value: str, what: str, *, error: type[AtlasError] = AtlasError) -> str:
+    """Return ``value`` unless it holds what the database cannot store (NUL, lone surrogates).
+
+    ``what`` says what and where the text is (``"the regular expression of concept 'x'"``).
+
+    >>> check_text("ok", "the licence")
+    'ok'
+    >>> check_text("a\\x00", "the licence")
+    Traceback (most recent call last):
+    ...
+    atlas.errors.AtlasError: the licence holds a NUL character at position 2 (remove the character; PostgreSQL cannot store it in text)
+    """
+    problem = text_problem(value)
+    if problem is not None:
+        raise error(f"{what} holds {problem}", hint="remove the character; PostgreSQL cannot store it in text")
+    return value
+
+
+def check_generated_name(name: str) -> bool:
+    """Whether a generated concept name (``word:...``, ``feat:...``) fits the store: short enough, clean text."""
+    return len(name) <= GENERATED_NAME_MAX and text_problem(name) is None

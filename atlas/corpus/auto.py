@@ -29,6 +29,7 @@ import numpy as np
 
 import atlas.corpus.formula as fm
 from atlas.corpus.columns import TokenColumns
+from atlas.naming import check_generated_name
 
 #: A lower-cased form becomes a ``word:`` concept when a corpus holds it this many times.
 WORD_MIN_COUNT = 10
@@ -88,7 +89,7 @@ def auto_concepts(cols: TokenColumns, *, word_min_count: int = WORD_MIN_COUNT, w
 
     def add(kind: str, raw: str) -> None:
         name = auto_name(kind, raw)
-        if fm.is_concept_name(name) and name not in found:
+        if fm.is_concept_name(name) and check_generated_name(name) and name not in found:
             found[name] = AutoConcept(name, kind, raw)
 
     for raw in sorted(cols.index("upos")):

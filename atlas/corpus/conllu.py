@@ -33,12 +33,17 @@ from tqdm import tqdm
 
 from atlas.corpus.model import ParsedSentence, ParsedWord
 from atlas.errors import CorpusError
+from atlas.naming import text_problem
+from atlas.store.tables import Sentence, Token
 
 _FEATURE = re.compile(r"[A-Za-z0-9]+(?:\[[A-Za-z0-9]+\])?=[A-Za-z0-9]+(?:,[A-Za-z0-9]+)*")
 _INT = re.compile(r"\d+")
 _RANGE = re.compile(r"(\d+)-(\d+)")
 _EMPTY = re.compile(r"(\d+)\.(\d+)")
 _FEATS_HINT = "FEATS is '_' or Name=Value pairs separated by '|', e.g. Number=Plur|Tense=Past"
+#: The longest value each length-limited column stores (the same limit on both backends).
+_LIMITS = {col: Token.__table__.c[col].type.length for col in ("upos", "xpos", "deprel")}
+_SENT_ID_MAX = Sentence.__table__.c.sent_id.type.length
 
 
 def _none(value: str) -> str | None:
@@ -67,7 +72,7 @@ class _SentenceBuilder:
     def error(self, message: str, line: int, hint: str | None = None) -> CorpusError:
         return CorpusError(message, path=self.path, line=line, hint=hint)
 
-    def comment(self, body: str) -> None:
+    def comment(self, body: str, line: int) -> None:
         key, sep, value = body.partition("=")
         if not sep:
             return
@@ -76,6 +81,18 @@ class _SentenceBuilder:
             self.text = value.strip()
         elif key == "sent_id":
             self.sent_id = value.strip()
+            if len(self.sent_id) > _SENT_ID_MAX:
+                raise self.error(f"sent_id is {len(self.sent_id)} characters long (at most {_SENT_ID_MAX})", line,
+                                 hint="shorten the sent_id")
+
+    def check_lengths(self, values: dict[str, str], line: int) -> None:
+        for column, value in values.items():
+            if len(value) > _LIMITS[column]:
+                raise self.error(
+                    f"{column.upper()} {value[:40]!r}... is {len(value)} characters long (at most {_LIMITS[column]})",
+                    line,
+                    hint=f"{column.upper()} holds a short tag; is a column shifted?",
+                )
 
     def word_line(self, raw: str, line: int) -> None:
         cols = raw.split("\t")
@@ -111,6 +128,7 @@ class _SentenceBuilder:
             )
         if form == "":
             raise self.error(f"word {ident} has an empty FORM", line)
+        self.check_lengths({"upos": upos, "xpos": xpos, "deprel": deprel}, line)
         if feats != "_":
             for item in feats.split("|"):
                 if not _FEATURE.fullmatch(item):
@@ -188,6 +206,10 @@ def iter_conllu(lines: Iterable[str | bytes], *, path: str = "<string>") -> Iter
         if number == 1:
             raw = raw.lstrip("\ufeff")
         raw = raw.rstrip("\r\n")
+        problem = text_problem(raw)
+        if problem is not None:
+            raise CorpusError(f"the line holds {problem}", path=path, line=number,
+                              hint="remove the character: no database can store it in text")
         if not raw.strip():
             if builder is not None:
                 yield builder.finish()
@@ -196,7 +218,7 @@ def iter_conllu(lines: Iterable[str | bytes], *, path: str = "<string>") -> Iter
         if builder is None:
             builder = _SentenceBuilder(path, number)
         if raw.startswith("#"):
-            builder.comment(raw[1:])
+            builder.comment(raw[1:], number)
         else:
             builder.word_line(raw, number)
     if builder is not None:

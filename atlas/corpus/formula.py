@@ -7,7 +7,7 @@ Grammar (keywords are case-insensitive; ``not`` binds tightest, then ``and``, th
     and      := not ("and" not)*
     not      := "not" not | atom
     atom     := NAME | "(" formula ")"
-    NAME     := [A-Za-z_][A-Za-z0-9_]* ( ":" [A-Za-z0-9_=.,\\-']+ )?
+    NAME     := [A-Za-z_][A-Za-z0-9_-]* ( ":" [A-Za-z0-9_=.,\\-']+ )?
 
 Examples: ``noun and not plural``, ``(past_tense or present_tense) and verb``,
 ``feat:Tense=Past and not upos:AUX``, ``word:not or word:n't``.
@@ -37,7 +37,7 @@ import numpy as np
 from atlas.errors import ConceptError
 
 #: A concept name: an identifier, optionally ``:`` and a value (``upos:NOUN``, ``feat:Tense=Past``).
-NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z0-9_=.,\-']+)?"
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z0-9_=.,\-']+)?"
 NAME_RE = re.compile(NAME_PATTERN)
 KEYWORDS = frozenset({"and", "or", "not"})
 MAX_LENGTH = 2000

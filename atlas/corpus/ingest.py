@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +29,13 @@ from atlas.corpus.materialise import materialise_corpus
 from atlas.corpus.model import ParsedSentence
 from atlas.corpus.stored import resolve_corpus
 from atlas.errors import CorpusError, did_you_mean
+from atlas.naming import check_name, check_text
 from atlas.store.bulk import bulk_insert
 from atlas.store.context import AtlasContext
 from atlas.store.engine import write
+from atlas.store.failures import database_label, translating
 from atlas.store.maintenance import purge_orphans
-from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Sentence, Token
+from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Score, Sentence, Token, TopActivation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +44,6 @@ FORMATS = ("conllu", "text")
 BUILTINS = ("demo",)
 #: Suffixes that name a format when ``format`` is not given.
 SUFFIXES = {".conllu": "conllu", ".conll": "conllu", ".txt": "text", ".text": "text"}
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
 #: Sentences of the stored demo corpus.
 DEMO_SENTENCES = 2000
 
@@ -111,7 +111,8 @@ def add_corpus(
 
     Args:
         db: the atlas.
-        name: the corpus name queries and extraction jobs use (letters, digits, ``_ . -``).
+        name: the corpus name queries and extraction jobs use (:func:`atlas.naming.check_name`:
+            a letter, then letters, digits, ``_`` and ``-``; at most 100 characters; no keyword).
         path: a CoNLL-U or text file (ignored when ``builtin`` is given).
         format: ``"conllu"`` or ``"text"``; guessed from the suffix when ``None``.
         builtin: ``"demo"`` stores the built-in demo corpus (:mod:`atlas.corpus.generated`).
@@ -134,11 +135,8 @@ def add_corpus(
     """
     from tqdm import tqdm
 
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise CorpusError(
-            f"bad corpus name {name!r}",
-            hint="a name starts with a letter or _ and holds letters, digits, _ . - (at most 200 characters)",
-        )
+    check_name("corpus", name, error=CorpusError)
+    _check_license(license)
     if format is not None and format not in FORMATS:
         raise CorpusError(f"unknown corpus format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     with db.engine.connect() as conn:
@@ -150,24 +148,25 @@ def add_corpus(
     cols = TokenColumns.from_sentences(sentences)
     n_tokens = cols.n
     steps = tqdm(total=4, desc=f"store {name}", unit=" step", disable=not progress, leave=False)
-    with write(db.engine) as conn:
-        old = _check_name_free(conn, name, replace)
-        if old is not None:
-            _delete_corpus(conn, old)
-        c = Corpus.__table__
-        corpus_id = conn.execute(
-            insert(c)
-            .values(name=name, source=source, format=fmt, license=license, n_sentences=len(sentences),
-                    n_tokens=n_tokens, sha256=digest)
-            .returning(c.c.id)
-        ).scalar_one()
-        steps.update(1)
-        sentence_ids = _insert_sentences(conn, corpus_id, sentences)
-        steps.update(1)
-        _insert_tokens(conn, corpus_id, sentences, sentence_ids)
-        steps.update(1)
-        n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress)
-        steps.update(1)
+    with translating(f"storing corpus {name!r}", where=database_label(db.engine)):
+        with write(db.engine) as conn:
+            old = _check_name_free(conn, name, replace)
+            if old is not None:
+                _delete_corpus(conn, old)
+            c = Corpus.__table__
+            corpus_id = conn.execute(
+                insert(c)
+                .values(name=name, source=source, format=fmt, license=license, n_sentences=len(sentences),
+                        n_tokens=n_tokens, sha256=digest)
+                .returning(c.c.id)
+            ).scalar_one()
+            steps.update(1)
+            sentence_ids = _insert_sentences(conn, corpus_id, sentences)
+            steps.update(1)
+            _insert_tokens(conn, corpus_id, sentences, sentence_ids)
+            steps.update(1)
+            n_concepts = materialise_corpus(conn, corpus_id, cols, progress=progress, corpus=name)
+            steps.update(1)
     steps.close()
     elapsed = time.perf_counter() - started
     return {
@@ -178,6 +177,16 @@ def add_corpus(
         "n_concepts": n_concepts,
         "seconds": round(elapsed, 3),
     }
+
+
+def _check_license(license: str | None) -> None:
+    if license is None:
+        return
+    check_text(license, "the licence", error=CorpusError)
+    limit = Corpus.__table__.c.license.type.length
+    if len(license) > limit:
+        raise CorpusError(f"the licence is {len(license)} characters long (at most {limit})",
+                          hint="give its short name or SPDX id, e.g. 'CC BY-SA 4.0'")
 
 
 def _check_name_free(conn: Connection, name: str, replace: bool) -> int | None:
@@ -286,12 +295,34 @@ def corpus_info(db: AtlasContext, ref: str | int, *, n_examples: int = 3, top: i
     return info
 
 
-def remove_corpus(db: AtlasContext, ref: str | int) -> dict[str, Any]:
+def remove_corpus(db: AtlasContext, ref: str | int, *, force: bool = False) -> dict[str, Any]:
     """Delete a corpus with its sentences, tokens, annotations and the runs over it (and their
-    activation arrays). Returns the removed corpus row."""
-    with write(db.engine) as conn:
-        info = resolve_corpus(db, ref, conn=conn)
-        run_dirs = _delete_corpus(conn, info["id"])
+    activation arrays). Returns the removed corpus row.
+
+    A corpus with runs (extracted activations, scores) is removed only with ``force``: the
+    error says how many runs, scores and top activations would go.
+
+    Raises:
+        CorpusError: no such corpus, or runs over it and no ``force``.
+        StoreError: a database failure (:mod:`atlas.store.failures`).
+
+    Example::
+
+        remove_corpus(db, "mine")              # refuses when runs were extracted over it
+        remove_corpus(db, "mine", force=True)  # deletes them too
+    """
+    with translating(f"removing corpus {ref!r}", where=database_label(db.engine)):
+        with write(db.engine) as conn:
+            info = resolve_corpus(db, ref, conn=conn)
+            losses = _run_losses(conn, info["id"])
+            if losses["runs"] and not force:
+                raise CorpusError(
+                    f"corpus {info['name']!r} has {losses['runs']} runs with {losses['scores']:,} scores and "
+                    f"{losses['top_activations']:,} top activations; removing it deletes them and their "
+                    "activation arrays",
+                    hint="pass --force (force=True) to remove it with them",
+                )
+            run_dirs = _delete_corpus(conn, info["id"])
     for run_dir in run_dirs:
         try:
             db.store.remove_run(run_dir)
@@ -299,6 +330,18 @@ def remove_corpus(db: AtlasContext, ref: str | int) -> dict[str, Any]:
             pass  # arrays already gone: nothing to free
     info["n_runs_removed"] = len(run_dirs)
     return info
+
+
+def _run_losses(conn: Connection, corpus_id: int) -> dict[str, int]:
+    """How many runs over a corpus, and their scores and top activations, a removal deletes."""
+    run = Run.__table__
+    runs = select(run.c.id).where(run.c.corpus_id == corpus_id)
+    return {
+        "runs": conn.execute(select(func.count()).select_from(runs.subquery())).scalar_one(),
+        "scores": conn.execute(select(func.count()).where(Score.__table__.c.run_id.in_(runs))).scalar_one(),
+        "top_activations": conn.execute(
+            select(func.count()).where(TopActivation.__table__.c.run_id.in_(runs))).scalar_one(),
+    }
 
 
 __all__ = [

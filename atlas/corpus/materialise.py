@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,8 +29,9 @@ from atlas.corpus.auto import AUTO_KINDS, AutoConcept, auto_concepts, auto_mask
 from atlas.corpus.columns import TokenColumns
 from atlas.corpus.dependencies import with_dependents
 from atlas.corpus.named import NAMED
-from atlas.corpus.stored import USER_KINDS, ConceptRow, concept_rows, stored_mask_loader
-from atlas.errors import ConceptError, did_you_mean
+from atlas.corpus.stored import USER_KINDS, ConceptRow, concept_rows, sentence_index, stored_mask_loader
+from atlas.corpus.patterns import regex_mask
+from atlas.errors import ConceptError, ConceptLimitError, did_you_mean
 from atlas.store.bulk import bulk_insert
 from atlas.store.tables import Annotation, Concept, ConceptCount, Corpus
 
@@ -49,8 +49,10 @@ class _MaskComputer:
         *,
         recompute: set[str] | None = None,
         stored: Callable[[str], np.ndarray] | None = None,
+        corpus: str | None = None,
     ) -> None:
         self.cols = cols
+        self.corpus = corpus
         self.concepts = concepts
         self.recompute = recompute
         self.stored = stored
@@ -88,8 +90,7 @@ class _MaskComputer:
         if row.kind == "wordlist":
             return cols.mask("lower", *(w for w in (row.definition or "").split("\n") if w))
         if row.kind == "regex":
-            pattern = re.compile(row.definition or "")
-            return np.fromiter((pattern.fullmatch(f) is not None for f in cols.form), dtype=bool, count=cols.n)
+            return regex_mask(cols, row.definition or "", concept=row.name, corpus=self.corpus)
         named = NAMED.get(row.name)
         if named is None:  # a built-in concept this version does not know: nothing to compute
             return np.zeros(cols.n, dtype=bool)
@@ -127,13 +128,17 @@ def ensure_builtin_concepts(conn: Connection, autos: Iterable[AutoConcept] = ())
 def write_masks(conn: Connection, corpus_id: int, cols: TokenColumns, masks: dict[int, np.ndarray]) -> int:
     """Bulk-write annotations and counts of ``{concept_id: mask}`` for one corpus; returns
     how many of the concepts have at least one token."""
+    return _write_masks(conn, corpus_id, cols.sentence_index, masks)
+
+
+def _write_masks(conn: Connection, corpus_id: int, sentence_index: np.ndarray, masks: dict[int, np.ndarray]) -> int:
     concept_ids: list[np.ndarray] = []
     rows: list[np.ndarray] = []
     counts: dict[str, list[int]] = {"concept_id": [], "corpus_id": [], "n_tokens": [], "n_sentences": []}
     nonzero = 0
     for concept_id, mask in masks.items():
         hit = np.flatnonzero(mask)
-        n_sent = int(np.unique(cols.sentence_index[hit]).size) if hit.size else 0
+        n_sent = int(np.unique(sentence_index[hit]).size) if hit.size else 0
         counts["concept_id"].append(concept_id)
         counts["corpus_id"].append(corpus_id)
         counts["n_tokens"].append(int(hit.size))
@@ -157,23 +162,29 @@ def write_masks(conn: Connection, corpus_id: int, cols: TokenColumns, masks: dic
     return nonzero
 
 
-def materialise_corpus(conn: Connection, corpus_id: int, cols: TokenColumns, *, progress: bool = False) -> int:
+def materialise_corpus(
+    conn: Connection, corpus_id: int, cols: TokenColumns, *, progress: bool = False, corpus: str | None = None
+) -> int:
     """Create the concepts a new corpus brings and write every concept's membership for it.
 
     Concepts the corpus adds to the inventory (new UPOS tags, frequent words, ...) are also
     written for every other stored corpus, so each concept stays materialised everywhere.
     Runs inside the caller's transaction. Returns the number of concepts with at least one
-    token in the new corpus.
+    token in the new corpus; ``corpus`` (its name) is for messages. A user regex that runs past
+    its time limit raises :class:`~atlas.errors.ConceptLimitError` (other broken user concepts
+    get an empty mask).
     """
     from tqdm import tqdm
 
     new_names = ensure_builtin_concepts(conn, auto_concepts(cols))
     concepts = concept_rows(conn)
-    computer = _MaskComputer(cols, concepts)
+    computer = _MaskComputer(cols, concepts, corpus=corpus)
     masks: dict[int, np.ndarray] = {}
     for name, row in tqdm(concepts.items(), desc="concepts", unit=" concept", disable=not progress, leave=False):
         try:
             masks[row.id] = computer(name)
+        except ConceptLimitError:
+            raise  # a regex too slow for this corpus: refuse the corpus rather than store a wrong mask
         except ConceptError:
             masks[row.id] = np.zeros(cols.n, dtype=bool)  # a broken user formula does not block ingest
     n_concepts = write_masks(conn, corpus_id, cols, masks)
@@ -185,17 +196,37 @@ def materialise_corpus(conn: Connection, corpus_id: int, cols: TokenColumns, *, 
     return n_concepts
 
 
-def rematerialise(conn: Connection, corpus_id: int, concepts: dict[str, ConceptRow], names: set[str]) -> dict[str, int]:
-    """Recompute ``names`` on a stored corpus, replacing their annotations and counts; the
-    other concepts their formulas use are read from the store. Returns ``{name: n_tokens}``."""
+def compute_masks(
+    conn: Connection, corpus_id: int, concepts: dict[str, ConceptRow], names: set[str], *, corpus: str | None = None
+) -> dict[str, np.ndarray]:
+    """The masks of ``names`` on a stored corpus, computed (the other concepts their formulas
+    use are read from the store) but not written: call it before a write transaction, so the
+    lock is held only to write (:func:`rematerialise` with ``masks=``)."""
     cols = TokenColumns.load(conn, corpus_id)
+    computer = _MaskComputer(
+        cols, concepts, recompute=names, stored=stored_mask_loader(conn, corpus_id, cols.n, concepts), corpus=corpus
+    )
+    return {n: computer(n) for n in sorted(names, key=lambda n: concepts[n].id)}
+
+
+def rematerialise(
+    conn: Connection,
+    corpus_id: int,
+    concepts: dict[str, ConceptRow],
+    names: set[str],
+    *,
+    masks: dict[str, np.ndarray] | None = None,
+    corpus: str | None = None,
+) -> dict[str, int]:
+    """Replace the annotations and counts of ``names`` on a stored corpus with ``masks`` (from
+    :func:`compute_masks`; computed here when ``None``). Returns ``{name: n_tokens}``."""
+    if masks is None:
+        masks = compute_masks(conn, corpus_id, concepts, names, corpus=corpus)
     ids = [concepts[n].id for n in names]
     for table in (Annotation.__table__, ConceptCount.__table__):
         conn.execute(delete(table).where(table.c.corpus_id == corpus_id, table.c.concept_id.in_(ids)))
-    computer = _MaskComputer(cols, concepts, recompute=names, stored=stored_mask_loader(conn, corpus_id, cols.n, concepts))
-    masks = {concepts[n].id: computer(n) for n in sorted(names, key=lambda n: concepts[n].id)}
-    write_masks(conn, corpus_id, cols, masks)
-    return {n: int(masks[concepts[n].id].sum()) for n in names}
+    _write_masks(conn, corpus_id, sentence_index(conn, corpus_id), {concepts[n].id: masks[n] for n in names})
+    return {n: int(masks[n].sum()) for n in names}
 
 
-__all__ = ["ensure_builtin_concepts", "materialise_corpus", "rematerialise", "write_masks"]
+__all__ = ["compute_masks", "ensure_builtin_concepts", "materialise_corpus", "rematerialise", "write_masks"]

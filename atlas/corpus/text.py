@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from atlas.corpus.model import ParsedSentence, ParsedWord
 from atlas.errors import CorpusError
+from atlas.naming import text_problem
 
 _TOKEN = re.compile(
     r"""
@@ -72,9 +73,17 @@ def tokenize(text: str) -> list[ParsedWord]:
 
 
 def parse_text(text: str, *, path: str = "<string>", first_line: int = 1) -> list[ParsedSentence]:
-    """Turn text with one sentence per line into sentences (blank lines are skipped)."""
+    """Turn text with one sentence per line into sentences (blank lines are skipped).
+
+    Raises:
+        CorpusError: a line holds a NUL or a lone surrogate (no database stores them in text).
+    """
     out: list[ParsedSentence] = []
     for number, line in enumerate(text.splitlines(), start=first_line):
+        problem = text_problem(line)
+        if problem is not None:
+            raise CorpusError(f"the line holds {problem}", path=path, line=number,
+                              hint="remove the character: no database can store it in text")
         line = line.strip().lstrip("\ufeff")
         if not line:
             continue

@@ -6,13 +6,15 @@ holds other tables but is no atlas, and one whose schema is newer than this code
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from alembic.util import CommandError
+from sqlalchemy import Engine, MetaData, Table, func, inspect, select
 
 from atlas.errors import SchemaVersionError, StoreError
 from atlas.store.engine import check_connection, table_names
@@ -116,8 +118,88 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     _run(engine, command.upgrade, revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    _run(engine, command.downgrade, revision)
+def downgrade(engine: Engine, revision: str, *, force: bool = False) -> None:
+    """Downgrade the schema to ``revision`` (a revision id, ``-N`` steps, or ``base``).
+
+    A downgrade to ``base`` (it drops every table of the atlas), and any downgrade that would
+    drop tables holding rows, refuses unless ``force``, saying how many rows of which tables
+    it would delete.
+
+    Raises:
+        StoreError: an unknown revision (the message lists the valid ones), a revision the
+            database cannot go down to, or rows that would be lost without ``force``.
+
+    Example::
+
+        downgrade(engine, "-1")                  # refuses if the dropped tables hold rows
+        downgrade(engine, "base", force=True)    # empties the atlas
+    """
+    _check_downgrade_target(engine, revision)
+    if not force:
+        losses = downgrade_losses(engine, revision)
+        if losses or revision == "base":
+            counts = ", ".join(f"{n:,} rows of {t}" for t, n in sorted(losses.items())) or "no rows"
+            drops = "drops every table of the atlas and " if revision == "base" else ""
+            raise StoreError(
+                f"downgrading {_show(engine)} to {revision!r} {drops}would delete {counts}",
+                hint="back the database up first, then pass --force (force=True)",
+            )
+    try:
+        _run(engine, command.downgrade, revision)
+    except CommandError as exc:
+        raise StoreError(f"cannot downgrade {_show(engine)} to {revision!r}: {exc}",
+                         hint=f"valid targets: {_valid_targets(engine)}") from None
+
+
+def downgrade_losses(engine: Engine, revision: str) -> dict[str, int]:
+    """``{table: rows}`` of the tables holding rows that a downgrade to ``revision`` would drop.
+
+    The downgrade is run inside a transaction that is rolled back (both backends have
+    transactional DDL), so what it drops is what the migrations say, not a guess.
+    """
+    _check_downgrade_target(engine, revision)
+    check_connection(engine)
+    before = table_names(engine) - {"alembic_version"}
+    cfg = alembic_config(engine)
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+            after = set(inspect(conn).get_table_names())
+        except CommandError as exc:
+            raise StoreError(f"cannot downgrade {_show(engine)} to {revision!r}: {exc}",
+                             hint=f"valid targets: {_valid_targets(engine)}") from None
+        finally:
+            trans.rollback()
+    losses: dict[str, int] = {}
+    with engine.connect() as conn:
+        for table in sorted(before - after):
+            n = conn.execute(select(func.count()).select_from(Table(table, MetaData()))).scalar_one()
+            if n:
+                losses[table] = int(n)
+    return losses
+
+
+def _check_downgrade_target(engine: Engine, revision: str) -> None:
+    if revision == "base" or re.fullmatch(r"-[1-9][0-9]*", revision):
+        return
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    found = None
+    if revision.strip():
+        try:
+            found = script.get_revision(revision)
+        except CommandError:
+            found = None
+    if found is None or isinstance(found, tuple):
+        raise StoreError(f"unknown schema revision {revision!r}", hint=f"valid targets: {_valid_targets(engine)}")
+
+
+def _valid_targets(engine: Engine) -> str:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    revisions = [f"{s.revision} ({(s.doc or '').strip().splitlines()[0] if s.doc else ''})"
+                 for s in reversed(list(script.walk_revisions()))]
+    return ", ".join(["base", "-1", *revisions])
 
 
 def _run(engine: Engine, fn: object, revision: str) -> None:

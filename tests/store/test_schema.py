@@ -26,7 +26,7 @@ def test_upgrade_downgrade_upgrade(empty_db_url):
     head = migrate.init(engine)
     assert migrate.current_revision(engine) == head
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
-    migrate.downgrade(engine, "base")
+    migrate.downgrade(engine, "base", force=True)
     assert migrate.current_revision(engine) is None
     assert set(inspect(engine).get_table_names()) & set(Base.metadata.tables) == set()
     migrate.upgrade(engine, "head")

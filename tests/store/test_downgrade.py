@@ -1,0 +1,91 @@
+"""Destructive schema downgrades ask for force and say what they would delete (both backends)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, inspect, insert, select
+
+from atlas.corpus.ingest import add_corpus
+from atlas.errors import StoreError
+from atlas.store import migrate
+from atlas.store.engine import make_engine
+from atlas.store.tables import Base, Corpus, Token
+
+
+def test_downgrade_to_base_refuses_and_counts_rows(db):
+    add_corpus(db, "demo", builtin="demo", n_sentences=50, progress=False)
+    with db.engine.connect() as conn:
+        n_tokens = conn.execute(select(func.count()).select_from(Token.__table__)).scalar_one()
+    with pytest.raises(StoreError) as info:
+        migrate.downgrade(db.engine, "base")
+    message = str(info.value)
+    assert "drops every table of the atlas" in message
+    assert "1 rows of corpus" in message and f"{n_tokens:,} rows of token" in message
+    assert "--force" in message
+    # the dry run was rolled back: schema and rows are untouched
+    assert migrate.current_revision(db.engine) == migrate.head_revision(db.engine)
+    assert set(Base.metadata.tables) <= set(inspect(db.engine).get_table_names())
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Corpus.__table__)).scalar_one() == 1
+    migrate.downgrade(db.engine, "base", force=True)
+    assert migrate.current_revision(db.engine) is None
+    assert set(inspect(db.engine).get_table_names()) & set(Base.metadata.tables) == set()
+
+
+def test_downgrade_to_base_of_an_empty_atlas_still_asks(empty_db_url):
+    engine = make_engine(empty_db_url)
+    migrate.init(engine)
+    with pytest.raises(StoreError, match="drops every table of the atlas and would delete no rows"):
+        migrate.downgrade(engine, "base")
+    engine.dispose()
+
+
+def test_downgrade_dropping_only_empty_tables_runs(db):
+    add_corpus(db, "demo", builtin="demo", n_sentences=20, progress=False)
+    assert migrate.downgrade_losses(db.engine, "-1") == {}  # 0002 drops probe_result, which is empty
+    migrate.downgrade(db.engine, "-1")
+    assert migrate.current_revision(db.engine) == "0001"
+    migrate.upgrade(db.engine)
+
+
+def test_downgrade_dropping_rows_refuses(db):
+    _fill_probe_result(db)  # probe_result is what 0002 added and a downgrade to 0001 drops
+    assert migrate.downgrade_losses(db.engine, "0001") == {"probe_result": 1}
+    with pytest.raises(StoreError, match=r"to '0001' would delete 1 rows of probe_result"):
+        migrate.downgrade(db.engine, "0001")
+    assert migrate.current_revision(db.engine) == migrate.head_revision(db.engine)
+    migrate.downgrade(db.engine, "0001", force=True)
+    assert migrate.current_revision(db.engine) == "0001"
+
+
+@pytest.mark.parametrize("revision", ["zzz", "0003", "-x", "0", ""])
+def test_unknown_revision_lists_the_valid_ones(db, revision):
+    with pytest.raises(StoreError) as info:
+        migrate.downgrade(db.engine, revision)
+    assert "valid targets: base, -1, 0001 (initial schema), 0002 (probe results)" in str(info.value)
+
+
+def test_too_many_steps(db):
+    with pytest.raises(StoreError, match="cannot downgrade .* to '-5'.*valid targets"):
+        migrate.downgrade(db.engine, "-5", force=True)
+
+
+def _fill_probe_result(db):
+    from atlas.store.tables import Layer, Method, Model, ProbeResult, Run
+
+    corpus_id = add_corpus(db, "tiny", builtin="demo", n_sentences=5, progress=False)["id"]
+    with db.engine.begin() as conn:
+        model_id = conn.execute(insert(Model.__table__).values(
+            name="m", source="s", architecture="A", family="bert", n_layers=1, d_model=2, d_mlp=4
+        ).returning(Model.__table__.c.id)).scalar_one()
+        layer_id = conn.execute(insert(Layer.__table__).values(
+            model_id=model_id, index=0, site="mlp", width=4, hook_point="h", activation="post"
+        ).returning(Layer.__table__.c.id)).scalar_one()
+        run_id = conn.execute(insert(Run.__table__).values(
+            model_id=model_id, corpus_id=corpus_id, config_hash="c" * 64, config={}, store_path="r"
+        ).returning(Run.__table__.c.id)).scalar_one()
+        method_id = conn.execute(insert(Method.__table__).values(
+            name="probe", version="1", params={}, params_hash="p" * 64
+        ).returning(Method.__table__.c.id)).scalar_one()
+        conn.execute(insert(ProbeResult.__table__).values(
+            run_id=run_id, method_id=method_id, layer_id=layer_id, task="t", metric="acc", value=0.5))

@@ -30,6 +30,13 @@ from atlas.errors import (
     QueryTypeError,
     SchemaVersionError,
     StoreError,
+    ConceptLimitError,
+    StoreBusyError,
+    StoreConnectionError,
+    StoreFullError,
+    StorePermissionError,
+    StoreTimeoutError,
+    StoreValueError,
 )
 from atlas.naming import NeuronId
 
@@ -54,6 +61,13 @@ __all__ = [
     "QueryTypeError",
     "SchemaVersionError",
     "StoreError",
+    "ConceptLimitError",
+    "StoreBusyError",
+    "StoreConnectionError",
+    "StoreFullError",
+    "StorePermissionError",
+    "StoreTimeoutError",
+    "StoreValueError",
     "__version__",
     "connect",
 ]

@@ -94,12 +94,13 @@ class Atlas:
             migrate.upgrade(self.engine, revision)
         return migrate.current_revision(self.engine)
 
-    def downgrade(self, revision: str = "-1") -> str | None:
-        """Migrate the schema down (one revision unless told; ``base`` empties it); returns the new one."""
+    def downgrade(self, revision: str = "-1", *, force: bool = False) -> str | None:
+        """Migrate the schema down (one revision unless told; ``base`` empties it); returns the new one.
+        A downgrade that would delete rows refuses unless ``force`` (see :func:`atlas.store.migrate.downgrade`)."""
         from atlas.store import migrate
 
         migrate.require_existing(self.engine)
-        migrate.downgrade(self.engine, revision)
+        migrate.downgrade(self.engine, revision, force=force)
         return migrate.current_revision(self.engine)
 
     def write(self) -> Any:
@@ -130,12 +131,13 @@ class Atlas:
         self.check()
         return corpus_info(self, ref, **kwargs)
 
-    def remove_corpus(self, ref: str | int) -> dict[str, Any]:
-        """Delete a corpus with its tokens, annotations and runs; see :func:`atlas.corpus.ingest.remove_corpus`."""
+    def remove_corpus(self, ref: str | int, *, force: bool = False) -> dict[str, Any]:
+        """Delete a corpus with its tokens and annotations (and, with ``force``, the runs and scores
+        over it); see :func:`atlas.corpus.ingest.remove_corpus`."""
         from atlas.corpus.ingest import remove_corpus
 
         self.check()
-        return remove_corpus(self, ref)
+        return remove_corpus(self, ref, force=force)
 
     def define_concept(self, name: str, formula: str | None = None, **kwargs: Any) -> Any:
         """Define a named concept; see :func:`atlas.corpus.concepts.define_concept`."""
@@ -289,6 +291,13 @@ def list_methods() -> list[dict[str, Any]]:
         }
         for spec in all_methods()
     ]
+
+
+def read_word_list(path: str | Path) -> list[str]:
+    """A word-list file, one word per line; errors name the file and line."""
+    from atlas.corpus.inventory import read_word_list as read
+
+    return read(path)
 
 
 def sources_text(sources: list[dict[str, Any]]) -> str:

@@ -83,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # a lost connection, a full disk, a lock, a permission: one line, not a traceback
+        from atlas.store.failures import translate
+
+        err = translate(exc, f"atlas {args.command}")
+        if err is None:
+            raise  # a bug: the traceback is what a report needs
+        print(render_error(err), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from atlas.cli._common import Formatter, add_db_option, add_quiet_option, given, library_option, open_atlas
 from atlas.cli._table import render_table, short
-from atlas.errors import ConceptError
 
 CORPUS_EPILOG = """\
 examples:
@@ -51,7 +49,7 @@ def _register_corpus(subparsers: Any) -> None:
     p = sub.add_parser("add", help="store a corpus and materialise its concepts", epilog=CORPUS_EPILOG,
                        formatter_class=Formatter,
                        description="Store a CoNLL-U or text corpus (or the built-in demo) in one transaction.")
-    p.add_argument("name", help="the corpus name (letters, digits, _ . -)")
+    p.add_argument("name", help="the corpus name (a letter, then letters, digits, _ and -; at most 100 characters)")
     p.add_argument("path", nargs="?", help="a .conllu file, or a text file with one sentence per line")
     library_option(p, "--format", choices=["conllu", "text"], help="the file format (default: from the suffix)")
     library_option(p, "--builtin", choices=["demo"], help="store a built-in corpus instead of a file")
@@ -74,8 +72,10 @@ def _register_corpus(subparsers: Any) -> None:
 
     p = sub.add_parser("remove", help="delete a corpus with its tokens, annotations and runs",
                        formatter_class=Formatter, description="Delete a corpus and everything computed over it.",
-                       epilog="examples:\n  atlas corpus remove mine")
+                       epilog="examples:\n  atlas corpus remove mine            refuses if runs were extracted over it\n"
+                              "  atlas corpus remove mine --force    also deletes its runs, scores and arrays")
     p.add_argument("name", help="corpus name or id")
+    p.add_argument("--force", action="store_true", help="also delete the runs, scores and activation arrays over it")
     add_db_option(p)
     p.set_defaults(func=_corpus_remove)
 
@@ -163,7 +163,7 @@ def _corpus_show(args: argparse.Namespace) -> int:
 
 
 def _corpus_remove(args: argparse.Namespace) -> int:
-    info = open_atlas(args).remove_corpus(args.name)
+    info = open_atlas(args).remove_corpus(args.name, force=args.force)
     print(f"removed corpus {info['name']!r} ({info['n_tokens']:,} words, {info['n_runs_removed']} runs)")
     return 0
 
@@ -171,10 +171,9 @@ def _corpus_remove(args: argparse.Namespace) -> int:
 def _concept_define(args: argparse.Namespace) -> int:
     kwargs = given(args, "regex", "description", "level", "replace")
     if args.words:
-        try:
-            kwargs["words"] = Path(args.words).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConceptError(f"cannot read the word list {args.words!r}: {exc}") from None
+        from atlas.api import read_word_list
+
+        kwargs["words"] = read_word_list(args.words)
     r = open_atlas(args).define_concept(args.name, args.formula, **kwargs)
     counts = ", ".join(f"{n}: {c:,}" for n, c in r["n_tokens"].items()) or "no corpus stored yet"
     print(f"defined {r['kind']} concept {r['name']!r} (id {r['id']}); words per corpus: {counts}")

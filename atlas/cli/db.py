@@ -24,11 +24,13 @@ def register(sub: Any) -> None:
         "db",
         help="schema migrations: current, upgrade, downgrade",
         description="Show or change the schema revision of an atlas database (Alembic).",
-        epilog="examples:\n  atlas db current\n  atlas db upgrade\n  atlas db downgrade base",
+        epilog="examples:\n  atlas db current\n  atlas db upgrade\n  atlas db downgrade 0002        refuses if it would delete rows\n  atlas db downgrade base --force    deletes every table and row of the atlas",
         formatter_class=Formatter,
     )
     p.add_argument("action", choices=["current", "upgrade", "downgrade"])
     p.add_argument("revision", nargs="?", help="target revision (upgrade: the newest; downgrade: the one before, or base)")
+    p.add_argument("--force", action="store_true",
+                   help="downgrade: allow one that deletes tables holding rows (base always needs it)")
     add_db_option(p)
     p.set_defaults(func=_cmd_db)
 
@@ -50,6 +52,6 @@ def _cmd_db(args: argparse.Namespace) -> int:
     elif args.action == "upgrade":
         print(f"upgraded to {db.upgrade(args.revision)}")
     else:
-        rev = db.downgrade(args.revision) if args.revision else db.downgrade()
+        rev = db.downgrade(args.revision or "-1", force=args.force)
         print(f"downgraded to {rev or 'base (empty)'}")
     return 0

@@ -35,7 +35,7 @@ from atlas.store.context import AtlasContext
 from atlas.store.engine import write
 from atlas.store.failures import database_label, translating
 from atlas.store.maintenance import purge_orphans
-from atlas.store.tables import Concept, ConceptCount, Corpus, Run, Score, Sentence, Token, TopActivation
+from atlas.store.tables import Concept, ConceptCount, Corpus, Run, ScoreSet, Sentence, Token, TopActivation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -317,7 +317,7 @@ def remove_corpus(db: AtlasContext, ref: str | int, *, force: bool = False) -> d
             losses = _run_losses(conn, info["id"])
             if losses["runs"] and not force:
                 raise CorpusError(
-                    f"corpus {info['name']!r} has {losses['runs']} runs with {losses['scores']:,} scores and "
+                    f"corpus {info['name']!r} has {losses['runs']} runs with {losses['score_sets']:,} score sets and "
                     f"{losses['top_activations']:,} top activations; removing it deletes them and their "
                     "activation arrays",
                     hint="pass --force (force=True) to remove it with them",
@@ -333,12 +333,12 @@ def remove_corpus(db: AtlasContext, ref: str | int, *, force: bool = False) -> d
 
 
 def _run_losses(conn: Connection, corpus_id: int) -> dict[str, int]:
-    """How many runs over a corpus, and their scores and top activations, a removal deletes."""
+    """How many runs over a corpus, and their score sets and top activations, a removal deletes."""
     run = Run.__table__
     runs = select(run.c.id).where(run.c.corpus_id == corpus_id)
     return {
         "runs": conn.execute(select(func.count()).select_from(runs.subquery())).scalar_one(),
-        "scores": conn.execute(select(func.count()).where(Score.__table__.c.run_id.in_(runs))).scalar_one(),
+        "score_sets": conn.execute(select(func.count()).where(ScoreSet.__table__.c.run_id.in_(runs))).scalar_one(),
         "top_activations": conn.execute(
             select(func.count()).where(TopActivation.__table__.c.run_id.in_(runs))).scalar_one(),
     }

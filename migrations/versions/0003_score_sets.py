@@ -28,6 +28,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BLOCK = 256
+#: What a downgrade keeps: the rows of complete score sets go back into ``score`` (the
+#: downgrade's loss check does not count them; sets still building are dropped).
+DOWNGRADE_MOVES = {"score_set": "score", "score_vector": "score"}
 AUTOINCREMENT_TABLES = ("model", "layer", "neuron", "corpus", "concept", "run", "method")
 _VALUE = {
     "sqlite": f"atlas_value(v.vals, n.unit % {BLOCK})",

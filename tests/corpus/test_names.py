@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 import atlas.corpus.patterns as patterns
 from atlas.corpus.concepts import define_concept, list_concepts
@@ -14,7 +14,8 @@ from atlas.corpus.ingest import add_corpus, remove_corpus
 from atlas.corpus.inventory import read_word_list
 from atlas.errors import ConceptError, ConceptLimitError, CorpusError
 from atlas.naming import NAME_MAX, check_name, name_problem, suggest_name
-from atlas.store.tables import Model, Run, Score
+from atlas.store import scores
+from atlas.store.tables import Concept, Method, Model, Run
 from tests.corpus.helpers import EDGE, row_counts, write
 
 BAD_NAMES = ["", "1abc", "_x", "a b", "a/b", "a.b", "a:b", "a=b", "a\nb", "a\x00b", "caf\u00e9", "x" * (NAME_MAX + 1),
@@ -145,12 +146,15 @@ def test_remove_corpus_with_runs_asks_for_force(db, tmp_path):
         run_id = conn.execute(insert(Run.__table__).values(
             model_id=model_id, corpus_id=info["id"], config_hash="c" * 64, config={}, store_path="run-x"
         ).returning(Run.__table__.c.id)).scalar_one()
-        conn.execute(insert(Score.__table__), [
-            dict(run_id=run_id, method_id=1, concept_id=c, neuron_id=1, value=0.5) for c in (1, 2, 3)])
+        method_id = conn.execute(insert(Method.__table__).values(
+            name="iou", version="1", params={}, params_hash="h", higher_is_more=True
+        ).returning(Method.__table__.c.id)).scalar_one()
+        concepts = conn.execute(select(Concept.id).order_by(Concept.id).limit(3)).scalars().all()
+        scores.complete_sets(conn, scores.open_sets(conn, run_id, method_id, concepts))
     before = row_counts(db)
     with pytest.raises(CorpusError) as err:
         remove_corpus(db, "edge")
-    assert "corpus 'edge' has 1 runs with 3 scores and 0 top activations" in str(err.value)
+    assert "corpus 'edge' has 1 runs with 3 score sets and 0 top activations" in str(err.value)
     assert "--force" in str(err.value)
     assert row_counts(db) == before
     assert remove_corpus(db, "edge", force=True)["n_runs_removed"] == 1

@@ -42,9 +42,34 @@ def test_downgrade_to_base_of_an_empty_atlas_still_asks(empty_db_url):
 
 def test_downgrade_dropping_only_empty_tables_runs(db):
     add_corpus(db, "demo", builtin="demo", n_sentences=20, progress=False)
-    assert migrate.downgrade_losses(db.engine, "-1") == {}  # 0002 drops probe_result, which is empty
-    migrate.downgrade(db.engine, "-1")
+    assert migrate.downgrade_losses(db.engine, "0001") == {}  # 0003 and 0002 drop score and probe tables, empty here
+    migrate.downgrade(db.engine, "0001")
     assert migrate.current_revision(db.engine) == "0001"
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Token.__table__)).scalar_one() > 0
+    migrate.upgrade(db.engine)
+
+
+def test_downgrade_moving_scores_back_is_not_a_loss(db):
+    """0003 -> 0002 turns complete score sets back into score rows: nothing is lost, nothing asked."""
+    from atlas.store import scores
+    from atlas.store.tables import Concept
+
+    from atlas.store.tables import Layer, Neuron
+
+    run_id, method_id, layer_id = _fill_probe_result(db, probe=False)
+    with db.engine.begin() as conn:
+        model_id = conn.execute(select(Layer.model_id).where(Layer.id == layer_id)).scalar_one()
+        conn.execute(insert(Neuron.__table__), [dict(layer_id=layer_id, model_id=model_id, site="mlp", layer=0, unit=u)
+                                                for u in range(4)])
+        concept = conn.execute(select(Concept.id).limit(1)).scalar_one()
+        sets = scores.open_sets(conn, run_id, method_id, [concept])
+        scores.write_layer(conn, sets, layer_id, [[0.25], [0.5], [0.75], [1.0]])
+        scores.complete_sets(conn, sets)
+    assert migrate.downgrade_losses(db.engine, "0002") == {}
+    migrate.downgrade(db.engine, "0002")
+    with db.engine.connect() as conn:
+        assert sorted(conn.exec_driver_sql("SELECT value FROM score").scalars()) == [0.25, 0.5, 0.75, 1.0]
     migrate.upgrade(db.engine)
 
 
@@ -58,11 +83,11 @@ def test_downgrade_dropping_rows_refuses(db):
     assert migrate.current_revision(db.engine) == "0001"
 
 
-@pytest.mark.parametrize("revision", ["zzz", "0003", "-x", "0", ""])
+@pytest.mark.parametrize("revision", ["zzz", "0009", "-x", "0", ""])
 def test_unknown_revision_lists_the_valid_ones(db, revision):
     with pytest.raises(StoreError) as info:
         migrate.downgrade(db.engine, revision)
-    assert "valid targets: base, -1, 0001 (initial schema), 0002 (probe results)" in str(info.value)
+    assert "valid targets: base, -1, 0001 (initial schema), 0002 (probe results), 0003 (score sets:" in str(info.value)
 
 
 def test_too_many_steps(db):
@@ -70,7 +95,7 @@ def test_too_many_steps(db):
         migrate.downgrade(db.engine, "-5", force=True)
 
 
-def _fill_probe_result(db):
+def _fill_probe_result(db, *, probe=True):
     from atlas.store.tables import Layer, Method, Model, ProbeResult, Run
 
     corpus_id = add_corpus(db, "tiny", builtin="demo", n_sentences=5, progress=False)["id"]
@@ -87,5 +112,7 @@ def _fill_probe_result(db):
         method_id = conn.execute(insert(Method.__table__).values(
             name="probe", version="1", params={}, params_hash="p" * 64
         ).returning(Method.__table__.c.id)).scalar_one()
-        conn.execute(insert(ProbeResult.__table__).values(
-            run_id=run_id, method_id=method_id, layer_id=layer_id, task="t", metric="acc", value=0.5))
+        if probe:
+            conn.execute(insert(ProbeResult.__table__).values(
+                run_id=run_id, method_id=method_id, layer_id=layer_id, task="t", metric="acc", value=0.5))
+    return run_id, method_id, layer_id

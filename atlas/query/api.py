@@ -17,7 +17,7 @@ import atlas.query.ast as ast
 from atlas.errors import QueryError
 from atlas.query.binder import Bound, bind
 from atlas.query.canonical import format_statement
-from atlas.query.compiler import Plan, compile_bound
+from atlas.query.compiler import Plan, as_stored_array, compile_bound
 from atlas.query.describe import describe_statement
 from atlas.query.execute import fetch
 from atlas.query.parser import parse
@@ -48,12 +48,10 @@ def _columns(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stored_values(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
-    """Stored scores are float32: show each as the shortest decimal that reads back as the same
-    float32 (0.834, not 0.8339999914169312)."""
+    """Stored scores are float32: show each as the shortest decimal of its float32."""
     for ref in bound.refs:
         if ref.formula is None and ref.label in frame.columns:
-            values = frame[ref.label].to_numpy(dtype=np.float64)
-            frame[ref.label] = values.astype(np.float32).astype(str).astype(np.float64)
+            frame[ref.label] = as_stored_array(frame[ref.label].to_numpy(dtype=np.float64))
     return frame
 
 

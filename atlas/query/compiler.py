@@ -105,6 +105,14 @@ def as_stored(value: float) -> float:
         return float(np.float32(value))
 
 
+def as_stored_array(values: Any) -> np.ndarray:
+    """Scores at the precision they are stored and shown: each value's float32, as the shortest
+    decimal that reads back as that float32 (0.834, not 0.8339999914169312); NaN stays NaN."""
+    arr = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return arr.astype(np.float32).astype(str).astype(np.float64)
+
+
 def _is_stored(node: ast.Operand) -> bool:
     return isinstance(node, ast.Call) and not node.composite
 

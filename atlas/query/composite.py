@@ -23,7 +23,7 @@ import atlas.query.ast as ast
 from atlas.errors import QueryLimitError
 from atlas.query.bound import FIELDS
 from atlas.query.canonical import operand_text
-from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan
+from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan, as_stored, as_stored_array
 
 def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
     from atlas.corpus.concepts import evaluate_formula
@@ -56,13 +56,15 @@ def composite_values(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
                 masks[key] = _evaluate_formula(db, info.corpus_id, ref.formula)
             ids = [int(i) for i in frame["neuron_id"].to_numpy()[rows]]
             values[rows] = _score_mask(db, run_id, ids, masks[key], ref.method)
-        frame[ref.label] = values
+        frame[ref.label] = as_stored_array(values)  # every score has the stored scores' precision
     return frame
 
 
-def _operand(frame: pd.DataFrame, node: ast.Operand) -> Any:
+def _operand(frame: pd.DataFrame, node: ast.Operand, score: bool = False) -> Any:
+    """A column or a number; with ``score``, a number compared with a score is rounded to float32
+    as the scores are (the SQL side does the same: :func:`atlas.query.compiler.as_stored`)."""
     if isinstance(node, ast.Number):
-        return node.value
+        return as_stored(node.value) if score else node.value
     if isinstance(node, ast.Field):
         return frame[node.name if FIELDS[node.name][0] != "neuron" else FIELDS[node.name][1]].astype("float64")
     if isinstance(node, ast.Call):
@@ -87,11 +89,13 @@ def _truth(frame: pd.DataFrame, result: Any, known: np.ndarray) -> pd.Series:
 def evaluate(frame: pd.DataFrame, node: ast.Condition) -> pd.Series:
     """A condition over ``frame``'s columns with SQL's three-valued logic (NA = unknown)."""
     if isinstance(node, ast.Compare):
-        a, b = _operand(frame, node.left), _operand(frame, node.right)
+        score = isinstance(node.left, ast.Call) or isinstance(node.right, ast.Call)
+        a, b = _operand(frame, node.left, score), _operand(frame, node.right, score)
         with np.errstate(invalid="ignore"):
             return _truth(frame, OPS[node.op](a, b), _known(frame, a, b))
     if isinstance(node, ast.Between):
-        x, lo, hi = (_operand(frame, o) for o in (node.operand, node.low, node.high))
+        score = isinstance(node.operand, ast.Call)
+        x, lo, hi = (_operand(frame, o, score) for o in (node.operand, node.low, node.high))
         with np.errstate(invalid="ignore"):
             return _truth(frame, (x >= lo) & (x <= hi), _known(frame, x, lo, hi))
     if isinstance(node, (ast.IsMissing, ast.Has)):

@@ -226,3 +226,16 @@ def test_a_plan_that_misses_a_row_is_refused() -> None:
     for batches in ([batch([0, 1, 2])], [batch([0, 1, 2, 2])], [batch([0, 1]), batch([1, 3])]):
         with pytest.raises(ExtractionError, match="cover"):
             _check_cover(SimpleNamespace(batches=batches), 10, 14)
+
+
+def test_options_and_run_reading_do_not_import_torch() -> None:
+    """The command line parses --sites/--layers and lists runs without loading torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import atlas.extract as e; import atlas.extract.options, atlas.extract.runs; "
+        "e.parse_sites('mlp'); e.show_run; e.list_runs; e.resolve_run; e.default_name; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -36,18 +36,20 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas.extract import bookkeeping
-from atlas.extract.executor import Executor, LocalExecutor
-from atlas.extract.merge import RunMerger, finalize_run
 from atlas.extract.options import DEFAULT_CHUNK_WORDS, TOP_K, ExtractOptions, parse_sites
-from atlas.extract.pipeline import ChunkWork
-from atlas.extract.plan import RunPlan
 from atlas.extract.provenance import FORMAT_VERSION
-from atlas.extract.runner import ModelRunner
 from atlas.extract.runs import list_runs, resolve_run, show_run
 from atlas.store.context import AtlasContext
+
+if TYPE_CHECKING:  # torch comes with these: imported when a job runs, not when this module is
+    from atlas.extract.executor import Executor
+    from atlas.extract.merge import RunMerger
+    from atlas.extract.pipeline import ChunkWork
+    from atlas.extract.plan import RunPlan
+    from atlas.extract.runner import ModelRunner
 
 __all__ = [
     "DEFAULT_CHUNK_WORDS",
@@ -119,6 +121,7 @@ def extract(
     from atlas.extract.layout import load_corpus
     from atlas.extract.models import check_device, load_model, resolve_source
     from atlas.extract.plan import plan_run
+    from atlas.extract.runner import ModelRunner
 
     options = ExtractOptions(
         model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, dtype, random_init, seed,
@@ -143,6 +146,10 @@ def execute(
     """Run every chunk of ``plan`` through ``executor``, record each as it becomes durable,
     merge the results in chunk order and finalize the run; returns the run id. On any error
     (or Ctrl-C) the run is marked failed, and running the same extraction again resumes it."""
+    from atlas.extract.executor import LocalExecutor
+    from atlas.extract.merge import RunMerger, finalize_run
+    from atlas.extract.pipeline import ChunkWork
+
     try:
         with ChunkWork(db, plan, runner) as work:
             merger = RunMerger(plan, {f.key: work.header_digest(f.key) for f in plan.files})

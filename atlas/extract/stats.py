@@ -3,9 +3,12 @@
 **Design choice.** Statistics are computed from the float16 rows exactly as they are stored,
 chunk by chunk, right after a chunk is computed (:class:`StreamStats`), not by a final pass over
 the files: the statistics describe what the methods will read (float16), not the float32 values
-before rounding. The job feeds the chunks in chunk order; a chunk done by an earlier process is
-read back from the array (same bytes, so the same partials), so a resumed run gets exactly the
-values of an uninterrupted one. :func:`layer_stats` runs the same accumulator over a stored file.
+before rounding. Each chunk gives a :class:`PartialStats` (its sums, minima, maxima, counts
+and top-value candidates), computed wherever the chunk ran; :class:`StatsMerger` merges the
+partials in chunk order, so the values depend only on the rows and the chunk bounds, never on
+which worker ran which chunk or in which order they finished. A chunk done by an earlier process
+is read back from the array (same bytes, so the same partial), so a resumed run gets exactly the
+values of an uninterrupted one. :func:`layer_stats` does the same over a stored file.
 
 Per neuron: ``count``, ``mean``, ``std`` (population, ddof=0), ``min``, ``max``, ``fire_rate``
 (fraction of words with activation > 0) and the ``k`` words with the highest activations (rank 0 first, ties broken by the lower row). Sums run in float64 (a float16
@@ -27,9 +30,12 @@ records it in ``neuron_stat.threshold``.
 
 Example::
 
-    acc = StreamStats(width=1536, n_rows=21_176, k=20)
-    acc.update(block, first_row=0)          # float16 [rows, 1536], in row order, chunk by chunk
-    stats = acc.result()
+    merger = StatsMerger(width=1536, n_rows=21_176, k=20)
+    for r0, r1 in chunks:                     # in row order
+        acc = StreamStats(1536, r1 - r0, k=20, first_row=r0, floor=merger.floor())
+        acc.update(block(r0, r1), first_row=r0)   # float16 [rows, 1536]
+        merger.add(acc.partial())             # partials may be computed anywhere, merged in order
+    stats = merger.result()
     stats.mean[:5], stats.top_rows[0]
 """
 

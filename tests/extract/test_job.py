@@ -234,7 +234,7 @@ def test_options_and_run_reading_do_not_import_torch() -> None:
     import sys
 
     code = (
-        "import sys; import atlas.extract as e; import atlas.extract.options, atlas.extract.runs; "
+        "import sys; import atlas.extract as e; import atlas.extract.options, atlas.extract.runs, atlas.extract.job; "
         "e.parse_sites('mlp'); e.show_run; e.list_runs; e.resolve_run; e.default_name; "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
     )

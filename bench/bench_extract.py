@@ -109,7 +109,9 @@ def atlas_forward(model_path: Path, sentences: list[list[str]], batch_size: int)
     import torch
 
     from atlas.extract.align import plan_batches
-    from atlas.extract.job import CPU_BATCH_COST, DEFAULT_CHUNK_WORDS, chunk_bounds, compute_threads
+    from atlas.extract.layout import chunk_bounds
+    from atlas.extract.options import DEFAULT_CHUNK_WORDS
+    from atlas.extract.pipeline import CPU_BATCH_COST, compute_threads
     from atlas.extract.models import load_model
 
     loaded = load_model(str(model_path))
@@ -334,7 +336,7 @@ def main() -> None:
     reps = 2 if args.quick or args.repeat > 1 else 3
     t_a = t_a2 = t_b = t_c = t_c2 = float("inf")
     loop_wps = 0.0
-    from atlas.extract.job import show_run
+    from atlas.extract.runs import show_run
 
     for rep in range(reps):
         t_a = min(t_a, plain_forward(model, tok, sentences, args.batch_size))

@@ -7,7 +7,8 @@ An adapter names, for one model family, the module paths of
   the unit the survey calls a neuron (for a gated MLP such as Llama's, ``act(gate) * up``),
 * the **runner**: the module the extractor calls (the encoder stack of a T5 model).
 
-Sites are captured with forward hooks:
+Sites (registered in :mod:`atlas.naming`) are captured with forward hooks; how each site is
+hooked is a :class:`SiteHook`, registered here once per site:
 
 =====  =================================================  ============
 site   hook                                               activation
@@ -20,7 +21,15 @@ embed  forward *pre*-hook on block 0 (its input)          ``resid``
 A layer's ``hook_point`` is recorded as ``<module path>:input`` or ``<module path>:output``,
 relative to the model ``AutoModel`` returns (``encoder.layer.3.output.dense:input``).
 
-Adding a family means adding one :class:`Adapter` to :data:`ADAPTERS`.
+**Adding a family.** The built-in families are registered below. Another package adds one
+without touching this file, through the entry point group ``atlas.adapters`` (loaded the first
+time an adapter is looked up)::
+
+    # its pyproject.toml
+    [project.entry-points."atlas.adapters"]
+    mpnet = "my_package.atlas_adapters:MPNET"     # an Adapter, a list of them, or a function returning either
+
+or at run time with :func:`register_adapter`.
 
 Example::
 
@@ -30,17 +39,71 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import torch
 from torch import nn
 
 from atlas.errors import ExtractionError
+from atlas.naming import site, site_names
 
-#: The activation kind recorded in ``layer.activation`` for each site.
-SITE_ACTIVATION = {"mlp": "post", "resid": "resid", "embed": "resid"}
+#: The entry point group third-party adapters are registered under.
+ENTRY_POINT_GROUP = "atlas.adapters"
+
+
+@dataclass(frozen=True)
+class SiteHook:
+    """How a registered site of block ``i`` is captured.
+
+    Args:
+        site: the site's name in :mod:`atlas.naming`.
+        module: ``"down_proj"`` (the block's MLP output projection) or ``"block"``.
+        side: ``"input"`` (a forward pre-hook) or ``"output"`` (a forward hook).
+        stored: the short code recorded in ``layer.activation`` (``post``, ``resid``).
+        first_block_only: the site exists once per model, at block 0 (``embed``).
+    """
+
+    site: str
+    module: str
+    side: str
+    stored: str
+    first_block_only: bool = False
+
+
+_SITE_HOOKS: dict[str, SiteHook] = {}
+
+
+def register_site_hook(hook: SiteHook) -> SiteHook:
+    """Say how a site registered in :mod:`atlas.naming` is hooked (one hook per site)."""
+    site(hook.site)  # must be a registered site
+    if hook.module not in ("down_proj", "block") or hook.side not in ("input", "output"):
+        raise ExtractionError(f"bad hook for site {hook.site!r}: {hook.module}:{hook.side}")
+    if _SITE_HOOKS.get(hook.site, hook) != hook:
+        raise ExtractionError(f"site {hook.site!r} already has a hook")
+    _SITE_HOOKS[hook.site] = hook
+    return hook
+
+
+register_site_hook(SiteHook("embed", "block", "input", "resid", first_block_only=True))
+register_site_hook(SiteHook("mlp", "down_proj", "input", "post"))
+register_site_hook(SiteHook("resid", "block", "output", "resid"))
+
+
+def site_hook(name: str) -> SiteHook:
+    """The hook of site ``name``.
+
+    Raises:
+        ExtractionError: the site is unknown, or registered but not extractable.
+    """
+    hook = _SITE_HOOKS.get(name)
+    if hook is None:
+        hookable = [s for s in site_names() if s in _SITE_HOOKS]
+        raise ExtractionError(f"site {name!r} cannot be extracted", hint=f"extractable sites: {', '.join(hookable)}")
+    return hook
 
 
 @dataclass(frozen=True)
@@ -96,15 +159,11 @@ class Adapter:
 
     def hook_module(self, model: nn.Module, site: str, index: int) -> tuple[nn.Module, str]:
         """The module to hook for ``site`` of block ``index`` and its hook point string."""
-        block_path = f"{self._blocks_path()}.{index}"
-        if site == "mlp":
-            path = f"{block_path}.{self.down_proj}"
-            return _get(model, path, self), f"{path}:input"
-        if site == "resid":
-            return _get(model, block_path, self), f"{block_path}:output"
-        if site == "embed":
-            return _get(model, block_path, self), f"{block_path}:input"
-        raise ExtractionError(f"unknown site {site!r}", hint="sites are mlp, resid and embed")
+        hook = site_hook(site)
+        path = f"{self._blocks_path()}.{index}"
+        if hook.module == "down_proj":
+            path = f"{path}.{self.down_proj}"
+        return _get(model, path, self), f"{path}:{hook.side}"
 
     def hook_point(self, model: nn.Module, site: str, index: int) -> str:
         return self.hook_module(model, site, index)[1]
@@ -112,9 +171,10 @@ class Adapter:
     def check(self, model: nn.Module) -> None:
         """Fail with a clear message when the model's modules are not where the adapter says."""
         n_layers, _, _ = self.dims(model.config)
-        for site in ("mlp", "resid"):
-            self.hook_module(model, site, 0)
-            self.hook_module(model, site, n_layers - 1)
+        for name in site_names():
+            if name in _SITE_HOOKS:
+                self.hook_module(model, name, 0)
+                self.hook_module(model, name, n_layers - 1)
 
 
 def _first_attr(config: Any, keys: tuple[str, ...], default: Any = ...) -> Any:
@@ -141,7 +201,7 @@ def _get(model: nn.Module, path: str, adapter: Adapter) -> nn.Module:
         ) from exc
 
 
-#: One adapter per family. Paths are relative to the model ``AutoModel`` returns.
+#: The built-in families. Paths are relative to the model ``AutoModel`` returns.
 ADAPTERS: tuple[Adapter, ...] = (
     Adapter(
         "bert",
@@ -189,9 +249,95 @@ ADAPTERS: tuple[Adapter, ...] = (
 )
 
 
+_REGISTRY: dict[str, Adapter] = {}
+_LOCK = threading.Lock()
+_entry_points_loaded = False
+
+
+def register_adapter(adapter: Adapter, *, replace: bool = False) -> Adapter:
+    """Add a family; returns ``adapter``. With ``replace``, it takes over its family name and
+    its model types from the adapters registered before it.
+
+    Raises:
+        ExtractionError: the family, or one of its model types, is taken by another adapter.
+
+    Example::
+
+        >>> register_adapter(Adapter("mpnet", ("mpnet",), blocks="encoder.layer", down_proj="output.dense"))  # doctest: +SKIP
+    """
+    if not isinstance(adapter, Adapter):
+        raise ExtractionError(f"{adapter!r} is not an atlas.extract.adapters.Adapter")
+    with _LOCK:
+        if not replace:
+            old = _REGISTRY.get(adapter.family)
+            if old is not None and old != adapter:
+                raise ExtractionError(f"an adapter for {adapter.family!r} is already registered", hint="pass replace=True")
+            for other in _REGISTRY.values():
+                taken = set(other.model_types) & set(adapter.model_types) if other.family != adapter.family else set()
+                if taken:
+                    raise ExtractionError(
+                        f"model type {sorted(taken)[0]!r} already belongs to the {other.family!r} adapter",
+                        hint="pass replace=True to take it over",
+                    )
+        _REGISTRY.pop(adapter.family, None)
+        _REGISTRY[adapter.family] = adapter  # the latest registration comes last and wins
+    return adapter
+
+
+def _adapters_of(value: Any, ep: EntryPoint) -> list[Adapter]:
+    """What an entry point gives: an Adapter, an iterable of them, or a function returning either."""
+    if callable(value) and not isinstance(value, Adapter):
+        value = value()
+    items = [value] if isinstance(value, Adapter) else list(value) if isinstance(value, Iterable) else [value]
+    bad = [x for x in items if not isinstance(x, Adapter)]
+    if bad:
+        raise ExtractionError(
+            f"the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) gave {type(bad[0]).__name__}, not an Adapter",
+            hint="point it at an Adapter, a list of Adapters, or a function returning them",
+        )
+    return items
+
+
+def load_entry_points(*, force: bool = False) -> list[str]:
+    """Register the adapters of every installed ``atlas.adapters`` entry point (once, unless
+    ``force``); returns the families added.
+
+    Raises:
+        ExtractionError: an entry point cannot be imported or gives something else than adapters.
+    """
+    global _entry_points_loaded
+    if _entry_points_loaded and not force:
+        return []
+    _entry_points_loaded = True
+    added: list[str] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            value = ep.load()
+        except Exception as exc:  # noqa: BLE001 - any import error of a plugin, told with its name
+            raise ExtractionError(
+                f"cannot load the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}): {exc}",
+                hint="fix or uninstall the package that declares it",
+            ) from exc
+        for adapter in _adapters_of(value, ep):
+            register_adapter(adapter)
+            added.append(adapter.family)
+    return added
+
+
+def adapters() -> tuple[Adapter, ...]:
+    """Every registered adapter: the built-in ones, then those of entry points and
+    :func:`register_adapter`."""
+    load_entry_points()
+    return tuple(_REGISTRY.values())
+
+
+for _adapter in ADAPTERS:
+    register_adapter(_adapter)
+
+
 def families() -> list[str]:
     """The names of the supported families."""
-    return [a.family for a in ADAPTERS]
+    return [a.family for a in adapters()]
 
 
 def adapter_for(model_or_config: Any) -> Adapter:
@@ -208,15 +354,16 @@ def adapter_for(model_or_config: Any) -> Adapter:
     """
     config = getattr(model_or_config, "config", model_or_config)
     model_type = getattr(config, "model_type", None)
-    for adapter in ADAPTERS:
+    known = adapters()
+    for adapter in reversed(known):  # the latest registration wins
         if model_type in adapter.model_types:
             return adapter
     archs = ", ".join(getattr(config, "architectures", None) or [type(config).__name__])
-    supported = ", ".join(t for a in ADAPTERS for t in a.model_types)
+    supported = ", ".join(t for a in known for t in a.model_types)
     raise ExtractionError(
         f"no extraction adapter for model type {model_type!r} ({archs})",
-        hint=f"add an Adapter for {model_type!r} to ADAPTERS in atlas/extract/adapters.py "
-        f"(blocks path and MLP down-projection); supported: {supported}",
+        hint=f"add an Adapter for {model_type!r} to ADAPTERS in atlas/extract/adapters.py, or register one "
+        f"(register_adapter, or the {ENTRY_POINT_GROUP!r} entry point group); supported: {supported}",
     )
 
 
@@ -224,7 +371,8 @@ def adapter_for(model_or_config: Any) -> Adapter:
 Sink = Callable[[torch.Tensor], None]
 
 
-def _first_tensor(value: Any) -> torch.Tensor:
+def first_tensor(value: Any) -> torch.Tensor:
+    """The hidden-state tensor in what a hooked module takes or returns."""
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, (tuple, list)) and value and isinstance(value[0], torch.Tensor):
@@ -241,15 +389,19 @@ def attach(model: nn.Module, adapter: Adapter, site: str, index: int, sink: Sink
     ``sink`` receives the ``[batch, seq, width]`` tensor of subword activations.
     """
     module, _ = adapter.hook_module(model, site, index)
-    if site == "resid":
+    if site_hook(site).side == "output":
 
         def post_hook(_mod: nn.Module, _args: Any, output: Any) -> None:
-            sink(_first_tensor(output))
+            sink(first_tensor(output))
 
         return module.register_forward_hook(post_hook)
 
     def pre_hook(_mod: nn.Module, args: Any, kwargs: Any) -> None:
-        hidden = args[0] if args else kwargs.get("hidden_states", kwargs.get("input"))
-        sink(_first_tensor(hidden))
+        sink(first_tensor(hook_input(args, kwargs)))
 
     return module.register_forward_pre_hook(pre_hook, with_kwargs=True)
+
+
+def hook_input(args: Any, kwargs: Any) -> Any:
+    """The hidden states a module is called with (first positional argument or keyword)."""
+    return args[0] if args else kwargs.get("hidden_states", kwargs.get("input"))

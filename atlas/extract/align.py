@@ -36,7 +36,7 @@ import torch
 
 from atlas.errors import ExtractionError
 
-AGGREGATIONS = ("mean", "first", "last")
+from atlas.extract.options import AGGREGATIONS  # noqa: E402 - one list, read without torch by the options
 
 
 @dataclass(frozen=True)

@@ -155,3 +155,16 @@ def reference_vectors(
         if handle is not None:
             handle.remove()
     return np.stack(out_rows)
+
+
+def stored_checksum(db: Any, run_id: int, file: dict[str, Any]) -> str:
+    """A file's checksum recomputed from its bytes and the run's chunk rows (what the run records,
+    see :mod:`atlas.extract.checksum`)."""
+    from atlas.extract.checksum import file_checksum
+    from atlas.store.tables import RunChunk
+
+    with db.engine.connect() as conn:
+        bounds = conn.execute(
+            select(RunChunk.start_row, RunChunk.end_row).where(RunChunk.run_id == run_id).order_by(RunChunk.start_row)
+        ).all()
+    return file_checksum(db.store.path(file["path"]), file["width"], [(int(a), int(b)) for a, b in bounds])

@@ -12,7 +12,7 @@ from atlas.extract.adapters import adapter_for
 from atlas.extract.job import extract, list_runs, resolve_run, show_run
 from atlas.store.tables import ActivationFile, Layer, Model, Neuron, NeuronStat, Run, RunChunk, TopActivation
 
-from .helpers import make_sentences, store_corpus
+from .helpers import make_sentences, store_corpus, stored_checksum
 
 
 def test_stats_and_topk_match_numpy(db, tmp_path, tiny_model) -> None:
@@ -109,7 +109,7 @@ def test_provenance_is_recorded(db, tmp_path, tiny_model) -> None:
     assert {"torch", "transformers", "python"} <= set(prov["versions"]) and prov["host"]
     assert prov["words_per_s"] > 0 and info["finished_at"] and all(f["sha256"] for f in info["files"])
     for f in info["files"]:
-        assert db.store.sha256(f["path"]) == f["sha256"]
+        assert stored_checksum(db, run_id, f) == f["sha256"]
 
 
 def test_bad_input_raises_and_changes_nothing(db, tmp_path, tiny_model) -> None:
@@ -188,7 +188,7 @@ def test_bytes_do_not_depend_on_the_number_of_cores(db, tmp_path, tiny_model) ->
     import torch
 
     import atlas
-    from atlas.extract.job import compute_threads
+    from atlas.extract.pipeline import compute_threads
 
     sentences = make_sentences(50, seed=21)
     folder = str(tiny_model("bert"))
@@ -219,10 +219,23 @@ def test_a_plan_that_misses_a_row_is_refused() -> None:
     """Chunk buffers are not zeroed: the job checks that the batches give every row once."""
     from types import SimpleNamespace
 
-    from atlas.extract.job import _check_cover
+    from atlas.extract.pipeline import check_cover as _check_cover
 
     batch = lambda rows: SimpleNamespace(rows=np.asarray(rows, dtype=np.int64))  # noqa: E731
     _check_cover(SimpleNamespace(batches=[batch([2, 0]), batch([1, 3])]), 10, 14)
     for batches in ([batch([0, 1, 2])], [batch([0, 1, 2, 2])], [batch([0, 1]), batch([1, 3])]):
         with pytest.raises(ExtractionError, match="cover"):
             _check_cover(SimpleNamespace(batches=batches), 10, 14)
+
+
+def test_options_and_run_reading_do_not_import_torch() -> None:
+    """The command line parses --sites/--layers and lists runs without loading torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import atlas.extract as e; import atlas.extract.options, atlas.extract.runs, atlas.extract.job; "
+        "e.parse_sites('mlp'); e.show_run; e.list_runs; e.resolve_run; e.default_name; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

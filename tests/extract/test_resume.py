@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from atlas.extract.job import show_run
 from atlas.store.tables import NeuronStat, Run, RunChunk, TopActivation
 
-from .helpers import make_sentences, store_corpus
+from .helpers import make_sentences, store_corpus, stored_checksum
 
 SENTENCES = make_sentences(300, seed=11)
 
@@ -71,7 +71,7 @@ def test_kill_9_then_resume_is_byte_identical(db, db_url, tmp_path, tiny_model) 
     for a, b in zip(got["files"], want["files"]):
         assert a["layer"] == b["layer"]
         assert (db.store.root / a["path"]).read_bytes() == (ref_db.store.root / b["path"]).read_bytes()
-        assert a["sha256"] == b["sha256"] == db.store.sha256(a["path"])
+        assert a["sha256"] == b["sha256"] == stored_checksum(db, 1, a)
     with db.engine.connect() as conn, ref_db.engine.connect() as ref:
         spans = conn.execute(select(RunChunk.start_row, RunChunk.end_row).order_by(RunChunk.start_row)).all()
         stats = conn.execute(select(NeuronStat.mean, NeuronStat.max, NeuronStat.threshold).order_by(NeuronStat.neuron_id)).all()

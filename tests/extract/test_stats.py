@@ -7,14 +7,15 @@ import pytest
 import torch
 from sqlalchemy import select
 
-import atlas.extract.job as job
+import atlas.extract.bookkeeping as bookkeeping
+from atlas.extract.executor import LocalExecutor
 from atlas.extract.align import _ordinals, aggregate, plan_batches
 from atlas.extract.job import extract, show_run
 from atlas.extract.models import builtin_model_path
 from atlas.extract.stats import SUB_ROWS, StreamStats, layer_stats
 from atlas.store.tables import ActivationFile, Neuron, NeuronStat, Run, TopActivation
 
-from .helpers import make_sentences, store_corpus
+from .helpers import make_sentences, store_corpus, stored_checksum
 
 
 def _reference(x16: np.ndarray, k: int) -> dict[str, np.ndarray]:
@@ -145,7 +146,7 @@ def test_resumed_run_streams_the_same_stats_as_numpy(db, tmp_path, tiny_model, m
     store_corpus(db, "t", sentences, tmp_path)
     folder = str(tiny_model("bert"))
     kwargs = dict(corpus="t", name="b", sites="mlp,resid", layers="1", progress=False, chunk_words=50, top_k=6)
-    real = job._record_chunk
+    real = bookkeeping.record_chunk
     calls = {"n": 0}
 
     def record_then_die(*args, **kw):
@@ -154,10 +155,10 @@ def test_resumed_run_streams_the_same_stats_as_numpy(db, tmp_path, tiny_model, m
             raise KeyboardInterrupt
         real(*args, **kw)
 
-    monkeypatch.setattr(job, "_record_chunk", record_then_die)
+    monkeypatch.setattr(bookkeeping, "record_chunk", record_then_die)
     with pytest.raises(KeyboardInterrupt):
         extract(db, folder, **kwargs)
-    monkeypatch.setattr(job, "_record_chunk", real)
+    monkeypatch.setattr(bookkeeping, "record_chunk", real)
     with db.engine.connect() as conn:
         run = conn.execute(select(Run.id, Run.status, Run.rows_done, Run.n_words)).one()
     assert run.status == "failed" and 0 < run.rows_done < run.n_words
@@ -170,14 +171,14 @@ def test_resumed_run_streams_the_same_stats_as_numpy(db, tmp_path, tiny_model, m
     ref_db.init()
     (tmp_path / "ref").mkdir()
     store_corpus(ref_db, "t", sentences, tmp_path / "ref")
-    monkeypatch.setattr(job, "PIPELINE", False)  # the reference also covers the inline path
-    ref_stats, ref_top, _ = _stats(ref_db, extract(ref_db, folder, **kwargs))
+    # the reference also covers the inline path
+    ref_stats, ref_top, _ = _stats(ref_db, extract(ref_db, folder, executor=LocalExecutor(pipeline=False), **kwargs))
     ref_db.close()
     assert [tuple(s)[2:] for s in stats] == [tuple(s)[2:] for s in ref_stats]  # exactly equal
     assert [tuple(t)[2:] for t in top] == [tuple(t)[2:] for t in ref_top]
 
     for f in info["files"]:
-        assert db.store.sha256(f["path"]) == f["sha256"]
+        assert stored_checksum(db, run.id, f) == f["sha256"]
     for layer_id, rel in files.items():
         x = np.asarray(db.store.open(rel), dtype=np.float64)
         mine = [s for s in stats if s.layer_id == layer_id]

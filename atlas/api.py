@@ -176,15 +176,15 @@ class Atlas:
         return extract(self, model, corpus=corpus, **kwargs)
 
     def runs(self) -> pd.DataFrame:
-        """The extraction runs, one row each; see :func:`atlas.extract.job.list_runs`."""
-        from atlas.extract.job import list_runs
+        """The extraction runs, one row each; see :func:`atlas.extract.runs.list_runs`."""
+        from atlas.extract.runs import list_runs
 
         self.check()
         return list_runs(self)
 
     def run(self, ref: int | str) -> dict[str, Any]:
-        """One run's configuration, progress and provenance; see :func:`atlas.extract.job.show_run`."""
-        from atlas.extract.job import show_run
+        """One run's configuration, progress and provenance; see :func:`atlas.extract.runs.show_run`."""
+        from atlas.extract.runs import show_run
 
         self.check()
         return show_run(self, ref)

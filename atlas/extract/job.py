@@ -43,6 +43,7 @@ from atlas.extract.options import DEFAULT_CHUNK_WORDS, TOP_K, ExtractOptions, pa
 from atlas.extract.provenance import FORMAT_VERSION
 from atlas.extract.runs import list_runs, resolve_run, show_run
 from atlas.store.context import AtlasContext
+from atlas.store.failures import database_label, translating
 
 if TYPE_CHECKING:  # torch comes with these: imported when a job runs, not when this module is
     from atlas.extract.executor import Executor
@@ -118,21 +119,28 @@ def extract(
 
         >>> run_id = extract(db, "builtin:all-minilm-l6-v2", corpus="pud", name="minilm")  # doctest: +SKIP
     """
+    options = ExtractOptions(
+        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, dtype, random_init, seed,
+        revision, max_length, overlap, chunk_words, top_k,
+    )
+    with translating(f"extracting {model} over corpus {corpus!r}", where=database_label(db.engine)):
+        return _extract(db, options, executor, progress)
+
+
+def _extract(db: AtlasContext, options: ExtractOptions, executor: Executor | None, progress: bool) -> int:
+    """Check the options, load the corpus and the model, plan the run and execute it."""
     from atlas.extract.layout import load_corpus
     from atlas.extract.models import check_device, load_model, resolve_source
     from atlas.extract.plan import plan_run
     from atlas.extract.runner import ModelRunner
 
-    options = ExtractOptions(
-        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, dtype, random_init, seed,
-        revision, max_length, overlap, chunk_words, top_k,
-    )
     options.check()
-    check_device(device)
-    resolve_source(model)
-    info = load_corpus(db, corpus)
+    check_device(options.device)
+    resolve_source(options.model)
+    info = load_corpus(db, options.corpus)
     loaded = load_model(
-        model, revision=revision, dtype=dtype, device=device, random_init=random_init, seed=seed, max_length=max_length
+        options.model, revision=options.revision, dtype=options.dtype, device=options.device,
+        random_init=options.random_init, seed=options.seed, max_length=options.max_length,
     )
     plan = plan_run(db, options, loaded, info)
     if plan.status == "done":

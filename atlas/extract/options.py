@@ -19,7 +19,7 @@ from pathlib import Path
 
 from atlas.errors import AtlasError, ExtractionError, did_you_mean
 from atlas.extract.models import DTYPES, builtin_model_path
-from atlas.naming import site_names
+from atlas.naming import NAME_MAX, check_name, site_names, suggest_name
 
 #: Top-activating words kept per neuron.
 TOP_K = 20
@@ -85,10 +85,10 @@ def parse_layers(layers: str | Sequence[int] | None, n_layers: int) -> tuple[int
 
 def default_name(source: str) -> str:
     """The short name a model gets without ``--as``: ``minilm`` for the built-in model, else
-    the last part of the id or folder, lower-cased.
+    the last part of the id or folder, lower-cased, spelled as a name (:func:`atlas.naming.suggest_name`).
 
-    >>> default_name("/models/Bert-Base/")
-    'bert-base'
+    >>> default_name("/models/Bert-Base/"), default_name("Qwen/Qwen2.5-0.5B")
+    ('bert-base', 'qwen2_5-0_5b')
     """
     try:
         if Path(source).resolve() == builtin_model_path().resolve():
@@ -96,7 +96,7 @@ def default_name(source: str) -> str:
     except (AtlasError, OSError):
         pass
     base = Path(source.rstrip("/")).name or source
-    return base.lower()
+    return suggest_name(base.lower())[:NAME_MAX - len("-random")]
 
 
 def targets_of(sites: Sequence[str], layers: Sequence[int]) -> list[tuple[str, int]]:
@@ -146,6 +146,8 @@ class ExtractOptions:
             raise ExtractionError(f"unknown dtype {self.dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
         if self.top_k < 1:
             raise ExtractionError(f"top_k must be at least 1, not {self.top_k}")
+        if self.name is not None:
+            check_name("model", self.name, error=ExtractionError)  # --as: the one rule for names
 
     def short_name(self, source: str) -> str:
         """The model's short name: ``--as``, else :func:`default_name`; ``-random`` appended for a
@@ -153,4 +155,4 @@ class ExtractOptions:
         short = self.name or default_name(source)
         if self.random_init and not short.endswith("-random"):
             short = f"{short}-random"
-        return short
+        return check_name("model", short, error=ExtractionError)

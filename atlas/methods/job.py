@@ -48,6 +48,7 @@ from atlas.methods.corpus import shared_stats
 from atlas.methods.stats import ALPHA
 from atlas.store import scores
 from atlas.store.engine import write as write_transaction
+from atlas.store.failures import database_label, translating
 from atlas.store.runs import find_run
 from atlas.store.tables import ActivationFile, Concept, Layer, Method, Neuron, NeuronStat, ProbeResult, Run, Token
 
@@ -200,6 +201,14 @@ def score(
 
         >>> score(db, 1, methods="iou,selectivity", concepts="noun,negation")  # doctest: +SKIP
     """
+    with translating(f"scoring run {run}", where=database_label(db.engine)):
+        return _score(db, run, methods, concepts, params, min_count, progress, write)
+
+
+def _score(
+    db: Any, run: int | str | Run, methods: str | Sequence[str] | None, concepts: str | Sequence[str] | None,
+    params: Mapping[str, Mapping[str, Any]] | None, min_count: int, progress: bool, write: bool,
+) -> dict[str, Any]:
     chosen = _resolve_methods(methods, params)
     run_row = _done_run(db, run)
     files = _activation_files(db, run_row.id)

@@ -162,6 +162,26 @@ def test_imports_run_one_way():
     assert not found, "imports from a later layer:\n" + "\n".join(f"{a} -> {b}" for a, b in found)
 
 
+#: The longest a function in atlas/ may be, from its ``def`` line to its last line.
+MAX_FUNCTION_LINES = 100
+
+
+def long_functions() -> list[tuple[int, str]]:
+    out = []
+    for mod, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if n > MAX_FUNCTION_LINES:
+                    out.append((n, f"{mod}.{node.name}"))
+    return sorted(out, reverse=True)
+
+
+def test_functions_stay_short():
+    found = long_functions()
+    assert not found, "functions over 100 lines:\n" + "\n".join(f"{name}: {n} lines" for n, name in found)
+
+
 if __name__ == "__main__":  # a report for notes: python tests/test_architecture.py
     e = import_edges()
     print(f"modules {len(modules())}, edges {sum(map(len, e.values()))}, "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)
     except AtlasError as exc:
@@ -91,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # a bug: the traceback is what a report needs
         print(render_error(err), file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command as Ctrl-C does: transactions roll back, a run is marked interrupted."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -104,11 +104,14 @@ def record_chunk(db: AtlasContext, run_id: int, chunk: int, r0: int, r1: int) ->
 
 
 def mark_failed(db: AtlasContext, run_id: int, exc: BaseException) -> None:
-    """Record why the run stopped (``interrupted`` for Ctrl-C); never raises."""
-    message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+    """Record why the run stopped: status ``interrupted`` for Ctrl-C or SIGTERM (the command line
+    turns SIGTERM into a KeyboardInterrupt), ``failed`` with the error otherwise; never raises."""
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else f"{type(exc).__name__}: {exc}"
+    status = "interrupted" if interrupted else "failed"
     try:
         with write(db.engine) as conn:
-            conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=message[:2000]))
+            conn.execute(update(Run).where(Run.id == run_id).values(status=status, error=message[:2000]))
     except Exception:  # noqa: BLE001 - never hide the original error behind a bookkeeping one
         pass
 

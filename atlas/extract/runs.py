@@ -10,6 +10,9 @@ Example::
 
 from __future__ import annotations
 
+import os
+import socket
+
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,8 +56,34 @@ def list_runs(db: AtlasContext) -> Any:
         .order_by(Run.id)
     )
     with db.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    return pd.DataFrame(rows, columns=_LIST_COLUMNS)
+        rows = conn.execute(q.add_columns(Run.provenance)).all()
+    frame = pd.DataFrame([r[:-1] for r in rows], columns=_LIST_COLUMNS)
+    frame["status"] = [run_state(status, prov) for status, prov in zip(frame["status"], (r[-1] for r in rows))]
+    return frame
+
+
+def run_state(status: str, provenance: dict[str, Any] | None) -> str:
+    """A run's status as a user should read it: a ``running`` run whose process on this host is
+    gone (killed with SIGKILL, a crash, a reboot) is ``stale``; running the same extraction again
+    resumes it.
+
+    >>> run_state("running", {"host": "elsewhere.invalid", "pid": 1})
+    'running'
+    >>> run_state("done", None)
+    'done'
+    """
+    if status != "running" or not provenance:
+        return status
+    pid, host = provenance.get("pid"), provenance.get("host")
+    if host != socket.gethostname() or not isinstance(pid, int):
+        return status  # another machine's process: it cannot be checked from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"stale (process {pid} is gone; run the extraction again to resume)"
+    except PermissionError:
+        pass  # alive, another user's
+    return status
 
 
 def show_run(db: AtlasContext, ref: int | str) -> dict[str, Any]:

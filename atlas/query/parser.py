@@ -383,9 +383,9 @@ def parse(text: str) -> ast.Statement:
         The statement's node (:class:`~atlas.query.ast.NeuronQuery`, ...).
 
     Raises:
-        QuerySyntaxError: the text does not follow the grammar (with a span and a hint).
+        QuerySyntaxError: the text does not follow the grammar, or holds a NUL character or a
+            lone surrogate (with a span and a hint).
         QueryLimitError: the text is longer than :data:`MAX_QUERY_LENGTH` or too deeply nested.
-        QuerySyntaxError: the text holds a NUL character or a lone surrogate.
 
     Example:
         >>> parse("show concepts like 'neg%'")

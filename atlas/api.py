@@ -198,7 +198,8 @@ class Atlas:
 
     # -- queries ---------------------------------------------------------------------------
     def query(self, text: str, **kwargs: Any) -> pd.DataFrame:
-        """Run a query; see :func:`atlas.query.api.run_query`."""
+        """Run a query; see :func:`atlas.query.api.run_query` (``limit``, ``timeout_s``; the
+        answer's ``attrs["warnings"]`` says what it silently lacks)."""
         from atlas.query.api import run_query
 
         self.check()
@@ -211,12 +212,12 @@ class Atlas:
         self.check()
         return compile_query(self, text, **kwargs)
 
-    def explain(self, text: str) -> str:
-        """The database's plan for a query; see :func:`atlas.query.api.explain_query`."""
+    def explain(self, text: str, **kwargs: Any) -> str:
+        """The database's plan for a query; see :func:`atlas.query.api.explain_query` (``timeout_s``)."""
         from atlas.query.api import explain_query
 
         self.check()
-        return explain_query(self, text)
+        return explain_query(self, text, **kwargs)
 
     def describe(self, text: str) -> str:
         """The query in one English sentence."""

@@ -1,4 +1,9 @@
-SELECT model.name AS model, neuron.layer AS layer, count(*) AS n_neurons 
+SELECT model.name AS model, neuron.layer AS layer, count(*) AS n_matching 
 FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / ? 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) > ? GROUP BY model.name, neuron.layer ORDER BY model.name, neuron.layer
 -- parameters: {'set_id_1': [19, 163], 'unit_1': 256, 'model_id_1': [1, 2], 'site_1': 'mlp', 'unit_2': 256, 'param_1': 0.5}
+-- and the neurons per group:
+SELECT model.name AS model, neuron.layer AS layer, count(*) AS n_neurons 
+FROM neuron JOIN model ON model.id = neuron.model_id 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name, neuron.layer ORDER BY model.name, neuron.layer
+-- parameters: {'model_id_1': [1, 2], 'site_1': 'mlp'}

@@ -1,4 +1,9 @@
-SELECT model.name AS model, (neuron.layer * ?) / model.n_layers AS bucket, count(*) AS n_neurons 
+SELECT model.name AS model, (neuron.layer * ?) / model.n_layers AS bucket, count(*) AS n_matching 
 FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / ? 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) IS NOT NULL GROUP BY model.name, (neuron.layer * ?) / model.n_layers ORDER BY model.name, (neuron.layer * ?) / model.n_layers
 -- parameters: {'layer_1': 4, 'set_id_1': [43, 241], 'unit_1': 256, 'model_id_1': [1, 3], 'site_1': 'resid', 'unit_2': 256}
+-- and the neurons per group:
+SELECT model.name AS model, (neuron.layer * ?) / model.n_layers AS bucket, count(*) AS n_neurons 
+FROM neuron JOIN model ON model.id = neuron.model_id 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name, (neuron.layer * ?) / model.n_layers ORDER BY model.name, (neuron.layer * ?) / model.n_layers
+-- parameters: {'layer_1': 4, 'model_id_1': [1, 3], 'site_1': 'resid'}

@@ -2,4 +2,4 @@ SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.
 FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vector AS s0 ON s0.set_id = ? AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / ? 
 WHERE neuron.model_id = ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) IS NULL ORDER BY model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
--- parameters: {'unit_1': 256, 'set_id_1': 18, 'unit_2': 256, 'model_id_1': 1, 'site_1': 'mlp', 'param_1': 100, 'param_2': 0}
+-- parameters: {'unit_1': 256, 'set_id_1': 18, 'unit_2': 256, 'model_id_1': 1, 'site_1': 'mlp', 'param_1': 101, 'param_2': 0}

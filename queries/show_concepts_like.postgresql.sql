@@ -4,4 +4,4 @@ WHERE concept_count.concept_id = concept.id) AS n_tokens, concept.description AS
 FROM concept 
 WHERE lower(concept.name) LIKE lower(%(param_1)s::VARCHAR) ESCAPE '\' ORDER BY concept.name COLLATE "C" 
  LIMIT %(param_2)s::INTEGER
--- parameters: {'coalesce_2': 0, 'param_1': 'upos:%', 'param_2': 10000}
+-- parameters: {'coalesce_2': 0, 'param_1': 'upos:%', 'param_2': 10001}

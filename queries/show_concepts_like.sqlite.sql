@@ -4,4 +4,4 @@ WHERE concept_count.concept_id = concept.id) AS n_tokens, concept.description AS
 FROM concept 
 WHERE lower(concept.name) LIKE lower(?) ESCAPE '\' ORDER BY concept.name
  LIMIT ? OFFSET ?
--- parameters: {'coalesce_2': 0, 'param_1': 'upos:%', 'param_2': 10000, 'param_3': 0}
+-- parameters: {'coalesce_2': 0, 'param_1': 'upos:%', 'param_2': 10001, 'param_3': 0}

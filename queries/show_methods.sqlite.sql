@@ -1,4 +1,4 @@
 SELECT method.name AS name, method.version AS version, method.family AS family, method.value_min AS value_min, method.value_max AS value_max, method.higher_is_more AS higher_is_more, method.description AS description, method.id AS id 
 FROM method ORDER BY method.name, method.id
  LIMIT ? OFFSET ?
--- parameters: {'param_1': 10000, 'param_2': 0}
+-- parameters: {'param_1': 10001, 'param_2': 0}

@@ -3,4 +3,4 @@ FROM neuron
 WHERE neuron.model_id = model.id) AS n_neurons 
 FROM model ORDER BY model.name COLLATE "C" 
  LIMIT %(param_1)s::INTEGER
--- parameters: {'param_1': 10000}
+-- parameters: {'param_1': 10001}

@@ -3,4 +3,4 @@ FROM neuron
 WHERE neuron.model_id = model.id) AS n_neurons 
 FROM model ORDER BY model.name
  LIMIT ? OFFSET ?
--- parameters: {'param_1': 10000, 'param_2': 0}
+-- parameters: {'param_1': 10001, 'param_2': 0}

@@ -3,4 +3,4 @@ FROM score_set
 WHERE score_set.run_id = run.id AND score_set.status = %(status_1)s::VARCHAR) AS has_scores 
 FROM run JOIN model ON model.id = run.model_id JOIN corpus ON corpus.id = run.corpus_id ORDER BY run.id 
  LIMIT %(param_1)s::INTEGER
--- parameters: {'status_1': 'complete', 'param_1': 10000}
+-- parameters: {'status_1': 'complete', 'param_1': 10001}

@@ -2,4 +2,4 @@ SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.
 FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN neuron_stat AS ns ON ns.neuron_id = neuron.id AND ns.run_id IN (__[POSTCOMPILE_run_id_1]) 
 WHERE neuron.model_id = ? AND neuron.site = ? AND (ns.fire_rate > ? OR ns.max < ?) ORDER BY ns.mean DESC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
--- parameters: {'run_id_1': [4], 'model_id_1': 2, 'site_1': 'mlp', 'param_1': 0.9, 'param_2': -1.5, 'param_3': 100, 'param_4': 0}
+-- parameters: {'run_id_1': [4], 'model_id_1': 2, 'site_1': 'mlp', 'param_1': 0.9, 'param_2': -1.5, 'param_3': 101, 'param_4': 0}

@@ -8,4 +8,4 @@ WHERE ta2.neuron_id = (SELECT neuron.id
 FROM neuron 
 WHERE neuron.model_id = ? AND neuron.site = ? AND neuron.layer = ? AND neuron.unit = ?) AND r2.status = ?) ORDER BY top_activation.rank
  LIMIT ? OFFSET ?
--- parameters: {'model_id_1': 1, 'site_1': 'mlp', 'layer_1': 9, 'unit_1': 1, 'status_1': 'done', 'param_1': 3, 'param_2': 0}
+-- parameters: {'model_id_1': 1, 'site_1': 'mlp', 'layer_1': 9, 'unit_1': 1, 'status_1': 'done', 'param_1': 4, 'param_2': 0}

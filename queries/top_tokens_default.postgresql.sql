@@ -8,4 +8,4 @@ WHERE ta2.neuron_id = (SELECT neuron.id
 FROM neuron 
 WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND neuron.layer = %(layer_1)s::INTEGER AND neuron.unit = %(unit_1)s::INTEGER) AND r2.status = %(status_1)s::VARCHAR) ORDER BY top_activation.rank 
  LIMIT %(param_1)s::INTEGER
--- parameters: {'model_id_1': 3, 'site_1': 'mlp', 'layer_1': 2, 'unit_1': 0, 'status_1': 'done', 'param_1': 20}
+-- parameters: {'model_id_1': 3, 'site_1': 'mlp', 'layer_1': 2, 'unit_1': 0, 'status_1': 'done', 'param_1': 21}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -44,7 +45,7 @@ def register(sub: Any) -> None:
     p.add_argument("--explain", action="store_true", help="print the database's query plan and stop")
     library_option(p, "--limit", type=int, metavar="N", help="rows to return (overrides the query's limit; at most 10000)")
     library_option(p, "--timeout", dest="timeout_s", type=float, metavar="S", default_from=("query", "timeout_s"),
-                   help="stop a query after S seconds (default: {default})")
+                   help="stop a query after S seconds, above 0 and at most 600 (default: {default})")
     add_db_option(p)
     p.set_defaults(func=_cmd_query)
 
@@ -93,6 +94,19 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
+    try:
+        return _query(args)
+    except KeyboardInterrupt:
+        # Leave at once: a normal interpreter exit after Ctrl-C can meet native worker threads
+        # (BLAS, Arrow) mid-way and print "terminate called without an active exception".
+        # A query writes nothing, so there is nothing to clean up.
+        print("interrupted", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+
+def _query(args: argparse.Namespace) -> int:
     from atlas.api import parse_query
 
     parse_query(args.text)  # syntax errors first: they need no database
@@ -101,7 +115,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         print(db.compile(args.text, **given(args, "inline")))
         return 0
     if args.explain:
-        print(db.explain(args.text))
+        print(db.explain(args.text, **given(args, "timeout_s")))
         return 0
     frame = db.query(args.text, **given(args, "limit", "timeout_s"))
     write_frame(frame, args.format, args.output)
@@ -111,6 +125,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
             from atlas.api import sources_text
 
             print("scores read: " + sources_text(frame.attrs["sources"]).replace("\n", "; "), file=sys.stderr)
+    for warning in frame.attrs.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -7,36 +7,68 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 import atlas.query.ast as ast
-from atlas.errors import QueryError
+from atlas.errors import AtlasError, QueryError
 from atlas.query.binder import Bound, bind
+from atlas.query.bound import MAX_LIMIT
 from atlas.query.canonical import format_statement
 from atlas.query.compiler import Plan, as_stored_array, compile_bound
 from atlas.query.describe import describe_statement
-from atlas.query.execute import fetch
+from atlas.query.execute import Clock, arm, deadline, fetch
 from atlas.query.parser import parse
+from atlas.store.failures import database_label, translate
+
+#: The time limit of binding a query for ``compile_query`` / ``explain_query`` (seconds).
+PLAN_TIMEOUT_S = 30.0
 
 
 def _engine(db: Any) -> Any:
     return getattr(db, "engine", db)
 
 
-def plan_query(db: Any, text: str, *, limit: int | None = None) -> Plan:
-    """Parse, bind and compile ``text`` for ``db``'s dialect."""
+@contextmanager
+def _boundary(text: str, clock: Clock, engine: Any) -> Iterator[None]:
+    """The query's error boundary: a query error gets the text (for its caret); a statement
+    the server or SQLite cancelled is the time-limit error; any other database or file failure
+    goes through :func:`atlas.store.failures.translate` (a :class:`~atlas.errors.StoreError`).
+    Anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except QueryError as exc:
+        for item in getattr(exc, "errors", None) or [exc]:
+            if item.query is None:
+                item.query = text
+        raise
+    except AtlasError:
+        raise
+    except Exception as exc:
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(orig, "sqlstate", None) == "57014" or "interrupted" in str(orig).lower()[:200]:
+            raise clock.error() from exc
+        error = translate(exc, "running the query", where=database_label(engine) if hasattr(engine, "url") else None)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def plan_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float = PLAN_TIMEOUT_S) -> Plan:
+    """Parse, bind and compile ``text`` for ``db``'s dialect (binding reads the catalog
+    within ``timeout_s``)."""
+    clock = Clock(timeout_s)
     statement = parse(text)
     engine = _engine(db)
-    try:
-        bound = bind(engine, statement, text=text, limit=limit)
-    except QueryError as exc:
-        for item in getattr(exc, "errors", [exc]):
-            item.query = text
-        raise
+    with _boundary(text, clock, engine):
+        with engine.connect() as conn, conn.begin(), deadline(conn, clock=clock):
+            bound = bind(conn, statement, text=text, limit=limit)
     return compile_bound(bound, dialect=engine.dialect.name)
 
 
@@ -91,40 +123,66 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         db: an :class:`atlas.Atlas` (or an engine, for queries without composite concepts).
         text: the query.
         limit: rows to return, overriding the query's ``limit`` (at most 10,000).
-        timeout_s: the statement deadline in seconds.
+        timeout_s: one deadline in seconds for the whole query (binding, SQL and the composite
+            step), above 0 and at most 600.
 
     Returns:
         A DataFrame; ``frame.attrs["sources"]`` says which score set (run, method row,
-        parameters) each stored score came from, per model. For ``neurons``: columns ``neuron`` (canonical id), ``model``, ``site``, ``layer``,
+        parameters) each stored score came from, per model; ``frame.attrs["warnings"]`` (a list
+        of strings) says what the answer silently lacks: a score or statistic some model has
+        none of (those neurons cannot match), or rows the default limit cut.
+        For ``neurons``: columns ``neuron`` (canonical id), ``model``, ``site``, ``layer``,
         ``unit`` and one column per score reference (``selectivity(negation)``), then any
-        statistics used. ``count``: model [, layer | depth], n_neurons. ``compare``: model,
-        depth (or layer), n_neurons, n_matching, fraction. ``top tokens``: rank, token,
-        value, sentence, position, run, context. ``show``: the catalog rows.
+        statistics used. ``count``: model [, layer | depth], n_neurons (all neurons of the
+        group), n_matching; every group of the named models is listed, with 0 where none
+        match. ``compare``: model, depth (or layer), n_neurons, n_matching, fraction.
+        ``top tokens``: rank, token, value, sentence, position, run, context. ``show``: the
+        catalog rows.
 
     Raises:
-        QueryError: the query cannot be parsed, bound or run (the CLI renders it with a caret).
+        QueryError: the query cannot be parsed, bound or run (the CLI renders it with a caret);
+            :class:`~atlas.errors.QueryLimitError` when it runs past ``timeout_s`` or
+            ``timeout_s`` is not in (0, 600].
+        StoreError: the database failed (a lost connection, a lock, ...): see
+            :mod:`atlas.store.failures`.
 
     Example:
         >>> run_query(db, "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3")  # doctest: +SKIP
     """
-    plan = plan_query(db, text, limit=limit)
-    try:
-        frame = fetch(_engine(db), plan, timeout_s=timeout_s)
-    except QueryError as exc:
-        exc.query = text
-        raise
-    if plan.kind == "neurons":
-        assert plan.bound is not None
-        frame = _stored_values(plan.bound, frame)
-        if plan.composite_refs:
-            from atlas.query.composite import apply_composite
+    clock = Clock(timeout_s)  # a bad timeout_s is refused before anything runs
+    statement = parse(text)
+    engine = _engine(db)
+    with _boundary(text, clock, engine):
+        with engine.connect() as conn, conn.begin(), deadline(conn, clock=clock):
+            bound = bind(conn, statement, text=text, limit=limit)
+            plan = compile_bound(bound, dialect=engine.dialect.name)
+            frame = fetch(conn, plan, clock=clock)
+        cut = bool(frame.attrs.pop("cut", False))
+        if plan.kind == "neurons":
+            frame = _stored_values(bound, frame)
+            if plan.composite_refs:
+                from atlas.query.composite import apply_composite
 
-            frame = apply_composite(db, plan, frame)
-        frame = _columns(plan.bound, frame)
+                frame, cut = apply_composite(db, plan, frame, clock=clock)
+            frame = _columns(bound, frame)
     frame = frame.reset_index(drop=True)
-    if plan.bound is not None:
-        frame.attrs["sources"] = score_sources(plan.bound)
+    frame.attrs["sources"] = score_sources(bound)
+    frame.attrs["warnings"] = list(bound.warnings) + ([_cut_note(plan)] if cut and not bound.limit_given else [])
     return frame
+
+
+def _cut_note(plan: Plan) -> str:
+    """The warning of an answer the row limit cut (the limit the user did not choose)."""
+    default = plan.limit < MAX_LIMIT
+    how = f"add 'limit N' (at most {MAX_LIMIT}) or narrow the query" if default else "narrow the query, or export it in parts"
+    return f"only the first {plan.limit} rows are shown ({'the default limit' if default else 'the most a query returns'}); more match: {how}"
+
+
+def _sql(select: Any, dialect: Any, inline: bool) -> str:
+    if inline:
+        return str(select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    compiled = select.compile(dialect=dialect)
+    return str(compiled) + f"\n-- parameters: {dict(compiled.params)!r}"
 
 
 def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
@@ -136,16 +194,17 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
         inline: write values into the SQL (for reading only; execution always binds them).
             Without it, the bound parameters follow the SQL as a ``-- parameters:`` comment.
 
+    ``count`` runs a second statement, the number of neurons in every group; it follows the
+    first after a ``-- and the neurons per group:`` line.
+
     Example:
         >>> print(compile_query(db, "neurons in bert where iou(noun) > 0.3"))  # doctest: +SKIP
     """
     plan = plan_query(db, text)
     dialect = postgresql.dialect() if _engine(db).dialect.name == "postgresql" else sqlite.dialect()
-    if inline:
-        sql = str(plan.select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    else:
-        compiled = plan.select.compile(dialect=dialect)
-        sql = str(compiled) + f"\n-- parameters: {dict(compiled.params)!r}"
+    sql = _sql(plan.select, dialect, inline)
+    if plan.totals is not None:
+        sql += "\n-- and the neurons per group:\n" + _sql(plan.totals, dialect, inline)
     if plan.residual is not None or plan.composite_refs:
         from atlas.query.canonical import condition_text
 
@@ -154,18 +213,37 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
     return sql
 
 
-def explain_query(db: Any, text: str) -> str:
-    """The database's plan for a query: ``EXPLAIN QUERY PLAN`` (SQLite) or ``EXPLAIN`` (PostgreSQL)."""
-    plan = plan_query(db, text)
+def explain_query(db: Any, text: str, *, timeout_s: float = PLAN_TIMEOUT_S) -> str:
+    """The database's plan for a query: ``EXPLAIN QUERY PLAN`` (SQLite) or ``EXPLAIN`` (PostgreSQL),
+    then which score sets it reads and any warnings (``-- warning: ...``).
+
+    Raises:
+        QueryError: as :func:`run_query` (the plan is asked within ``timeout_s``).
+    """
+    clock = Clock(timeout_s)
+    plan = plan_query(db, text, timeout_s=timeout_s)
     engine = _engine(db)
-    compiled = plan.select.compile(dialect=engine.dialect)
-    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    with engine.connect() as conn:
-        raw = conn.exec_driver_sql(prefix + str(compiled), compiled.params if engine.dialect.name == "postgresql" else tuple(compiled.params[k] for k in compiled.positiontup or []))
-        rows = raw.all()
-    lines = [str(r[-1]) for r in rows] if engine.dialect.name == "sqlite" else [str(r[0]) for r in rows]
-    if plan.bound is not None and score_sources(plan.bound):
+    lines: list[str] = []
+    sqlite_dialect = engine.dialect.name == "sqlite"
+    with _boundary(text, clock, engine):
+        with engine.connect() as conn, conn.begin(), deadline(conn, clock=clock):
+            for select in (plan.select, plan.totals):
+                if select is None:
+                    continue
+                # render_postcompile: expanding IN lists (a query over several models or runs)
+                # become plain parameters, which EXPLAIN can take.
+                compiled = select.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+                prefix = "EXPLAIN QUERY PLAN " if sqlite_dialect else "EXPLAIN "
+                params: Any = tuple(compiled.params[k] for k in compiled.positiontup or []) if sqlite_dialect else compiled.params
+                arm(conn, clock)
+                rows = conn.exec_driver_sql(prefix + str(compiled), params).all()
+                if lines:
+                    lines += ["", "-- and the neurons per group:"]
+                lines += [str(r[-1]) for r in rows] if sqlite_dialect else [str(r[0]) for r in rows]
+    assert plan.bound is not None
+    if score_sources(plan.bound):
         lines += ["", "-- score sets read:", *("-- " + line for line in sources_text(score_sources(plan.bound)).splitlines())]
+    lines += ["-- warning: " + w for w in plan.bound.warnings]
     return "\n".join(lines)
 
 

@@ -278,6 +278,7 @@ class Show:
 
     what: str
     like: str | None = None
+    like_span: Span = field(default=(0, 0), compare=False, repr=False)
     span: Span = _span()
 
 

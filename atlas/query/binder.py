@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
-
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,11 +27,35 @@ import atlas.query.ast as ast
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
 from atlas.naming import site_names, unit_site
-from atlas.query.bound import DEFAULT_LIMIT, FIELDS, GROUPS, MAX_LIMIT, MAX_REFS, Bound, ModelInfo, ScoreRef, ScoreSource
+from atlas.query.bound import (
+    DEFAULT_LIMIT,
+    FIELDS,
+    GROUPS,
+    INT_MAX,
+    MAX_LIMIT,
+    MAX_REFS,
+    Bound,
+    ModelInfo,
+    ScoreRef,
+    ScoreSource,
+)
 from atlas.query.canonical import formula_text, operand_text
 from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, Run, ScoreSet
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_REFS", "Bound", "ModelInfo", "ScoreRef", "bind", "load_models", "method_names"]
+
+#: The longest name each catalog column holds (a longer name cannot exist, so it is not looked up).
+NAME_COLUMN_MAX = {"model": 200, "concept": 200, "method": 100}
+
+
+def shown(name: str) -> str:
+    """A name as an error message quotes it: at most 60 characters.
+
+    >>> shown("noun"), shown("x" * 100)[-5:]
+    ('noun', 'xx...')
+    """
+    return name if len(name) <= 60 else name[:57] + "..."
+
 
 class _Errors:
     def __init__(self, text: str) -> None:
@@ -74,6 +98,7 @@ def method_names(conn: Connection) -> set[str]:
 
 def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
     """The named models (those that exist) with layer counts, sites and the runs queries read."""
+    names = [n for n in names if len(n) <= NAME_COLUMN_MAX["model"]]
     if not names:
         return {}
     rows = conn.execute(select(Model.id, Model.name, Model.n_layers).where(Model.name.in_(names))).all()
@@ -142,6 +167,7 @@ def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -
 
 def load_concepts(conn: Connection, names: list[str]) -> dict[str, int]:
     """name → concept.id for the named concepts that exist."""
+    names = [n for n in names if len(n) <= NAME_COLUMN_MAX["concept"]]
     if not names:
         return {}
     return {n: i for i, n in conn.execute(select(Concept.id, Concept.name).where(Concept.name.in_(sorted(set(names)))))}
@@ -195,10 +221,62 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
                 )
 
 
+def _literal(errors: _Errors, node: ast.Number) -> str:
+    written = errors.text[node.span[0] : node.span[1]]
+    return written if written.strip() else f"{node.value:g}"
+
+
+def _whole_field(o: ast.Operand) -> str | None:
+    return o.name if isinstance(o, ast.Field) and FIELDS.get(o.name, ("", ""))[0] == "neuron" else None
+
+
+def _check_numbers(st: ast.Statement, errors: _Errors) -> None:
+    """Numbers every backend can bind: layers within ``integer``, finite numbers, and no number
+    beyond ``integer`` compared with ``layer`` or ``unit`` (SQLite and PostgreSQL would each
+    fail differently, or not at all)."""
+    for f in getattr(st, "filters", ()):
+        values = [f.value] if isinstance(f, ast.LayerCmp) else [f.low, f.high] if isinstance(f, ast.LayerRange) else []
+        for v in values:
+            if v > INT_MAX:
+                errors.add(QueryTypeError, f"layer {v} is out of range: a layer number is at most {INT_MAX}", f.span,
+                           hint="write a layer of the model (show models lists n_layers)")
+                break
+    for p in ast.iter_predicates(getattr(st, "where", None)):
+        if isinstance(p, ast.Compare):
+            pairs = [(p.left, p.right), (p.right, p.left)]
+        elif isinstance(p, ast.Between):
+            pairs = [(p.operand, p.low), (p.operand, p.high)]
+        else:
+            continue
+        for subject, o in pairs:
+            if not isinstance(o, ast.Number):
+                continue
+            if not math.isfinite(o.value):
+                errors.add(QueryTypeError, f"the number {_literal(errors, o)} is too large", o.span,
+                           hint="numbers in a query are at most about 1.8e308")
+            elif _whole_field(subject) and abs(o.value) > INT_MAX:
+                errors.add(QueryTypeError, f"{_whole_field(subject)} is compared with {_literal(errors, o)}, beyond any "
+                           f"{_whole_field(subject)} (at most {INT_MAX})", o.span)
+
+
+def _check_like(st: ast.Show, errors: _Errors) -> None:
+    """A ``like`` pattern may not end in its escape character ``\\`` (PostgreSQL refuses it,
+    SQLite matches nothing): refused on both backends."""
+    if st.like is None:
+        return
+    trailing = len(st.like) - len(st.like.rstrip("\\"))
+    if trailing % 2 == 1:
+        errors.add(QueryTypeError, "the like pattern ends in its escape character '\\'", st.like_span,
+                   hint="in a like pattern \\ escapes % and _; to match a backslash write it twice in the "
+                   "pattern (\"\\\\\\\\\" inside double quotes)")
+
+
 def _check_layer_filters(filters: tuple[ast.Filter, ...], models: list[ModelInfo], errors: _Errors) -> None:
     if not models:
         return
     for f in filters:
+        if isinstance(f, (ast.LayerCmp, ast.LayerRange)) and max(getattr(f, "value", 0), getattr(f, "high", 0)) > INT_MAX:
+            continue  # _check_numbers said so
         if isinstance(f, ast.LayerCmp):
             ok = [m for m in models if _layers_matching(f, m.n_layers)]
             if not ok:
@@ -222,7 +300,7 @@ def _check_layer_filters(filters: tuple[ast.Filter, ...], models: list[ModelInfo
         elif isinstance(f, ast.SiteIs):
             if f.site not in site_names():
                 errors.add(
-                    QueryNameError, f"unknown site '{f.site}'", f.span, hint=_choices_hint(f.site, site_names(), "site")
+                    QueryNameError, f"unknown site '{shown(f.site)}'", f.span, hint=_choices_hint(f.site, site_names(), "site")
                 )
             elif f.op not in ("=", "!="):
                 errors.add(QueryTypeError, f"a site is compared with = or !=, not {f.op}", f.span)
@@ -242,7 +320,7 @@ def _bind_models(conn: Connection, refs: tuple[ast.ModelRef, ...], errors: _Erro
     if missing:
         known = list(conn.execute(select(Model.name)).scalars())
         for r in missing:
-            errors.add(QueryNameError, f"unknown model '{r.name}'", r.span, hint=_choices_hint(r.name, known, "model"))
+            errors.add(QueryNameError, f"unknown model '{shown(r.name)}'", r.span, hint=_choices_hint(r.name, known, "model"))
     seen: set[str] = set()
     for r in refs:
         if r.name in found and r.name not in seen:
@@ -266,7 +344,7 @@ def _bind_calls(
             start = call.span[0]
             errors.add(
                 QueryNameError,
-                f"unknown method '{call.method}'",
+                f"unknown method '{shown(call.method)}'",
                 (start, start + len(call.method)),
                 hint=_choices_hint(call.method, methods, "method"),
             )
@@ -278,7 +356,7 @@ def _bind_calls(
                     all_names = all_concept_names(conn)
                 errors.add(
                     QueryNameError,
-                    f"unknown concept '{atom.name}'",
+                    f"unknown concept '{shown(atom.name)}'",
                     atom.span,
                     hint=_choices_hint(atom.name, all_names, "concept"),
                 )
@@ -311,12 +389,35 @@ def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str
                 hint = _choices_hint(o.name, FIELDS, "field")
                 if o.name in registry.names():
                     hint = f"{o.name} is a method: write {o.name}(CONCEPT)"
-                errors.add(QueryNameError, f"unknown field '{o.name}'", o.span, hint=hint)
+                errors.add(QueryNameError, f"unknown field '{shown(o.name)}'", o.span, hint=hint)
             elif FIELDS[o.name][0] == "stat" and o.name not in stats:
                 stats.append(o.name)
             elif o.name == "depth":
                 depth = True
     return stats, depth
+
+
+def _missing_scores(bound: Bound) -> list[str]:
+    """Warnings for what a query reads that some model lacks: a ``method(concept)`` without a
+    complete score set, neuron statistics without a run (those values are missing there, so
+    conditions on them match no neuron of that model)."""
+    out: list[str] = []
+    for ref in bound.refs:
+        if ref.formula is None:
+            lacking = [m.name for m in bound.models if (ref.method, ref.concept_id) not in m.sets]
+            what = "no complete score set"
+        else:
+            lacking = [m.name for m in bound.models if (m.score_run or m.stat_run) is None]
+            what = "no done run to evaluate it on"
+        if lacking:
+            out.append(f"{ref.label} has {what} for {', '.join(lacking)}: its values there are missing, so conditions "
+                       f"on it match none of those neurons (score them with 'atlas score --run RUN --methods {ref.method}')")
+    if bound.stats:
+        lacking = [m.name for m in bound.models if m.stat_run is None]
+        if lacking:
+            out.append(f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} no neuron statistics "
+                       f"({', '.join(bound.stats)} are missing there): extract a run of {'it' if len(lacking) == 1 else 'them'}")
+    return out
 
 
 def _bind_limit(limit: int | None, span: ast.Span, errors: _Errors, override: int | None) -> int:
@@ -356,6 +457,7 @@ def bind(engine: Engine | Connection, statement: ast.Statement, *, text: str = "
 def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> Bound:
     errors = _Errors(text)
     bound = Bound(statement=st)
+    _check_numbers(st, errors)
     if isinstance(st, (ast.NeuronQuery, ast.CountQuery, ast.CompareQuery)):
         bound.models = _bind_models(conn, st.models, errors)
         _check_layer_filters(st.filters, bound.models, errors)
@@ -369,16 +471,18 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         bound.refs = _bind_calls(conn, calls, errors, allow_composite=isinstance(st, ast.NeuronQuery))
         load_sets(conn, bound.models, bound.refs)
         bound.stats, bound.uses_depth = _bind_fields(operands, errors)
+        bound.warnings = _missing_scores(bound)
         if isinstance(st, ast.NeuronQuery):
             for o in st.order:
                 if isinstance(o.expr, (ast.Number, ast.String)):
                     errors.add(QueryTypeError, "order by needs a score or a field, not a constant", o.expr.span)
             bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit)
+            bound.limit_given = st.limit is not None or limit is not None
         else:
             if st.by is not None and st.by not in GROUPS:
                 errors.add(
                     QueryNameError,
-                    f"cannot group by '{st.by}'",
+                    f"cannot group by '{shown(st.by)}'",
                     st.by_span,
                     hint=did_you_mean(st.by, GROUPS) or "group by layer, model or depth",
                 )
@@ -407,7 +511,11 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
                     ref.span,
                 )
         bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
+        bound.limit_given = bool(st.limit or limit)
     else:
+        assert isinstance(st, ast.Show)
+        _check_like(st, errors)
         bound.limit = _bind_limit(None, st.span, errors, limit) if limit is not None else MAX_LIMIT
+        bound.limit_given = limit is not None
     errors.raise_if_any()
     return bound

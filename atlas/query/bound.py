@@ -19,6 +19,8 @@ from atlas.query.canonical import operand_text
 #: Rows a query returns when it says no ``limit``; the most it may ask for.
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+#: The largest whole number a query may compare with an integer column (PostgreSQL ``integer``).
+INT_MAX = 2**31 - 1
 #: The most distinct score references (joins) one query may make.
 MAX_REFS = 16
 #: Neuron fields usable in conditions and ``order by``: name → (source, column).
@@ -83,8 +85,10 @@ class Bound:
     stats: list[str] = field(default_factory=list)  # neuron_stat columns read
     uses_depth: bool = False
     limit: int = DEFAULT_LIMIT
+    limit_given: bool = False  # the user chose the limit (the query's ``limit``, or ``limit=``)
     site: str | None = None  # the site the units default to
     neuron: ModelInfo | None = None  # top tokens: the neuron's model
+    warnings: list[str] = field(default_factory=list)  # what the answer silently lacks (unscored models)
 
     def ref(self, call: ast.Call) -> ScoreRef:
         """The reference a call resolved to."""

@@ -97,6 +97,7 @@ class Plan:
     composite_refs: list[ScoreRef] = field(default_factory=list)
     by: str | None = None
     bound: Bound | None = None
+    totals: Select[Any] | None = None  # count: every neuron per group (zero-match groups, n_neurons)
 
 
 def as_stored(value: float) -> float:
@@ -297,7 +298,7 @@ def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
             expr = scope.operand(item.expr)
             order_by.append((expr.desc() if item.descending else expr.asc()).nulls_last())
         order_by += tail
-        limit = bound.limit
+        limit = bound.limit + 1  # one more row than shown: says whether the limit cut the answer
     q = select(*cols).select_from(scope.from_).where(*where).order_by(*order_by).limit(limit)
     residual = None
     if residual_items:
@@ -330,15 +331,20 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
         keys.append(bucket.label("bucket"))
         order.append(bucket)
     where = scope.base_filters(st.filters)
+    group = [k.element if hasattr(k, "element") else k for k in keys]
+    totals = None
     if is_compare:
         cond = scope.condition(st.where) if st.where is not None else true()
         aggs = [func.count().label("n_neurons"), func.sum(case((cond, 1), else_=0)).label("n_matching")]
     else:
-        where += [scope.condition(c) for c in conjuncts]
-        aggs = [func.count().label("n_neurons")]
-    group = [k.element if hasattr(k, "element") else k for k in keys]
+        # Every group of the named models (after the layer, depth and site filters) with its
+        # number of neurons, so groups where nothing matches are listed with n_matching 0.
+        totals = select(*keys, func.count().label("n_neurons")).select_from(n.join(m, m.c.id == n.c.model_id))
+        totals = totals.where(*where).group_by(*group).order_by(*order)
+        where = where + [scope.condition(c) for c in conjuncts]
+        aggs = [func.count().label("n_matching")]
     q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
-    return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound)
+    return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound, totals=totals)
 
 
 def _top_tokens(bound: Bound, st: ast.TopTokens) -> Plan:
@@ -382,7 +388,7 @@ def _top_tokens(bound: Bound, st: ast.TopTokens) -> Plan:
         )
         .where(ta.c.neuron_id == neuron_id, ta.c.run_id == latest)
         .order_by(ta.c.rank)
-        .limit(bound.limit)
+        .limit(bound.limit + 1)
     )
     return Plan(kind="top_tokens", select=q, limit=bound.limit, bound=bound)
 
@@ -439,7 +445,7 @@ def _show(bound: Bound, st: ast.Show, dialect: str) -> Plan:
             .select_from(Run.__table__.join(Model.__table__, Model.id == Run.model_id).join(Corpus.__table__, Corpus.id == Run.corpus_id))
             .order_by(Run.id)
         )
-    return Plan(kind="show", select=q.limit(bound.limit), limit=bound.limit, bound=bound)
+    return Plan(kind="show", select=q.limit(bound.limit + 1), limit=bound.limit, bound=bound)
 
 
 def models_of(bound: Bound) -> dict[int, ModelInfo]:

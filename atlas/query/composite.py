@@ -7,9 +7,15 @@ that token mask (:func:`atlas.methods.compute.score_mask`). The remaining condit
 order and the limit are then applied here in pandas, with SQL's three-valued logic: a
 missing value (NaN) makes a comparison unknown, and unknown rows are dropped.
 
+The query's one deadline (a :class:`~atlas.query.execute.Clock`) holds here too: the
+survivors are scored in chunks of :data:`CHUNK` neurons (in layer order), and the clock is read
+before and after each formula and each chunk. A failure of the formula or of the method (the
+run's activations were deleted, a method that cannot score at query time) becomes a
+:class:`~atlas.errors.QueryError` under the call.
+
 Example::
 
-    frame = apply_composite(db, plan, frame)   # frame: the SQL survivors
+    frame, cut = apply_composite(db, plan, frame, clock=Clock(30))   # frame: the SQL survivors
 """
 
 from __future__ import annotations
@@ -20,10 +26,15 @@ import numpy as np
 import pandas as pd
 
 import atlas.query.ast as ast
-from atlas.errors import QueryLimitError
-from atlas.query.bound import FIELDS
+from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryTypeError
+from atlas.query.bound import FIELDS, ScoreRef
 from atlas.query.canonical import operand_text
 from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan, as_stored, as_stored_array
+from atlas.query.execute import Clock
+
+#: Neurons scored per call of the method (one layer at a time), between reads of the clock.
+CHUNK = 512
+
 
 def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
     from atlas.corpus.concepts import evaluate_formula
@@ -37,10 +48,28 @@ def _score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, m
     return np.asarray(score_mask(db, run_id, neuron_ids, mask, method), dtype=np.float64)
 
 
-def composite_values(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
-    """Add one column per composite reference (``iou(noun and not plural)``) to ``frame``."""
+def _chunks(rows: np.ndarray) -> list[np.ndarray]:
+    """``rows`` (positions in ``frame``, in layer order) in pieces of :data:`CHUNK`: each piece
+    reads one or two layers' activations."""
+    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+
+
+def _failed(ref: ScoreRef, exc: AtlasError) -> QueryError:
+    if isinstance(exc, QueryError):
+        return exc
+    return QueryTypeError(f"{ref.label} cannot be computed: {exc.message}", span=ref.call.span, hint=exc.hint)
+
+
+def composite_values(db: Any, plan: Plan, frame: pd.DataFrame, *, clock: Clock | None = None) -> pd.DataFrame:
+    """Add one column per composite reference (``iou(noun and not plural)``) to ``frame``.
+
+    Raises:
+        QueryLimitError: the clock ran out.
+        QueryTypeError: the formula or the method failed for this atlas (under the call).
+    """
     bound = plan.bound
     assert bound is not None
+    clock = clock if clock is not None else Clock(30)
     by_name = {m.name: m for m in bound.models}
     masks: dict[tuple[int, str], np.ndarray] = {}
     for ref in plan.composite_refs:
@@ -52,10 +81,17 @@ def composite_values(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
             if run_id is None or info.corpus_id is None:
                 continue
             key = (info.corpus_id, ref.formula)
-            if key not in masks:
-                masks[key] = _evaluate_formula(db, info.corpus_id, ref.formula)
-            ids = [int(i) for i in frame["neuron_id"].to_numpy()[rows]]
-            values[rows] = _score_mask(db, run_id, ids, masks[key], ref.method)
+            try:
+                if key not in masks:
+                    clock.check()
+                    masks[key] = _evaluate_formula(db, info.corpus_id, ref.formula)
+                for part in _chunks(np.asarray(rows)):
+                    clock.check()
+                    ids = [int(i) for i in frame["neuron_id"].to_numpy()[part]]
+                    values[part] = _score_mask(db, run_id, ids, masks[key], ref.method)
+            except AtlasError as exc:
+                raise _failed(ref, exc) from exc
+            clock.check()
         frame[ref.label] = as_stored_array(values)  # every score has the stored scores' precision
     return frame
 
@@ -112,15 +148,19 @@ def evaluate(frame: pd.DataFrame, node: ast.Condition) -> pd.Series:
     return out
 
 
-def apply_composite(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
-    """Composite values, the remaining conditions, the order and the limit of ``plan``."""
+def apply_composite(db: Any, plan: Plan, frame: pd.DataFrame, *, clock: Clock | None = None) -> tuple[pd.DataFrame, bool]:
+    """Composite values, the remaining conditions, the order and the limit of ``plan``.
+
+    Returns:
+        The answer, and whether the limit cut it.
+    """
     if len(frame) > MAX_COMPOSITE_NEURONS:
         raise QueryLimitError(
             f"a composite concept is evaluated for at most {MAX_COMPOSITE_NEURONS} neurons, "
             "and the other conditions leave more",
             hint="add conditions on stored scores or layers to narrow the neurons first",
         )
-    frame = composite_values(db, plan, frame.reset_index(drop=True))
+    frame = composite_values(db, plan, frame.reset_index(drop=True), clock=clock)
     if plan.residual is not None and len(frame):
         keep = evaluate(frame, plan.residual).fillna(False).to_numpy(dtype=bool)
         frame = frame[keep]
@@ -137,4 +177,4 @@ def apply_composite(db: Any, plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     keys += ["model", "site", "layer", "unit"]
     ascending += [True, True, True, True]
     frame = frame.sort_values(keys, ascending=ascending, na_position="last", kind="stable").drop(columns=tmp)
-    return frame.head(plan.limit).reset_index(drop=True)
+    return frame.head(plan.limit).reset_index(drop=True), len(frame) > plan.limit

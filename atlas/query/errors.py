@@ -10,9 +10,16 @@ error: unknown concept 'negaton'; did you mean 'negation'?
 
 from __future__ import annotations
 
+import re
+
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QuerySyntaxError, QueryTypeError
 
 __all__ = ["QueryError", "QueryLimitError", "QueryNameError", "QuerySyntaxError", "QueryTypeError", "render"]
+
+
+#: Characters a terminal cannot show in the query line (NUL, other controls, lone surrogates):
+#: drawn as U+FFFD so the caret stays under the right column and printing never fails.
+_UNSHOWABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 def _one(exc: QueryError, query: str | None) -> list[str]:
@@ -29,7 +36,7 @@ def _one(exc: QueryError, query: str | None) -> list[str]:
         line_end = query.find("\n", start)
         if line_end == -1:
             line_end = len(query)
-        line = query[line_start:line_end]
+        line = _UNSHOWABLE.sub("\ufffd", query[line_start:line_end].replace("\t", " "))
         col = start - line_start
         width = max(1, min(end, line_end) - start)
         lines.append(f"  {line}")

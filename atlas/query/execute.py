@@ -1,18 +1,22 @@
 """Running a compiled plan: a read-only transaction with a deadline, rows → pandas.
 
-Deadlines: on PostgreSQL ``set_config('statement_timeout', ..., true)`` (a ``SET LOCAL`` with
-a bound value); on SQLite a progress handler that interrupts the statement once the deadline
-has passed (Datasette's ``sqlite_timelimit``). Either way an overrun becomes a
-:class:`~atlas.errors.QueryLimitError`.
+Deadlines: one :class:`Clock` per query covers every step (binding, the SQL, the composite
+step). On PostgreSQL ``set_config('statement_timeout', ..., true)`` (a ``SET LOCAL`` with a
+bound value) holds each statement to the time left; on SQLite a progress handler interrupts
+the statement once the deadline has passed (Datasette's ``sqlite_timelimit``). Either way an
+overrun becomes a :class:`~atlas.errors.QueryLimitError` that names the limit and how to
+raise it. ``timeout_s`` is above 0 and at most :data:`MAX_TIMEOUT_S`.
 
 Example::
 
-    with deadline(conn, timeout_s=5):
+    clock = Clock(5)
+    with deadline(conn, clock=clock):
         rows = conn.execute(plan.select).all()
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,34 +30,110 @@ from atlas.errors import QueryLimitError
 from atlas.query.compiler import DEPTH_BUCKETS, Plan
 from atlas.store.tables import Token
 
+#: The longest time limit a query may ask for (seconds).
+MAX_TIMEOUT_S = 600.0
+
+
+def check_timeout(timeout_s: object) -> float:
+    """``timeout_s`` as a float when it is a number above 0 and at most :data:`MAX_TIMEOUT_S`.
+
+    >>> check_timeout(0.5)
+    0.5
+    >>> check_timeout(0)
+    Traceback (most recent call last):
+    ...
+    atlas.errors.QueryLimitError: a query's time limit must be above 0 s, not 0 (give --timeout S (timeout_s= in Python) between 0 and 600)
+    """
+    ok = isinstance(timeout_s, (int, float)) and not isinstance(timeout_s, bool)
+    value = float(timeout_s) if ok else math.nan  # type: ignore[arg-type]
+    hint = f"give --timeout S (timeout_s= in Python) between 0 and {MAX_TIMEOUT_S:g}"
+    if not value > 0:
+        raise QueryLimitError(f"a query's time limit must be above 0 s, not {timeout_s!r}", hint=hint)
+    if value > MAX_TIMEOUT_S:
+        raise QueryLimitError(f"a query's time limit is at most {MAX_TIMEOUT_S:g} s, not {value:g} s",
+                              hint=hint + "; narrow a query that needs longer")
+    return value
+
+
+def timeout_error(timeout_s: float) -> QueryLimitError:
+    """The one-line error of a query that ran past its time limit."""
+    return QueryLimitError(
+        f"the query ran past its time limit of {timeout_s:g} s; raise it with --timeout S (timeout_s= in Python, "
+        f"at most {MAX_TIMEOUT_S:g}) or narrow the query (fewer models or layers, a stricter condition)"
+    )
+
+
+class Clock:
+    """One deadline for every step of a query.
+
+    >>> c = Clock(30)
+    >>> 0 < c.left() <= 30
+    True
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = check_timeout(timeout_s)
+        self.stop = time.monotonic() + self.timeout_s
+
+    def left(self) -> float:
+        """Seconds left (0 once past)."""
+        return max(0.0, self.stop - time.monotonic())
+
+    def check(self) -> None:
+        """Raise the time-limit error once the deadline has passed (between steps)."""
+        if time.monotonic() > self.stop:
+            raise timeout_error(self.timeout_s)
+
+    def error(self) -> QueryLimitError:
+        return timeout_error(self.timeout_s)
+
+
+def arm(conn: Connection, clock: Clock) -> None:
+    """Hold the next statements of ``conn`` to the time left (PostgreSQL; SQLite's progress
+    handler reads the clock itself). Raises the time-limit error when none is left."""
+    clock.check()
+    if conn.dialect.name == "postgresql":
+        conn.execute(select_set_timeout(max(1, int(clock.left() * 1000))))
+
 
 @contextmanager
-def deadline(conn: Connection, *, timeout_s: float) -> Iterator[None]:
-    """Interrupt statements of ``conn`` that run longer than ``timeout_s`` (in this block).
+def deadline(conn: Connection, *, timeout_s: float | None = None, clock: Clock | None = None) -> Iterator[None]:
+    """Interrupt statements of ``conn`` that run past the deadline (in this block).
+
+    Give ``clock`` (one deadline for several steps) or ``timeout_s`` (a new one). Ctrl-C during
+    a SQLite statement interrupts it and raises :class:`KeyboardInterrupt` (not a time-out).
 
     Raises:
-        QueryLimitError: a statement ran past the deadline.
+        QueryLimitError: a statement ran past the deadline, or ``timeout_s`` is not above 0.
     """
-    if timeout_s is None or timeout_s <= 0:
-        yield
-        return
+    clock = clock if clock is not None else Clock(timeout_s)  # type: ignore[arg-type]
     if conn.dialect.name == "postgresql":
-        conn.execute(select_set_timeout(max(1, int(timeout_s * 1000))))
+        arm(conn, clock)
         try:
             yield
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
-                raise _timeout(timeout_s) from None
+                raise clock.error() from None
             raise
         return
     raw = conn.connection.driver_connection
-    stop = time.monotonic() + timeout_s
-    raw.set_progress_handler(lambda: 1 if time.monotonic() > stop else 0, 2000)
+    interrupted: list[bool] = []
+
+    def progress() -> int:
+        try:
+            return 1 if time.monotonic() > clock.stop else 0
+        except KeyboardInterrupt:  # Ctrl-C arrived in the handler: stop the statement, say so after
+            interrupted.append(True)
+            return 1
+
+    raw.set_progress_handler(progress, 2000)
     try:
         yield
     except OperationalError as exc:
         if "interrupted" in str(exc.orig):
-            raise _timeout(timeout_s) from None
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise clock.error() from None
         raise
     finally:
         raw.set_progress_handler(None, 0)
@@ -65,24 +145,41 @@ def select_set_timeout(ms: int) -> Any:
     return select(func.set_config("statement_timeout", str(ms), True))
 
 
-def _timeout(timeout_s: float) -> QueryLimitError:
-    return QueryLimitError(
-        f"the query ran past its time limit of {timeout_s:g} s",
-        hint="narrow it (fewer models or layers, a stricter condition) or raise timeout_s",
-    )
+def fetch(engine: Engine | Connection, plan: Plan, *, timeout_s: float = 30, clock: Clock | None = None) -> pd.DataFrame:
+    """Run ``plan`` in a read transaction with a deadline and return its answer.
 
-
-def fetch(engine: Engine, plan: Plan, *, timeout_s: float = 30) -> pd.DataFrame:
-    """Run ``plan.select`` in a read transaction with a deadline and return its rows."""
+    ``engine`` may be an open connection already inside :func:`deadline` (then ``clock`` is
+    its clock). ``frame.attrs["cut"]`` is True when the plan's limit left rows out.
+    """
+    if isinstance(engine, Connection):
+        assert clock is not None
+        return _fetch(engine, plan, clock)
+    clock = clock if clock is not None else Clock(timeout_s)
     with engine.connect() as conn:
         with conn.begin():
-            with deadline(conn, timeout_s=timeout_s):
-                result = conn.execute(plan.select)
-                columns = list(result.keys())
-                rows = result.all()
-                extra = _context(conn, plan, rows, columns) if plan.kind == "top_tokens" else None
+            with deadline(conn, clock=clock):
+                return _fetch(conn, plan, clock)
+
+
+def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
+    arm(conn, clock)
+    result = conn.execute(plan.select)
+    columns = list(result.keys())
+    rows = result.all()
+    cut = plan.kind in ("neurons", "top_tokens", "show") and not plan.composite_refs and len(rows) > plan.limit
+    if cut:
+        rows = rows[: plan.limit]
+    extra: Any = None
+    if plan.kind == "top_tokens":
+        extra = _context(conn, plan, rows, columns)
+    elif plan.totals is not None:
+        arm(conn, clock)
+        totals = conn.execute(plan.totals)
+        extra = pd.DataFrame([tuple(r) for r in totals.all()], columns=list(totals.keys()))
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
-    return shape(plan, frame, extra)
+    frame = shape(plan, frame, extra)
+    frame.attrs["cut"] = cut
+    return frame
 
 
 def _context(conn: Connection, plan: Plan, rows: list[Any], columns: list[str]) -> dict[int, list[tuple[int, str]]]:
@@ -120,6 +217,11 @@ def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
         frame.insert(0, "neuron", neuron.astype(object))
         return frame
     if plan.kind in ("count", "compare"):
+        if extra is not None:  # count: every group, 0 where nothing matches
+            keys = [c for c in extra.columns if c != "n_neurons"]
+            matching = {tuple(r[:-1]): r[-1] for r in frame[keys + ["n_matching"]].itertuples(index=False)}
+            extra["n_matching"] = [matching.get(tuple(k), 0) for k in extra[keys].itertuples(index=False)]
+            frame = extra
         _ints(frame, ["layer", "bucket", "n_neurons", "n_matching"])
         if "bucket" in frame.columns:
             width = 1.0 / DEPTH_BUCKETS

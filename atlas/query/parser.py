@@ -19,7 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QuerySyntaxError
-from atlas.naming import NeuronId
+from atlas.naming import NeuronId, text_problem
 
 #: The longest query text accepted (characters).
 MAX_QUERY_LENGTH = 4000
@@ -186,7 +186,8 @@ class _ToAst(Transformer[Token, Any]):
     def show(self, meta: Any, children: list[Any]) -> ast.Show:
         what = children[0].value.lower()
         like = _unquote(children[1].value) if len(children) > 1 else None
-        return ast.Show(what=what, like=like, span=self._s(meta))
+        like_span = _tok_span(children[1]) if len(children) > 1 else (0, 0)
+        return ast.Show(what=what, like=like, like_span=like_span, span=self._s(meta))
 
     # -- clauses
     def model_list(self, meta: Any, children: list[Token]) -> tuple[str, tuple[ast.ModelRef, ...]]:
@@ -349,6 +350,21 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QuerySyntaxError:
     return QuerySyntaxError(str(exc), query=text)  # pragma: no cover - lark has no other kinds
 
 
+def _check_characters(text: str) -> None:
+    """Refuse a NUL or a lone surrogate anywhere in the text (no backend can store or compare
+    them; a surrogate also comes from undecodable bytes in a command-line argument)."""
+    problem = text_problem(text)
+    if problem is None:
+        return
+    at = next(i for i, ch in enumerate(text) if ch == "\x00" or "\ud800" <= ch <= "\udfff")
+    raise QuerySyntaxError(
+        f"the query holds {problem}",
+        span=(at, at + 1),
+        hint="remove the character (a query is plain text; write names and strings without control characters)",
+        query=text,
+    )
+
+
 def _count_nodes(node: Any) -> int:
     if isinstance(node, tuple):
         return sum(_count_nodes(n) for n in node)
@@ -367,7 +383,8 @@ def parse(text: str) -> ast.Statement:
         The statement's node (:class:`~atlas.query.ast.NeuronQuery`, ...).
 
     Raises:
-        QuerySyntaxError: the text does not follow the grammar (with a span and a hint).
+        QuerySyntaxError: the text does not follow the grammar, or holds a NUL character or a
+            lone surrogate (with a span and a hint).
         QueryLimitError: the text is longer than :data:`MAX_QUERY_LENGTH` or too deeply nested.
 
     Example:
@@ -382,6 +399,7 @@ def parse(text: str) -> ast.Statement:
             hint="split it into smaller queries",
             query=text[:200],
         )
+    _check_characters(text)
     if not text.strip():
         raise QuerySyntaxError(
             "the query is empty",

@@ -92,7 +92,10 @@ def test_count_by_layer_and_compare_by_depth(fx: tuple[Any, Any]) -> None:
     hit = sub[sub["selectivity(negation)"] > 0.5]
     ref = hit.groupby(["model", "layer"]).size()
     got = run_query(db, "count neurons in bert, gpt2 where selectivity(negation) > 0.5 by layer")
-    assert dict(zip(zip(got.model, got.layer), got.n_neurons)) == {k: v for k, v in ref.items()}
+    # Every layer of every named model is listed (0 where none match); n_neurons is the total.
+    every = {(m, layer): 0 for m, n_layers in (("bert", 12), ("gpt2", 6)) for layer in range(n_layers)}
+    assert dict(zip(zip(got.model, got.layer), got.n_matching)) == {**every, **{k: v for k, v in ref.items()}}
+    assert dict(zip(zip(got.model, got.layer), got.n_neurons)) == dict(sub.groupby(["model", "layer"]).size())
 
     sub = w[w.model.isin(["bert", "minilm"]) & (w.site == "mlp")].copy()
     sub["bucket"] = (sub.layer * 4) // sub.n_layers

@@ -140,29 +140,29 @@ class Atlas:
         return remove_corpus(self, ref, force=force)
 
     def define_concept(self, name: str, formula: str | None = None, **kwargs: Any) -> Any:
-        """Define a named concept; see :func:`atlas.corpus.concepts.define_concept`."""
-        from atlas.corpus.concepts import define_concept
+        """Define a named concept; see :func:`atlas.corpus.inventory.define_concept`."""
+        from atlas.corpus.inventory import define_concept
 
         self.check()
         return define_concept(self, name, formula, **kwargs)
 
     def concepts(self, **kwargs: Any) -> pd.DataFrame:
-        """The concept inventory with counts; see :func:`atlas.corpus.concepts.list_concepts`."""
-        from atlas.corpus.concepts import list_concepts
+        """The concept inventory with counts; see :func:`atlas.corpus.inventory.list_concepts`."""
+        from atlas.corpus.inventory import list_concepts
 
         self.check()
         return list_concepts(self, **kwargs)
 
     def concept(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        """One concept with counts and examples per corpus; see :func:`atlas.corpus.concepts.concept_info`."""
-        from atlas.corpus.concepts import concept_info
+        """One concept with counts and examples per corpus; see :func:`atlas.corpus.inventory.concept_info`."""
+        from atlas.corpus.inventory import concept_info
 
         self.check()
         return concept_info(self, name, **kwargs)
 
     def remove_concept(self, name: str) -> None:
-        """Remove a user-defined concept; see :func:`atlas.corpus.concepts.remove_concept`."""
-        from atlas.corpus.concepts import remove_concept
+        """Remove a user-defined concept; see :func:`atlas.corpus.inventory.remove_concept`."""
+        from atlas.corpus.inventory import remove_concept
 
         self.check()
         remove_concept(self, name)
@@ -324,9 +324,9 @@ def _operation(name: str) -> Callable[..., Any]:
     if name == "add_corpus":
         from atlas.corpus.ingest import add_corpus as func
     elif name == "define_concept":
-        from atlas.corpus.concepts import define_concept as func
+        from atlas.corpus.inventory import define_concept as func
     elif name == "concepts":
-        from atlas.corpus.concepts import list_concepts as func
+        from atlas.corpus.inventory import list_concepts as func
     elif name == "extract":
         from atlas.extract.job import extract as func
     elif name == "score":

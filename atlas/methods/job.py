@@ -70,7 +70,7 @@ def resolve_run(db: Any, ref: int | str | Run) -> Run:
 
 def _load_matrix(db: Any, corpus_id: int) -> Any:
     """Area A's concept matrix of the corpus (every concept, ``min_count=1``)."""
-    from atlas.corpus.concepts import load_concept_matrix
+    from atlas.corpus.matrix import load_concept_matrix
 
     return load_concept_matrix(db, corpus_id, min_count=1)
 

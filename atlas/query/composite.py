@@ -2,7 +2,7 @@
 
 The SQL part of the query (every top-level condition without a composite) picks the
 surviving neurons; for them, the concept formula is evaluated on the run's corpus
-(:func:`atlas.corpus.concepts.evaluate_formula`) and the method scores the survivors against
+(:func:`atlas.corpus.matrix.evaluate_formula`) and the method scores the survivors against
 that token mask (:func:`atlas.methods.compute.score_mask`). The remaining conditions, the
 order and the limit are then applied here in pandas, with SQL's three-valued logic: a
 missing value (NaN) makes a comparison unknown, and unknown rows are dropped.
@@ -37,7 +37,7 @@ CHUNK = 512
 
 
 def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
-    from atlas.corpus.concepts import evaluate_formula
+    from atlas.corpus.matrix import evaluate_formula
 
     return np.asarray(evaluate_formula(db, corpus_id, formula), dtype=bool)
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select
 
 import atlas.corpus.patterns as patterns
-from atlas.corpus.concepts import define_concept, list_concepts
+from atlas.corpus.inventory import define_concept, list_concepts
 from atlas.corpus.ingest import add_corpus, remove_corpus
 from atlas.corpus.inventory import read_word_list
 from atlas.errors import ConceptError, ConceptLimitError, CorpusError

@@ -60,7 +60,7 @@ class TinyRun:
 def make_run(db, tmp_path: Path, *, n_sentences: int = 60, width: int = 6, planted: str = "upos:NOUN") -> TinyRun:
     """Store the corpus through area A, then a 2-layer × 2-site run by hand whose unit 1 of every
     layer follows ``planted``."""
-    from atlas.corpus.concepts import load_concept_matrix
+    from atlas.corpus.matrix import load_concept_matrix
     from atlas.corpus.ingest import add_corpus
 
     path = tmp_path / "tiny.conllu"

@@ -57,7 +57,7 @@ def test_score_writes_every_neuron_concept_pair(db, tmp_path):
 
 def test_stored_values_equal_the_estimators(db, tmp_path):
     tiny = make_run(db, tmp_path)
-    from atlas.corpus.concepts import load_concept_matrix
+    from atlas.corpus.matrix import load_concept_matrix
 
     result = score(db, tiny.run_id, methods="iou,meandiff", concepts=["upos:NOUN", "upos:VERB", "negation"], progress=False)
     m = load_concept_matrix(db, tiny.corpus_id, concepts=["upos:NOUN", "upos:VERB", "negation"])
@@ -146,7 +146,7 @@ def test_probes_default_to_named_concepts_and_upos(db, tmp_path):
 
 def test_score_mask_equals_stored_scores(db, tmp_path):
     tiny = make_run(db, tmp_path)
-    from atlas.corpus.concepts import load_concept_matrix
+    from atlas.corpus.matrix import load_concept_matrix
 
     result = score(db, tiny.run_id, methods="iou,ap_sentence,selectivity", concepts="upos:NOUN", progress=False)
     mask = load_concept_matrix(db, tiny.corpus_id, concepts=["upos:NOUN"]).mask[:, 0]

@@ -173,7 +173,7 @@ def downgrade_losses(engine: Engine, revision: str) -> dict[str, int]:
         finally:
             trans.rollback()
     losses: dict[str, int] = {}
-    moved = _moved_tables(engine, revision)
+    moved = {table for table, dest in _moved_tables(engine, revision).items() if dest in after}
     with engine.connect() as conn:
         for table in sorted(before - after - moved):
             n = conn.execute(select(func.count()).select_from(Table(table, MetaData()))).scalar_one()
@@ -182,23 +182,24 @@ def downgrade_losses(engine: Engine, revision: str) -> dict[str, int]:
     return losses
 
 
-def _moved_tables(engine: Engine, revision: str) -> set[str]:
-    """Tables whose rows the downgrades down to ``revision`` move into other tables rather than
-    drop (a revision module declares them in ``DOWNGRADE_MOVES``: 0003 turns complete score sets
-    back into ``score`` rows)."""
+def _moved_tables(engine: Engine, revision: str) -> dict[str, str]:
+    """``{table: destination}``: tables whose rows the downgrades down to ``revision`` move into
+    another table rather than drop (a revision module declares them in ``DOWNGRADE_MOVES``: 0003
+    turns complete score sets back into ``score`` rows). A move counts as no loss only if the
+    destination is still there at ``revision``."""
     script = ScriptDirectory.from_config(alembic_config(engine))
     current = current_revision(engine)
     if current is None:
-        return set()
+        return {}
     target = None if revision == "base" else revision
-    moved: set[str] = set()
+    moved: dict[str, str] = {}
     steps = int(revision[1:]) if re.fullmatch(r"-[1-9][0-9]*", revision) else None
     for i, rev in enumerate(script.iterate_revisions(current, "base")):
         if steps is not None and i >= steps:
             break
         if steps is None and target is not None and rev.revision == target:
             break
-        moved |= set(getattr(rev.module, "DOWNGRADE_MOVES", {}))
+        moved.update(getattr(rev.module, "DOWNGRADE_MOVES", {}))
     return moved
 
 

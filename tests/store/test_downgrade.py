@@ -67,6 +67,8 @@ def test_downgrade_moving_scores_back_is_not_a_loss(db):
         scores.write_layer(conn, sets, layer_id, [[0.25], [0.5], [0.75], [1.0]])
         scores.complete_sets(conn, sets)
     assert migrate.downgrade_losses(db.engine, "0002") == {}
+    losses = migrate.downgrade_losses(db.engine, "base")  # no score table there: the sets would go
+    assert losses["score_set"] == 1 and losses["score_vector"] == 1
     migrate.downgrade(db.engine, "0002")
     with db.engine.connect() as conn:
         assert sorted(conn.exec_driver_sql("SELECT value FROM score").scalars()) == [0.25, 0.5, 0.75, 1.0]

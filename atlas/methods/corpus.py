@@ -26,56 +26,82 @@ import numpy as np
 
 from atlas.errors import MethodError
 from atlas.methods.base import ScoreMethod, property_groups, register_method
-from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool
-from atlas.methods.stats import ALPHA, CorpusStats, NeuronStats, neuron_stats
+from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool, size_matched_hits
+from atlas.methods.stats import ALPHA, MASKS, CorpusStats, NeuronStats, neuron_stats
 
 #: Added to the activation range in the selectivity denominator (METHODS.md §4.1).
 EPS = 1e-7
 
 
 def shared_stats(
-    X: Any, Y: np.ndarray, context: dict[str, Any], *, alpha: float, rule: str, sums: bool, intersections: bool
+    X: Any, Y: np.ndarray, context: dict[str, Any], *, alpha: float, mask: str, sums: bool, intersections: bool
 ) -> CorpusStats:
-    """The :class:`CorpusStats` of ``context["stats"]`` for ``(alpha, rule)``, computing what is missing.
+    """The :class:`CorpusStats` of ``context["stats"]`` for ``(alpha, mask)``, computing what is missing.
 
-    Without a ``stats`` dict in ``context``, a private one is used (nothing is shared).
+    ``mask`` is ``top`` or ``fires`` (``size`` is per concept: :func:`size_hits`). Without a
+    ``stats`` dict in ``context``, a private one is used (nothing is shared).
     """
     cache = context.get("stats")
     if cache is None:
         cache = {}
-    if rule not in ("quantile", "positive"):
-        raise MethodError(f"threshold rule {rule!r} is not known", hint="use 'quantile' (top alpha) or 'positive' (> 0)")
-    if not 0.0 < float(alpha) < 1.0:
-        raise MethodError(f"alpha={alpha!r} is outside (0, 1)", hint="NetDissect's default is 0.005")
+    _check_mask(alpha, mask)
     nkey = ("neurons", float(alpha))
     neurons: NeuronStats | None = cache.get(nkey)
     if neurons is None:
         neurons = neuron_stats(X, alpha=float(alpha))
         cache[nkey] = neurons
-    key = ("corpus", float(alpha), rule)
+    key = ("corpus", float(alpha), mask)
     stats: CorpusStats | None = cache.get(key)
     if stats is None:
-        stats = CorpusStats(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, rule)
+        stats = CorpusStats(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, mask)
         cache[key] = stats
-    # Intersections for the other rule are cheap to add in the same pass as the sums.
     stats.ensure(X, Y, sums=sums, intersections=intersections)
     return stats
 
 
-def _counts(stats: CorpusStats) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    assert stats.intersect is not None and stats.fire_count is not None
-    return stats.intersect, stats.fire_count[:, None].astype(np.float64), stats.n_pos[None, :].astype(np.float64), stats.n
+def _check_mask(alpha: Any, mask: Any) -> None:
+    if mask not in MASKS:
+        raise MethodError(
+            f"mask {mask!r} is not known",
+            hint="use 'top' (the top alpha of words), 'fires' (> 0) or 'size' (the top |concept| words)",
+        )
+    if not 0.0 < float(alpha) < 1.0:
+        raise MethodError(f"alpha={alpha!r} is outside (0, 1)", hint="NetDissect's default is 0.005")
+
+
+def size_hits(X: Any, Y: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+    """Per (neuron, concept) the concept's words in the neuron's top ``|y_c|`` words (shared
+    through ``context["stats"]``; :func:`~atlas.methods.ranking.size_matched_hits`)."""
+    cache = context.get("stats")
+    hits = cache.get("size_hits") if cache is not None else None
+    if hits is None:
+        pairs = cache.get("pairs") if cache is not None else None
+        if pairs is None:
+            pairs = PositivePairs(Y)
+            if cache is not None:
+                cache["pairs"] = pairs
+        hits = size_matched_hits(X, Y, pairs=pairs)
+        if cache is not None:
+            cache["size_hits"] = hits
+    return hits
 
 
 class _MaskMethod(ScoreMethod):
     """Shared ``fit`` of the methods computed from the four counts of (neuron mask, concept)."""
 
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
-        stats = shared_stats(
-            X, Y, context, alpha=self._params["alpha"], rule=self._params["threshold"], sums=False, intersections=True
-        )
-        self.thresholds_ = stats.thresholds
-        inter, fires, n_pos, n = _counts(stats)
+        alpha, mask = self._params["alpha"], self._params["mask"]
+        _check_mask(alpha, mask)
+        n_pos = np.asarray(Y, bool).sum(0)[None, :].astype(np.float64)
+        if mask == "size":
+            inter = size_hits(X, Y, context)
+            fires, n = np.broadcast_to(n_pos, inter.shape), int(X.shape[0])
+            self.thresholds_ = None
+        else:
+            stats = shared_stats(X, Y, context, alpha=alpha, mask=mask, sums=False, intersections=True)
+            self.thresholds_ = stats.thresholds
+            assert stats.intersect is not None and stats.fire_count is not None
+            inter, fires, n = stats.intersect, stats.fire_count[:, None].astype(np.float64), stats.n
         with np.errstate(invalid="ignore", divide="ignore"):
             self.scores_ = self._formula(inter, fires, n_pos, n)
         return self
@@ -84,7 +110,15 @@ class _MaskMethod(ScoreMethod):
         raise NotImplementedError
 
 
-_MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
+#: Parameters of the mask methods (the query language's ``iou[alpha=0.05](noun)``, ``iou[fires](noun)``).
+_MASK_DEFAULTS = {"alpha": ALPHA, "mask": "top"}
+
+_MASK_PARAMS = {
+    "mask": "the neuron's mask: 'top' (its top alpha·N words, rank-based; words tied at the cut share "
+    "the remaining places), 'fires' (activation > 0, compexp's NLP setting) or 'size' (its top |concept| "
+    "words, so IoU can reach 1 for any concept size)",
+    "alpha": "the top fraction of words in the 'top' mask (NetDissect: 0.005); unused by 'fires' and 'size'",
+}
 
 
 @register_method(
@@ -95,14 +129,17 @@ _MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
     description="IoU of the neuron's top-alpha mask with the concept (NetDissect, Mu & Andreas)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class IoU(_MaskMethod):
-    """``IoU(n, c) = |M_n ∧ y_c| / |M_n ∨ y_c|`` with ``M_n = a_n > T_n`` (METHODS.md §1.1).
+    """``IoU(n, c) = |M_n ∧ y_c| / |M_n ∨ y_c|`` (METHODS.md §1.1).
 
-    ``T_n`` is the neuron's ``(1 − alpha)`` quantile over all words (``threshold="quantile"``,
-    alpha = 0.005), or 0 (``threshold="positive"``, compexp's NLI rule). The union is
-    ``|M_n| + |y_c| − |M_n ∧ y_c|``.
+    ``M_n`` is the neuron's mask (parameter ``mask``; :mod:`atlas.methods.stats`): its top
+    ``alpha·N`` words by rank (``top``, alpha = 0.005, ties at the cut shared), its words with
+    ``a > 0`` (``fires``, compexp's NLI rule) or its top ``|y_c|`` words (``size``). The union
+    is ``|M_n| + |y_c| − |M_n ∧ y_c|``.
     """
 
     def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
@@ -117,6 +154,8 @@ class IoU(_MaskMethod):
     description="fraction of the neuron's top-alpha words that carry the concept",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class Precision(_MaskMethod):
@@ -133,6 +172,8 @@ class Precision(_MaskMethod):
     description="fraction of the concept's words in the neuron's top-alpha mask",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class Recall(_MaskMethod):
@@ -149,6 +190,8 @@ class Recall(_MaskMethod):
     description="mutual information of the neuron's top-alpha mask and the concept, over H(concept)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §7.1",
 )
 class MutualInformation(_MaskMethod):
@@ -183,7 +226,7 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 
 class _MeanMethod(ScoreMethod):
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
-        stats = shared_stats(X, Y, context, alpha=ALPHA, rule="quantile", sums=True, intersections=False)
+        stats = shared_stats(X, Y, context, alpha=ALPHA, mask="top", sums=True, intersections=False)
         mu_pos, mu_neg = stats.means()
         self.mean_pos_, self.mean_neg_ = mu_pos, mu_neg
         self.scores_ = self._formula(stats, mu_pos, mu_neg, context)

@@ -377,7 +377,9 @@ def _warm_shared_stats(X: Any, Y: np.ndarray, cache: dict[Any, Any], chosen: Cho
         return
     for spec, p in chosen:
         if "intersections" in spec.stats:
-            shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], rule=p["threshold"], sums=True, intersections=True)
+            if p["mask"] == "size":
+                continue
+            shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], mask=p["mask"], sums=True, intersections=True)
             return
 
 

@@ -11,7 +11,9 @@ A method follows the scikit-learn estimator contract (STYLE.md §4):
 ``context`` carries what some methods need besides ``X`` and ``Y``: ``sentence_index`` (the
 0-based sentence of each row), ``names`` (concept names, for methods that group concepts into
 properties such as ``upos``), ``word_types`` (an integer id per row, for control tasks) and
-``stats`` (a cache of sufficient statistics shared between methods of one layer). Methods
+``stats`` (a cache of sufficient statistics shared between methods of one layer) and
+``property_columns`` (for each property among ``names``, ``(value names, bool [n_words,
+n_values])`` of *every* value of the property in the corpus, whichever are scored). Methods
 ignore what they do not use.
 
 Each method is declared with :func:`register_method`, which records its name in the query
@@ -65,7 +67,7 @@ KINDS = ("concept", "pair", "causal")
 FAMILIES = ("corpus", "probing", "causal", "unsupervised", "multi-model")
 
 #: Context inputs the scoring job can hand to ``fit`` besides the cached statistics.
-CONTEXT_INPUTS = ("names", "sentence_index", "word_types")
+CONTEXT_INPUTS = ("names", "sentence_index", "word_types", "property_columns")
 
 #: Shared sufficient statistics a method reads from ``context["stats"]`` (the job computes them
 #: in one pass for every method of a layer): class ``sums`` (means), mask ``intersections``.

@@ -27,7 +27,7 @@ import numpy as np
 from atlas.errors import MethodError
 from atlas.methods.base import ScoreMethod, property_groups, register_method
 from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool, size_matched_hits
-from atlas.methods.stats import ALPHA, MASKS, CorpusStats, NeuronStats, neuron_stats
+from atlas.methods.stats import ALPHA, MASKS, CorpusStats, NeuronStats, accumulate, neuron_stats
 
 #: Added to the activation range in the selectivity denominator (METHODS.md §4.1).
 EPS = 1e-7
@@ -229,7 +229,7 @@ class _MeanMethod(ScoreMethod):
         stats = shared_stats(X, Y, context, alpha=ALPHA, mask="top", sums=True, intersections=False)
         mu_pos, mu_neg = stats.means()
         self.mean_pos_, self.mean_neg_ = mu_pos, mu_neg
-        self.scores_ = self._formula(stats, mu_pos, mu_neg, context)
+        self.scores_ = self._formula(stats, mu_pos, mu_neg, {**context, "_X": X})
         return self
 
     def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
@@ -272,40 +272,96 @@ class MeanDiff(_MeanMethod):
         return mu_pos - mu_neg
 
 
+#: Antverg & Belinkov's minimum count: property values with fewer words are left out (METHODS.md §3).
+PROBELESS_MIN_COUNT = 100
+
+
 @register_method(
     "probeless",
     default=True,
     stats=("sums",),
+    needs=("property_columns",),
     description="sum of |class-mean differences| over a property's values (Antverg & Belinkov)",
     value_range=(0.0, None),
-    defaults={},
+    defaults={"min_count": PROBELESS_MIN_COUNT},
+    param_docs={
+        "min_count": "property values with fewer words are left out of the sum (Antverg & Belinkov: 100)",
+    },
+    version="2",
     reference="METHODS.md §3.1",
 )
 class Probeless(_MeanMethod):
-    """Probeless ranking for multi-valued properties (METHODS.md §3.1).
+    """Probeless ranking for multi-valued properties (METHODS.md §3.1), over the whole property.
 
-    For a property with values ``Z`` (``upos:*``, ``xpos:*``, ``deprel:*``, ``feat:Key=*``;
-    see :func:`~atlas.methods.base.property_of`), ``q(z)`` is the neuron's mean over words with
-    value ``z`` and the value stored on concept ``z`` is NeuroX's per-value score
-    ``s_n(z) = Σ_{z' ≠ z} |q(z) − q(z')|`` over the values of that property among the scored
-    concepts. Antverg & Belinkov's property-level score ``Σ_{z<z'} |q(z) − q(z')|`` is half the
-    sum of the stored per-value scores. A binary concept (or a property with one scored
-    value) gets ``|μ⁺ − μ⁻|``, to which both definitions reduce. Needs ``context["names"]``
-    to find properties; without it every concept is binary.
+    For a property (``upos``, ``xpos``, ``deprel``, ``feat:Key``; see
+    :func:`~atlas.methods.base.property_of`), ``Z`` is the set of its values with at least
+    ``min_count`` words in the corpus (default 100, Antverg & Belinkov's) and ``q(z)`` the
+    neuron's mean over the words with value ``z``. The value stored on a concept ``z`` of the
+    property is NeuroX's per-value score ``s_n(z) = Σ_{z' ∈ Z, z' ≠ z} |q(z) − q(z')|`` (also
+    for a ``z`` below ``min_count``, whose own mean is still taken). ``Z`` comes from the full
+    property (``context["property_columns"]``, which the scoring job passes), so the value does
+    not depend on which other concepts are scored. A binary concept, and a value of a property
+    with no other value of ``min_count`` words, gets ``|μ⁺ − μ⁻|`` (its value against the rest).
+    Without ``property_columns`` (a direct ``fit``), the property's columns among ``Y`` are used.
+
+    Attributes:
+        scores_: ``[n_neurons, n_concepts]`` per-value scores.
+        values_: per property, the value names in ``Z`` (what the sums used).
+        property_scores_: per property with ``|Z| ≥ 2``, Antverg & Belinkov's property-level
+            score ``Σ_{z<z'} |q(z) − q(z')|`` (``[n_neurons]``): the neuron's ranking for the
+            property as a whole.
     """
 
     def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
         out = np.abs(mu_pos - mu_neg)
+        self.values_: dict[str, list[str]] = {}
+        self.property_scores_: dict[str, np.ndarray] = {}
         names = context.get("names")
         if names is None:
             return out
-        for cols in property_groups(list(names)).values():
-            if len(cols) < 2:
-                continue
-            q = mu_pos[:, cols]  # [n_neurons, |Z|]
-            diffs = np.abs(q[:, :, None] - q[:, None, :])  # [n, |Z|, |Z|]
-            out[:, cols] = diffs.sum(axis=2)
+        names = list(names)
+        min_count = int(self._params.get("min_count", PROBELESS_MIN_COUNT))
+        full = context.get("property_columns") or {}
+        for prop, cols in property_groups(names).items():
+            if prop in full:
+                value_names, q_all, counts = _property_means(context, prop, full[prop])
+            else:
+                value_names = [names[c] for c in cols]
+                q_all, counts = mu_pos[:, cols], stats.n_pos[cols]
+            kept = [i for i, cnt in enumerate(counts) if cnt >= min_count]
+            self.values_[prop] = [value_names[i] for i in kept]
+            q = q_all[:, kept]  # [n_neurons, |Z|]
+            if len(kept) >= 2:
+                diffs = np.abs(q[:, :, None] - q[:, None, :])
+                self.property_scores_[prop] = diffs.sum(axis=(1, 2)) / 2  # each unordered pair once
+            for c in cols:
+                others = [j for j, i in enumerate(kept) if value_names[i] != names[c]]
+                if others:
+                    out[:, c] = np.abs(mu_pos[:, c][:, None] - q[:, others]).sum(axis=1)
         return out
+
+
+def _property_means(
+    context: dict[str, Any], prop: str, columns: tuple[list[str], np.ndarray]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(value names, q [n_neurons, n_values], word counts)`` of every value of ``prop`` from the
+    full property columns, cached in ``context["stats"]`` for the layer."""
+    cache = context.get("stats")
+    key = ("property_means", prop)
+    if cache is not None and key in cache:
+        return cache[key]
+    value_names, Yp = columns
+    X = context["_X"]
+    Yp = np.asarray(Yp, bool)
+    sums = accumulate(X, Yp, None, sums=True).pos_sum
+    assert sums is not None
+    counts = Yp.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = sums / counts[None, :]
+    out = (list(value_names), q, counts)
+    if cache is not None:
+        cache[key] = out
+    return out
 
 
 @register_method(

@@ -222,3 +222,51 @@ def test_dense_threshold_rule_uses_the_dense_product(data):
     M = X.astype(np.float64) > 0
     ref = np.array([[(M[:, n] & Y[:, c]).sum() / Y[:, c].sum() for c in range(Y.shape[1])] for n in range(X.shape[1])])
     np.testing.assert_allclose(est.scores_, ref)
+
+
+def _property_data():
+    rng = np.random.default_rng(11)
+    n = 4000
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    z = rng.choice(4, size=n, p=[0.5, 0.3, 0.198, 0.002])  # the last value has ~8 words
+    Yp = np.zeros((n, 4), bool)
+    Yp[np.arange(n), z] = True
+    X[:, 2] += 2 * Yp[:, 1]
+    names = ["feat:P=A", "feat:P=B", "feat:P=C", "feat:P=D"]
+    return X, Yp, names
+
+
+def test_probeless_is_identical_whatever_subset_is_scored():
+    """probeless(v) is a sum over the whole property's values with >= min_count words, so it
+    does not change when other values are scored alongside (issue 13)."""
+    X, Yp, names = _property_data()
+    full = {"feat:P": (names, Yp)}
+    values = {}
+    for subset in ([1], [1, 3], [0, 1, 2, 3], [1, 2]):
+        Y = np.column_stack([Yp[:, subset], np.arange(len(Yp)) % 7 == 0])
+        sub_names = [names[i] for i in subset] + ["binary"]
+        est = registry.get("probeless").make().fit(X, Y, names=sub_names, property_columns=full)
+        values[tuple(subset)] = est.scores_[:, subset.index(1)]
+        assert est.values_ == {"feat:P": names[:3]}  # D has fewer than 100 words
+    ref = values[(1,)]
+    for v in values.values():
+        np.testing.assert_allclose(v, ref, atol=1e-9)
+    # the definition: sum over the kept values other than B of |q(B) - q(z')|
+    Xf = X.astype(np.float64)
+    q = np.stack([Xf[Yp[:, j]].mean(0) for j in range(4)], axis=1)
+    np.testing.assert_allclose(ref, np.abs(q[:, [1]] - q[:, [0, 2]]).sum(1), rtol=1e-5)
+    assert int(np.argmax(ref)) == 2
+
+
+def test_probeless_property_level_score_and_min_count():
+    X, Yp, names = _property_data()
+    est = registry.get("probeless").make().fit(X, Yp, names=names, property_columns={"feat:P": (names, Yp)})
+    Xf = X.astype(np.float64)
+    q = np.stack([Xf[Yp[:, j]].mean(0) for j in range(3)], axis=1)
+    pair_sum = sum(np.abs(q[:, a] - q[:, b]) for a, b in itertools.combinations(range(3), 2))
+    np.testing.assert_allclose(est.property_scores_["feat:P"], pair_sum, rtol=1e-5)
+    # a value below min_count is scored against the kept values, and not used for the others
+    np.testing.assert_allclose(est.scores_[:, 3], np.abs(Xf[Yp[:, 3]].mean(0)[:, None] - q).sum(1), rtol=1e-5)
+    # min_count=1 keeps D
+    est1 = registry.get("probeless").make({"min_count": 1}).fit(X, Yp, names=names, property_columns={"feat:P": (names, Yp)})
+    assert est1.values_["feat:P"] == names

@@ -122,14 +122,72 @@ def _pair_loop(X: np.ndarray, Y: np.ndarray, sent: np.ndarray, neurons: np.ndarr
     return out
 
 
+#: Closed- and open-class UPOS tags (UD's classification; X, SYM, PUNCT, INTJ left out).
+CLOSED = ("ADP", "AUX", "CCONJ", "DET", "NUM", "PART", "PRON", "SCONJ")
+OPEN = ("ADJ", "ADV", "NOUN", "PROPN", "VERB")
+
+
+def _probe_bench(workdir: Path, layers: list[int]) -> int:
+    """The default probe (NeuroX elastic net) on UPOS, PUD x MiniLM resid layers: fit time, accuracy,
+    Spearman between the neuron rankings of seeds 0 and 1, and the weight-mass neuron count
+    (50 %) of closed- vs open-class tags (the survey: closed-class concepts need fewer neurons)."""
+    from scipy.stats import spearmanr
+    from sqlalchemy import select
+
+    from atlas.corpus import load_concept_matrix
+    from atlas.methods import registry
+    from atlas.methods.job import _activation_files
+    from atlas.store.tables import Run
+
+    db, run_id = _atlas(workdir, False)
+    with db.engine.connect() as conn:
+        corpus_id = conn.execute(select(Run.corpus_id).where(Run.id == run_id)).scalar_one()
+    m = load_concept_matrix(db, corpus_id, min_count=1)
+    cols = [i for i, n in enumerate(m.names) if n.startswith("upos:")]
+    names = [m.names[i] for i in cols]
+    Y = np.ascontiguousarray(m.mask[:, cols])
+    sent = np.asarray(m.sentence_index)
+    files = {f["index"]: f for f in _activation_files(db, run_id) if f["site"] == "resid"}
+    print(f"PUD x all-MiniLM-L6-v2, UPOS ({len(names)} tags, {Y.any(1).sum()} words), probe defaults "
+          f"{dict(registry.get('probe').defaults)}")
+    for layer in layers:
+        X = np.asarray(db.store.open(files[layer]["path"]))
+        fits = []
+        for seed in (0, 1):
+            t = time.perf_counter()
+            est = registry.get("probe").make({"seed": seed}).fit(X, Y, names=names, sentence_index=sent)
+            fits.append((est, time.perf_counter() - t))
+        (a, ta), (b, tb) = fits
+        rho = spearmanr(np.nanmean(a.weights_, axis=1), np.nanmean(b.weights_, axis=1)).statistic
+        top = len(set(a.ranking_["upos"][:38].tolist()) & set(b.ranking_["upos"][:38].tolist()))
+        res = a.results_["upos"]
+        print(f"resid.{layer}: fit+evaluate {ta:.1f} s / {tb:.1f} s (seeds 0 / 1); accuracy {res['accuracy']:.3f} "
+              f"(majority {res['majority']:.3f}); Spearman(seed 0, seed 1) over {X.shape[1]} neurons = {rho:.3f}; "
+              f"top-10% overlap {top}/38; minimal_k {res['minimal_k']}; n_neurons_50 (union) {res['n_neurons_50']}")
+        curve = {k: round(v, 3) for k, v in res.items() if k.startswith("acc_at_k=")}
+        print(f"  accuracy vs k: {curve}")
+        for label, tags in (("closed", CLOSED), ("open", OPEN)):
+            counts = {t: (a.results_[f"upos:{t}"]["n_neurons_50"], b.results_[f"upos:{t}"]["n_neurons_50"])
+                      for t in tags if f"upos:{t}" in a.results_}
+            mean0 = np.mean([c[0] for c in counts.values()])
+            mean1 = np.mean([c[1] for c in counts.values()])
+            print(f"  {label}-class n_neurons_50 (seed 0, seed 1): {counts}; mean {mean0:.1f} / {mean1:.1f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="last layer only, smaller pair slice")
     parser.add_argument("--workdir", default="/tmp/atlas-bench-methods", help="where the bench atlas lives (reused)")
+    parser.add_argument("--probe", action="store_true",
+                        help="instead: the UPOS probe's seed stability and closed- vs open-class neuron counts")
+    parser.add_argument("--probe-layers", default="5", help="resid layers for --probe (comma-separated)")
     args = parser.parse_args(argv)
     if not PUD.is_file():
         print(f"UD English PUD not found at {PUD}", file=sys.stderr)
         return 1
+    if args.probe:
+        return _probe_bench(Path(args.workdir), [int(x) for x in args.probe_layers.split(",")])
 
     from sqlalchemy import select
 
@@ -157,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({Y.sum()} concept-word pairs, {len(np.unique(sent))} sentences)")
 
     # --- our implementation, per method, over all layers ------------------------------------
-    times = {"stats": 0.0, **{name: 0.0 for name in DEFAULT_METHODS}}
+    times = {"stats": 0.0, **{name: 0.0 for name in DEFAULT_METHODS}, "iou[fires]": 0.0, "iou[size]": 0.0}
     for X in arrays:
         cache: dict = {}
         t = time.perf_counter()
@@ -176,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             registry.get(name).make().fit(X, Y, **ctx)
             times[name] += time.perf_counter() - t
+        # the other masks (not in the default set): their own pass each
+        for mask in ("fires", "size"):
+            t = time.perf_counter()
+            registry.get("iou").make({"mask": mask}).fit(X, Y, **ctx)
+            times[f"iou[{mask}]"] += time.perf_counter() - t
         del cache
 
     # --- the limit: one float32 matmul of the same shape --------------------------------------

@@ -31,7 +31,8 @@ def tiny_bert(tmp_path_factory):
 
 
 def _independent_iou(db, run_id, layer, mask):
-    """IoU of each unit's top-0.5% words with ``mask``, written out from the definition."""
+    """IoU of each unit's top-0.5% words with ``mask``, written out from the definition: the
+    unit's k = round(0.005 n) largest words, words tied at the k-th value sharing the places left."""
     with db.engine.connect() as conn:
         path = conn.execute(
             select(ActivationFile.path).join(Layer, Layer.id == ActivationFile.layer_id)
@@ -41,8 +42,11 @@ def _independent_iou(db, run_id, layer, mask):
     out = []
     for unit in range(acts.shape[1]):
         col = acts[:, unit]
-        fires = col > np.quantile(col, 0.995)
-        out.append((fires & mask).sum() / (fires | mask).sum())
+        k = max(1, int(np.floor(0.005 * len(col) + 0.5)))
+        cut = np.sort(col)[::-1][k - 1]
+        fires = (col > cut) + (col == cut) * (k - (col > cut).sum()) / (col == cut).sum()
+        inter = (fires * mask).sum()
+        out.append(inter / (k + mask.sum() - inter))
     return np.array(out)
 
 

@@ -11,7 +11,9 @@ A method follows the scikit-learn estimator contract (STYLE.md §4):
 ``context`` carries what some methods need besides ``X`` and ``Y``: ``sentence_index`` (the
 0-based sentence of each row), ``names`` (concept names, for methods that group concepts into
 properties such as ``upos``), ``word_types`` (an integer id per row, for control tasks) and
-``stats`` (a cache of sufficient statistics shared between methods of one layer). Methods
+``stats`` (a cache of sufficient statistics shared between methods of one layer) and
+``property_columns`` (for each property among ``names``, ``(value names, bool [n_words,
+n_values])`` of *every* value of the property in the corpus, whichever are scored). Methods
 ignore what they do not use.
 
 Each method is declared with :func:`register_method`, which records its name in the query
@@ -65,7 +67,7 @@ KINDS = ("concept", "pair", "causal")
 FAMILIES = ("corpus", "probing", "causal", "unsupervised", "multi-model")
 
 #: Context inputs the scoring job can hand to ``fit`` besides the cached statistics.
-CONTEXT_INPUTS = ("names", "sentence_index", "word_types")
+CONTEXT_INPUTS = ("names", "sentence_index", "word_types", "property_columns")
 
 #: Shared sufficient statistics a method reads from ``context["stats"]`` (the job computes them
 #: in one pass for every method of a layer): class ``sums`` (means), mask ``intersections``.
@@ -133,7 +135,9 @@ class MethodSpec:
             ``probe_result`` rows.
         needs: context inputs of :data:`CONTEXT_INPUTS` that ``fit`` cannot do without.
         stats: shared statistics of :data:`SHARED_STATS` it reads from ``context["stats"]``;
-            a method reading ``intersections`` has ``alpha`` and ``threshold`` parameters.
+            a method reading ``intersections`` has ``alpha`` and ``mask`` parameters.
+        param_docs: one line per parameter (what it means, its values), for ``atlas method
+            list``, ``show methods`` and the query language's ``method[param=value](...)``.
         preposition: how English joins the method to its concept (``iou with noun``).
     """
 
@@ -155,6 +159,7 @@ class MethodSpec:
     stats: tuple[str, ...] = ()
     preposition: str = "for"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    param_docs: Mapping[str, str] = field(default_factory=dict)
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with ``overrides``; unknown parameter names raise :class:`MethodError`.
@@ -230,6 +235,7 @@ def register_method(
     needs: tuple[str, ...] = (),
     stats: tuple[str, ...] = (),
     preposition: str = "for",
+    param_docs: Mapping[str, str] | None = None,
     replace: bool = False,
 ) -> Callable[[T], T]:
     """Class decorator that registers a :class:`ScoreMethod` under ``name``.
@@ -271,6 +277,7 @@ def register_method(
             needs=tuple(needs),
             stats=tuple(stats),
             preposition=preposition,
+            param_docs=dict(param_docs or {}),
         )
         cls.spec = spec
         _REGISTRY[name] = spec
@@ -299,10 +306,10 @@ def _check_tags(
         unknown = [v for v in values if v not in allowed]
         if unknown:
             raise MethodError(f"method {name!r} declares unknown {tag} {unknown}", hint=f"known: {', '.join(allowed)}")
-    if "intersections" in stats and not {"alpha", "threshold"} <= set(defaults):
+    if "intersections" in stats and not {"alpha", "mask"} <= set(defaults):
         raise MethodError(
-            f"method {name!r} reads the shared mask intersections but has no alpha and threshold parameters",
-            hint="the shared statistics are keyed by (alpha, threshold); declare both in defaults",
+            f"method {name!r} reads the shared mask intersections but has no alpha and mask parameters",
+            hint="the shared statistics are keyed by (alpha, mask); declare both in defaults",
         )
 
 

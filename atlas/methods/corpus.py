@@ -26,56 +26,82 @@ import numpy as np
 
 from atlas.errors import MethodError
 from atlas.methods.base import ScoreMethod, property_groups, register_method
-from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool
-from atlas.methods.stats import ALPHA, CorpusStats, NeuronStats, neuron_stats
+from atlas.methods.ranking import PositivePairs, average_precision, sentence_pool, size_matched_hits
+from atlas.methods.stats import ALPHA, MASKS, CorpusStats, NeuronStats, accumulate, neuron_stats
 
 #: Added to the activation range in the selectivity denominator (METHODS.md §4.1).
 EPS = 1e-7
 
 
 def shared_stats(
-    X: Any, Y: np.ndarray, context: dict[str, Any], *, alpha: float, rule: str, sums: bool, intersections: bool
+    X: Any, Y: np.ndarray, context: dict[str, Any], *, alpha: float, mask: str, sums: bool, intersections: bool
 ) -> CorpusStats:
-    """The :class:`CorpusStats` of ``context["stats"]`` for ``(alpha, rule)``, computing what is missing.
+    """The :class:`CorpusStats` of ``context["stats"]`` for ``(alpha, mask)``, computing what is missing.
 
-    Without a ``stats`` dict in ``context``, a private one is used (nothing is shared).
+    ``mask`` is ``top`` or ``fires`` (``size`` is per concept: :func:`size_hits`). Without a
+    ``stats`` dict in ``context``, a private one is used (nothing is shared).
     """
     cache = context.get("stats")
     if cache is None:
         cache = {}
-    if rule not in ("quantile", "positive"):
-        raise MethodError(f"threshold rule {rule!r} is not known", hint="use 'quantile' (top alpha) or 'positive' (> 0)")
-    if not 0.0 < float(alpha) < 1.0:
-        raise MethodError(f"alpha={alpha!r} is outside (0, 1)", hint="NetDissect's default is 0.005")
+    _check_mask(alpha, mask)
     nkey = ("neurons", float(alpha))
     neurons: NeuronStats | None = cache.get(nkey)
     if neurons is None:
         neurons = neuron_stats(X, alpha=float(alpha))
         cache[nkey] = neurons
-    key = ("corpus", float(alpha), rule)
+    key = ("corpus", float(alpha), mask)
     stats: CorpusStats | None = cache.get(key)
     if stats is None:
-        stats = CorpusStats(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, rule)
+        stats = CorpusStats(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, mask)
         cache[key] = stats
-    # Intersections for the other rule are cheap to add in the same pass as the sums.
     stats.ensure(X, Y, sums=sums, intersections=intersections)
     return stats
 
 
-def _counts(stats: CorpusStats) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    assert stats.intersect is not None and stats.fire_count is not None
-    return stats.intersect, stats.fire_count[:, None].astype(np.float64), stats.n_pos[None, :].astype(np.float64), stats.n
+def _check_mask(alpha: Any, mask: Any) -> None:
+    if mask not in MASKS:
+        raise MethodError(
+            f"mask {mask!r} is not known",
+            hint="use 'top' (the top alpha of words), 'fires' (> 0) or 'size' (the top |concept| words)",
+        )
+    if not 0.0 < float(alpha) < 1.0:
+        raise MethodError(f"alpha={alpha!r} is outside (0, 1)", hint="NetDissect's default is 0.005")
+
+
+def size_hits(X: Any, Y: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+    """Per (neuron, concept) the concept's words in the neuron's top ``|y_c|`` words (shared
+    through ``context["stats"]``; :func:`~atlas.methods.ranking.size_matched_hits`)."""
+    cache = context.get("stats")
+    hits = cache.get("size_hits") if cache is not None else None
+    if hits is None:
+        pairs = cache.get("pairs") if cache is not None else None
+        if pairs is None:
+            pairs = PositivePairs(Y)
+            if cache is not None:
+                cache["pairs"] = pairs
+        hits = size_matched_hits(X, Y, pairs=pairs)
+        if cache is not None:
+            cache["size_hits"] = hits
+    return hits
 
 
 class _MaskMethod(ScoreMethod):
     """Shared ``fit`` of the methods computed from the four counts of (neuron mask, concept)."""
 
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
-        stats = shared_stats(
-            X, Y, context, alpha=self._params["alpha"], rule=self._params["threshold"], sums=False, intersections=True
-        )
-        self.thresholds_ = stats.thresholds
-        inter, fires, n_pos, n = _counts(stats)
+        alpha, mask = self._params["alpha"], self._params["mask"]
+        _check_mask(alpha, mask)
+        n_pos = np.asarray(Y, bool).sum(0)[None, :].astype(np.float64)
+        if mask == "size":
+            inter = size_hits(X, Y, context)
+            fires, n = np.broadcast_to(n_pos, inter.shape), int(X.shape[0])
+            self.thresholds_ = None
+        else:
+            stats = shared_stats(X, Y, context, alpha=alpha, mask=mask, sums=False, intersections=True)
+            self.thresholds_ = stats.thresholds
+            assert stats.intersect is not None and stats.fire_count is not None
+            inter, fires, n = stats.intersect, stats.fire_count[:, None].astype(np.float64), stats.n
         with np.errstate(invalid="ignore", divide="ignore"):
             self.scores_ = self._formula(inter, fires, n_pos, n)
         return self
@@ -84,7 +110,15 @@ class _MaskMethod(ScoreMethod):
         raise NotImplementedError
 
 
-_MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
+#: Parameters of the mask methods (the query language's ``iou[alpha=0.05](noun)``, ``iou[fires](noun)``).
+_MASK_DEFAULTS = {"alpha": ALPHA, "mask": "top"}
+
+_MASK_PARAMS = {
+    "mask": "the neuron's mask: 'top' (its top alpha·N words, rank-based; words tied at the cut share "
+    "the remaining places), 'fires' (activation > 0, compexp's NLP setting) or 'size' (its top |concept| "
+    "words, so IoU can reach 1 for any concept size)",
+    "alpha": "the top fraction of words in the 'top' mask (NetDissect: 0.005); unused by 'fires' and 'size'",
+}
 
 
 @register_method(
@@ -95,14 +129,17 @@ _MASK_DEFAULTS = {"alpha": ALPHA, "threshold": "quantile"}
     description="IoU of the neuron's top-alpha mask with the concept (NetDissect, Mu & Andreas)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class IoU(_MaskMethod):
-    """``IoU(n, c) = |M_n ∧ y_c| / |M_n ∨ y_c|`` with ``M_n = a_n > T_n`` (METHODS.md §1.1).
+    """``IoU(n, c) = |M_n ∧ y_c| / |M_n ∨ y_c|`` (METHODS.md §1.1).
 
-    ``T_n`` is the neuron's ``(1 − alpha)`` quantile over all words (``threshold="quantile"``,
-    alpha = 0.005), or 0 (``threshold="positive"``, compexp's NLI rule). The union is
-    ``|M_n| + |y_c| − |M_n ∧ y_c|``.
+    ``M_n`` is the neuron's mask (parameter ``mask``; :mod:`atlas.methods.stats`): its top
+    ``alpha·N`` words by rank (``top``, alpha = 0.005, ties at the cut shared), its words with
+    ``a > 0`` (``fires``, compexp's NLI rule) or its top ``|y_c|`` words (``size``). The union
+    is ``|M_n| + |y_c| − |M_n ∧ y_c|``.
     """
 
     def _formula(self, inter: np.ndarray, fires: np.ndarray, n_pos: np.ndarray, n: int) -> np.ndarray:
@@ -117,6 +154,8 @@ class IoU(_MaskMethod):
     description="fraction of the neuron's top-alpha words that carry the concept",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class Precision(_MaskMethod):
@@ -133,6 +172,8 @@ class Precision(_MaskMethod):
     description="fraction of the concept's words in the neuron's top-alpha mask",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §1.1",
 )
 class Recall(_MaskMethod):
@@ -149,6 +190,8 @@ class Recall(_MaskMethod):
     description="mutual information of the neuron's top-alpha mask and the concept, over H(concept)",
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
+    param_docs=_MASK_PARAMS,
+    version="2",
     reference="METHODS.md §7.1",
 )
 class MutualInformation(_MaskMethod):
@@ -183,10 +226,10 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 
 class _MeanMethod(ScoreMethod):
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
-        stats = shared_stats(X, Y, context, alpha=ALPHA, rule="quantile", sums=True, intersections=False)
+        stats = shared_stats(X, Y, context, alpha=ALPHA, mask="top", sums=True, intersections=False)
         mu_pos, mu_neg = stats.means()
         self.mean_pos_, self.mean_neg_ = mu_pos, mu_neg
-        self.scores_ = self._formula(stats, mu_pos, mu_neg, context)
+        self.scores_ = self._formula(stats, mu_pos, mu_neg, {**context, "_X": X})
         return self
 
     def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
@@ -229,40 +272,96 @@ class MeanDiff(_MeanMethod):
         return mu_pos - mu_neg
 
 
+#: Antverg & Belinkov's minimum count: property values with fewer words are left out (METHODS.md §3).
+PROBELESS_MIN_COUNT = 100
+
+
 @register_method(
     "probeless",
     default=True,
     stats=("sums",),
+    needs=("property_columns",),
     description="sum of |class-mean differences| over a property's values (Antverg & Belinkov)",
     value_range=(0.0, None),
-    defaults={},
+    defaults={"min_count": PROBELESS_MIN_COUNT},
+    param_docs={
+        "min_count": "property values with fewer words are left out of the sum (Antverg & Belinkov: 100)",
+    },
+    version="2",
     reference="METHODS.md §3.1",
 )
 class Probeless(_MeanMethod):
-    """Probeless ranking for multi-valued properties (METHODS.md §3.1).
+    """Probeless ranking for multi-valued properties (METHODS.md §3.1), over the whole property.
 
-    For a property with values ``Z`` (``upos:*``, ``xpos:*``, ``deprel:*``, ``feat:Key=*``;
-    see :func:`~atlas.methods.base.property_of`), ``q(z)`` is the neuron's mean over words with
-    value ``z`` and the value stored on concept ``z`` is NeuroX's per-value score
-    ``s_n(z) = Σ_{z' ≠ z} |q(z) − q(z')|`` over the values of that property among the scored
-    concepts. Antverg & Belinkov's property-level score ``Σ_{z<z'} |q(z) − q(z')|`` is half the
-    sum of the stored per-value scores. A binary concept (or a property with one scored
-    value) gets ``|μ⁺ − μ⁻|``, to which both definitions reduce. Needs ``context["names"]``
-    to find properties; without it every concept is binary.
+    For a property (``upos``, ``xpos``, ``deprel``, ``feat:Key``; see
+    :func:`~atlas.methods.base.property_of`), ``Z`` is the set of its values with at least
+    ``min_count`` words in the corpus (default 100, Antverg & Belinkov's) and ``q(z)`` the
+    neuron's mean over the words with value ``z``. The value stored on a concept ``z`` of the
+    property is NeuroX's per-value score ``s_n(z) = Σ_{z' ∈ Z, z' ≠ z} |q(z) − q(z')|`` (also
+    for a ``z`` below ``min_count``, whose own mean is still taken). ``Z`` comes from the full
+    property (``context["property_columns"]``, which the scoring job passes), so the value does
+    not depend on which other concepts are scored. A binary concept, and a value of a property
+    with no other value of ``min_count`` words, gets ``|μ⁺ − μ⁻|`` (its value against the rest).
+    Without ``property_columns`` (a direct ``fit``), the property's columns among ``Y`` are used.
+
+    Attributes:
+        scores_: ``[n_neurons, n_concepts]`` per-value scores.
+        values_: per property, the value names in ``Z`` (what the sums used).
+        property_scores_: per property with ``|Z| ≥ 2``, Antverg & Belinkov's property-level
+            score ``Σ_{z<z'} |q(z) − q(z')|`` (``[n_neurons]``): the neuron's ranking for the
+            property as a whole.
     """
 
     def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
         out = np.abs(mu_pos - mu_neg)
+        self.values_: dict[str, list[str]] = {}
+        self.property_scores_: dict[str, np.ndarray] = {}
         names = context.get("names")
         if names is None:
             return out
-        for cols in property_groups(list(names)).values():
-            if len(cols) < 2:
-                continue
-            q = mu_pos[:, cols]  # [n_neurons, |Z|]
-            diffs = np.abs(q[:, :, None] - q[:, None, :])  # [n, |Z|, |Z|]
-            out[:, cols] = diffs.sum(axis=2)
+        names = list(names)
+        min_count = int(self._params.get("min_count", PROBELESS_MIN_COUNT))
+        full = context.get("property_columns") or {}
+        for prop, cols in property_groups(names).items():
+            if prop in full:
+                value_names, q_all, counts = _property_means(context, prop, full[prop])
+            else:
+                value_names = [names[c] for c in cols]
+                q_all, counts = mu_pos[:, cols], stats.n_pos[cols]
+            kept = [i for i, cnt in enumerate(counts) if cnt >= min_count]
+            self.values_[prop] = [value_names[i] for i in kept]
+            q = q_all[:, kept]  # [n_neurons, |Z|]
+            if len(kept) >= 2:
+                diffs = np.abs(q[:, :, None] - q[:, None, :])
+                self.property_scores_[prop] = diffs.sum(axis=(1, 2)) / 2  # each unordered pair once
+            for c in cols:
+                others = [j for j, i in enumerate(kept) if value_names[i] != names[c]]
+                if others:
+                    out[:, c] = np.abs(mu_pos[:, c][:, None] - q[:, others]).sum(axis=1)
         return out
+
+
+def _property_means(
+    context: dict[str, Any], prop: str, columns: tuple[list[str], np.ndarray]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(value names, q [n_neurons, n_values], word counts)`` of every value of ``prop`` from the
+    full property columns, cached in ``context["stats"]`` for the layer."""
+    cache = context.get("stats")
+    key = ("property_means", prop)
+    if cache is not None and key in cache:
+        return cache[key]
+    value_names, Yp = columns
+    X = context["_X"]
+    Yp = np.asarray(Yp, bool)
+    sums = accumulate(X, Yp, None, sums=True).pos_sum
+    assert sums is not None
+    counts = Yp.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = sums / counts[None, :]
+    out = (list(value_names), q, counts)
+    if cache is not None:
+        cache[key] = out
+    return out
 
 
 @register_method(

@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from atlas.errors import ConceptError, MethodError, did_you_mean
 from atlas.methods import registry
-from atlas.methods.base import MethodSpec, params_hash
+from atlas.methods.base import MethodSpec, params_hash, property_groups, property_of
 from atlas.methods.corpus import shared_stats
 from atlas.methods.stats import ALPHA
 from atlas.store import scores
@@ -190,8 +190,9 @@ def score(
 
     Returns:
         ``{"run_id", "n_neurons", "n_concepts", "skipped_concepts", "resumed_layers",
-        "methods": {name: {"method_id", "rows", "compute_s", "write_s"}}, "probe_results":
-        {name: {layer: ...}}}`` (probe results of the layers computed by this call).
+        "methods": {name: {"method_id", "rows", "compute_s", "write_s"[, "values_used"]}}, "probe_results":
+        {name: {layer: ...}}}`` (probe results of the layers computed by this call);
+        ``values_used`` (probeless): per property, the values its sums used (``min_count``).
 
     Raises:
         MethodError: unknown method or parameter, run not done, missing activations.
@@ -212,8 +213,9 @@ def _score(
     chosen = _resolve_methods(methods, params)
     run_row = _done_run(db, run)
     files = _activation_files(db, run_row.id)
-    sel = _choose_concepts(db, _load_matrix(db, run_row.corpus_id), concepts, min_count)
-    context = _context_inputs(db, run_row, chosen, sel)
+    matrix = _load_matrix(db, run_row.corpus_id)
+    sel = _choose_concepts(db, matrix, concepts, min_count)
+    context = _context_inputs(db, run_row, chosen, sel, matrix)
     neuron_ids = _neuron_ids(db, files)
     job = _open_sets(db, run_row.id, chosen, sel) if write else None
     done = _run_layers(db, run_row, files, neuron_ids, chosen, sel, context, job, progress)
@@ -230,6 +232,7 @@ def _score(
             "rows": n_units * len(_columns(spec, sel)) if job else 0,
             "compute_s": round(done.compute_s[spec.name], 3),
             "write_s": round(done.write_s.get(spec.name, 0.0), 3),
+            **({"values_used": done.values_used[spec.name]} if spec.name in done.values_used else {}),
         }
         for spec, _ in chosen
     }
@@ -244,14 +247,25 @@ def _score(
     }
 
 
-def _context_inputs(db: Any, run: Run, chosen: Chosen, sel: _Concepts) -> dict[str, Any]:
+def _context_inputs(db: Any, run: Run, chosen: Chosen, sel: _Concepts, matrix: Any) -> dict[str, Any]:
     """What ``fit`` gets besides ``X`` and ``Y``; the costly inputs only when a method needs them."""
     needed = {n for spec, _ in chosen for n in spec.needs}
     return {
         "names": sel.names,
         "sentence_index": sel.sentence_index,
         "word_types": _word_types(db, run.corpus_id) if "word_types" in needed else None,
+        "property_columns": _property_columns(matrix, sel.names) if "property_columns" in needed else None,
     }
+
+
+def _property_columns(matrix: Any, names: list[str]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """For each property among the scored ``names``, every value of it in the corpus's concept
+    matrix: ``{property: (value names, bool [n_words, n_values])}`` (so a property-wide method
+    does not depend on which values are scored)."""
+    wanted = {p for p in (property_of(n) for n in names) if p is not None}
+    groups = {p: cols for p, cols in property_groups(list(matrix.names)).items() if p in wanted}
+    mask = np.asarray(matrix.mask, bool)
+    return {p: ([matrix.names[i] for i in cols], mask[:, cols]) for p, cols in groups.items()}
 
 
 def _columns(spec: MethodSpec, sel: _Concepts) -> list[int]:
@@ -290,6 +304,7 @@ class _Done:
     compute_s: dict[str, float]
     write_s: dict[str, float] = field(default_factory=dict)
     probe_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # method → layer → results_
+    values_used: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # method → property → values
     resumed: int = 0  # layers found written by an earlier, interrupted job
 
 
@@ -348,6 +363,8 @@ def _fit_layer(
         else:
             est.fit(X, sel.Y, **ctx)
         values[spec.name] = np.asarray(est.scores_, dtype=np.float64)
+        if getattr(est, "values_", None):
+            done.values_used[spec.name] = dict(est.values_)
         done.compute_s[spec.name] += time.perf_counter() - t0
         bar.update(1)
     neurons = cache.get(("neurons", ALPHA))
@@ -377,7 +394,9 @@ def _warm_shared_stats(X: Any, Y: np.ndarray, cache: dict[Any, Any], chosen: Cho
         return
     for spec, p in chosen:
         if "intersections" in spec.stats:
-            shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], rule=p["threshold"], sums=True, intersections=True)
+            if p["mask"] == "size":
+                continue
+            shared_stats(X, Y, {"stats": cache}, alpha=p["alpha"], mask=p["mask"], sums=True, intersections=True)
             return
 
 

@@ -1,8 +1,17 @@
 """Probing methods: ElasticNet linear probes, top/random/bottom neurons, control tasks.
 
-* ``probe`` (METHODS.md §3.2, §7.2): a logistic-regression probe with an elastic-net penalty
-  (scikit-learn ``SGDClassifier(loss="log_loss", penalty="elasticnet")``) on standardised
-  activations of one layer, trained on a split by sentence. A multi-valued property
+* ``probe`` (METHODS.md §3.2, §7.2): the probe of the literature, NeuroX's linear probe with an
+  elastic-net penalty ``λ1 = λ2 = 1e-3`` — a multinomial (softmax) logistic regression on
+  z-normalised activations of one layer, trained on a split by sentence; scikit-learn's
+  ``LogisticRegression(penalty="elasticnet", solver="saga")``. How it matches NeuroX's objective
+  ``mean cross-entropy + λ1 Σ|W| + λ2 ‖W‖``: scikit-learn minimises ``C Σ loss + ρ Σ|W| +
+  (1 − ρ)/2 ‖W‖²``; dividing by ``C·N`` gives ``mean loss + ρ/(C N) Σ|W| + (1 − ρ)/(2 C N) ‖W‖²``,
+  so ``ρ = λ1 / (λ1 + λ2)`` and ``C = ρ / (λ1 N)`` make the L1 term exactly NeuroX's and the L2
+  term ``(λ2 / 2)‖W‖²`` — squared, where NeuroX's is the Frobenius norm itself (no solver of
+  scikit-learn takes a non-squared norm; both shrink the weights uniformly, and the L1 term,
+  which makes the weights sparse and decides the ranking, is the same). The problem is convex
+  and solved to tolerance ``tol`` (NeuroX: 10 epochs of Adam), so the ranking depends on the
+  seed only through the train/test split and the row sample. A multi-valued property
   (``upos:*``, ``feat:Number=*``, ...; see :func:`~atlas.methods.base.property_of`) gets one
   multi-class probe over its values; any other concept a one-vs-rest binary probe. The score of
   neuron ``n`` for concept ``c`` is ``|W_{c,n}| / max_n' |W_{c,n'}|`` (in ``[0, 1]``; the class
@@ -10,7 +19,13 @@
   held-out accuracy, the majority baseline and the Dalvi et al. evaluation (§7.2): accuracy with
   the top-k neurons, a random k and the bottom k (ranked by ``|W|``, averaged over classes for
   a property, as Antverg & Belinkov's ``sort_neurons_by_avg_weights``), by ablation (the other
-  neurons set to their training mean, i.e. 0 after standardising) or by retraining.
+  neurons set to their training mean, i.e. 0 after standardising) or by retraining; the
+  accuracy-vs-k curve ``acc_at_k=K`` for ``K`` in ``curve`` (and ``minimal_k``, the smallest
+  ``K`` whose accuracy is within 0.01 of the full probe's, Dalvi et al.'s minimal neuron
+  subset); and the weight-mass neuron count ``n_neurons_50`` (NeuroX ``get_top_neurons``: the
+  fewest neurons whose ``|W|`` make up ``mass`` = 50 % of a class's total). The task's entry
+  holds the union over its classes; each value of a property (``upos:NOUN``) gets its own entry
+  with its class's count and its class accuracy (recall on its test words) at each ``K``.
 * ``control_selectivity`` (METHODS.md §4.2, Hewitt & Liang): the same probe trained on a control
   task where each word type gets a fixed random label drawn from the task's empirical label
   distribution (``sample_from='same'``). Per neuron the stored value is
@@ -35,15 +50,35 @@ import numpy as np
 from atlas.errors import MethodError
 from atlas.methods.base import ScoreMethod, property_groups, register_method
 
+#: NeuroX's elastic-net strengths (``lambda_l1``, ``lambda_l2``).
+NEUROX_LAMBDA = 1e-3
+
 PROBE_DEFAULTS: dict[str, Any] = {
-    "l1_ratio": 0.5,
-    "reg": 1e-4,
-    "epochs": 10,
+    "lambda_l1": NEUROX_LAMBDA,
+    "lambda_l2": NEUROX_LAMBDA,
+    "max_iter": 100,
+    "tol": 1e-3,
     "test_size": 0.2,
     "top_k": 0.1,
     "evaluation": "ablate",
     "max_rows": 50_000,
     "seed": 0,
+    "mass": 0.5,
+    "curve": "10,20,50,100,200",
+}
+
+PROBE_PARAMS = {
+    "lambda_l1": "L1 strength (NeuroX: 1e-3), on the mean cross-entropy",
+    "lambda_l2": "L2 strength (NeuroX: 1e-3; squared norm, halved, as scikit-learn's elastic net)",
+    "max_iter": "most passes of the saga solver",
+    "tol": "the solver's stopping tolerance",
+    "test_size": "fraction of sentences held out",
+    "top_k": "fraction of neurons in the top/random/bottom evaluation",
+    "evaluation": "'ablate' (other neurons at their mean) or 'retrain' (a probe on the k neurons)",
+    "max_rows": "most words the probe reads (whole sentences, sampled with the seed)",
+    "seed": "the split and sample's seed",
+    "mass": "weight-mass fraction for the neuron count n_neurons_<mass%> (NeuroX get_top_neurons)",
+    "curve": "comma-separated k of the accuracy-vs-k curve (acc_at_k=K)",
 }
 
 
@@ -80,21 +115,49 @@ def _sample_rows(sentence_index: np.ndarray, max_rows: int, rng: np.random.Gener
 
 
 def _fit_classifier(Xtr: np.ndarray, ytr: np.ndarray, params: dict[str, Any]) -> Any:
-    from sklearn.linear_model import SGDClassifier
+    """NeuroX's elastic-net softmax probe as a scikit-learn problem (module docstring)."""
+    from sklearn.linear_model import LogisticRegression
 
-    clf = SGDClassifier(
-        loss="log_loss",
+    l1, l2 = float(params["lambda_l1"]), float(params["lambda_l2"])
+    if l1 < 0 or l2 < 0 or l1 + l2 == 0:
+        raise MethodError(f"lambda_l1={l1}, lambda_l2={l2}: both must be >= 0 and not both 0", hint="NeuroX: 1e-3 each")
+    rho = l1 / (l1 + l2)
+    C = (l1 + l2) ** -1 / max(1, Xtr.shape[0]) if rho == 0 else rho / (l1 * max(1, Xtr.shape[0]))
+    clf = LogisticRegression(
         penalty="elasticnet",
-        alpha=float(params["reg"]),
-        l1_ratio=float(params["l1_ratio"]),
-        max_iter=int(params["epochs"]),
-        tol=None,
+        solver="saga",
+        l1_ratio=rho,
+        C=C,
+        max_iter=int(params["max_iter"]),
+        tol=float(params["tol"]),
         random_state=int(params["seed"]),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(Xtr, ytr)
     return clf
+
+
+def mass_count(weights: np.ndarray, mass: float) -> int:
+    """The fewest neurons whose ``|w|`` sum to at least ``mass`` of the total (NeuroX
+    ``get_top_neurons`` for one class).
+
+    >>> mass_count(np.array([5.0, 3.0, 1.0, 1.0]), 0.5), mass_count(np.array([1.0, 1.0, 1.0, 1.0]), 0.5)
+    (1, 2)
+    """
+    w = np.sort(np.abs(np.asarray(weights, np.float64)))[::-1]
+    total = w.sum()
+    if total <= 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(w), mass * total - 1e-12 * total) + 1)
+
+
+def _curve_ks(curve: Any, d: int) -> list[int]:
+    try:
+        ks = sorted({int(k) for k in str(curve).split(",") if k.strip()})
+    except ValueError:
+        raise MethodError(f"curve={curve!r} is not a comma-separated list of neuron counts", hint="e.g. 10,20,50") from None
+    return [k for k in ks if 0 < k < d] + [d]
 
 
 class _ProbeBase(ScoreMethod):
@@ -116,6 +179,8 @@ class _ProbeBase(ScoreMethod):
     needs_probe=True,
     value_range=(0.0, 1.0),
     defaults=PROBE_DEFAULTS,
+    param_docs=PROBE_PARAMS,
+    version="2",
     reference="METHODS.md §3.2, §7.2",
 )
 class LinearProbe(_ProbeBase):
@@ -144,19 +209,19 @@ class LinearProbe(_ProbeBase):
         Ys, sent = Y[rows], sentence_index[rows]
         sents = np.unique(sent)
         n_test = max(1, int(round(float(p["test_size"]) * sents.shape[0])))
-        test_sents = rng.permutation(sents)[:n_test]
-        test = np.isin(sent, test_sents)
+        test = np.isin(sent, rng.permutation(sents)[:n_test])
         train = ~test
         mean = Xs[train].mean(0)
         std = Xs[train].std(0)
         std[std == 0] = 1.0
         Z = (Xs - mean) / std
-        k = max(1, int(round(float(p["top_k"]) * d)))
+        names = context.get("names")
+        names = list(names) if names is not None else [f"concept_{i}" for i in range(Y.shape[1])]
         self.scores_ = np.full((d, Y.shape[1]), np.nan)
         self.results_: dict[str, dict[str, Any]] = {}
         self.ranking_: dict[str, np.ndarray] = {}
         self.weights_ = np.full((d, Y.shape[1]), np.nan)
-        for task, cols in _tasks(Ys, context.get("names")):
+        for task, cols in _tasks(Ys, names):
             y = _labels(Ys, cols)
             keep = y >= 0
             tr, te = train & keep, test & keep
@@ -172,29 +237,79 @@ class LinearProbe(_ProbeBase):
             for row, w_row, col in zip(share, W_rows, class_cols):
                 self.scores_[:, col] = np.nan_to_num(row)
                 self.weights_[:, col] = w_row
-            importance = W.mean(axis=0)
-            order = np.argsort(-importance, kind="stable")
+            order = np.argsort(-W.mean(axis=0), kind="stable")
             self.ranking_[task] = order
-            sets = {"top": order[:k], "random": rng.choice(d, size=k, replace=False), "bottom": order[::-1][:k]}
-            majority = float(np.mean(y[te] == np.bincount(y[tr]).argmax()))
-            res: dict[str, Any] = {
-                "accuracy": float(clf.score(Z[te], y[te])),
-                "majority": majority,
-                "k": k,
-                "n_train": int(tr.sum()),
-                "n_test": int(te.sum()),
-                "classes": len(clf.classes_),
-            }
-            for label, idx in sets.items():
-                if p["evaluation"] == "ablate":
-                    Zt = np.zeros_like(Z[te])
-                    Zt[:, idx] = Z[te][:, idx]
-                    res[label] = float(clf.score(Zt, y[te]))
-                else:
-                    sub = _fit_classifier(Z[tr][:, idx], y[tr], p)
-                    res[label] = float(sub.score(Z[te][:, idx], y[te]))
-            self.results_[task] = res
+            data = (Z[tr], y[tr], Z[te], y[te])
+            self.results_[task] = _evaluate(clf, data, order, p, rng)
+            labels = [int(z) for z in clf.classes_] if len(cols) > 1 else [1]
+            self.results_.update(_weight_mass(W_rows, class_cols, labels, names, p, self.results_[task]))
         return self
+
+
+def _predict_with(clf: Any, data: tuple[np.ndarray, ...], idx: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Test predictions using only the neurons ``idx``: the others ablated (set to their training
+    mean, 0 after z-normalising) or a probe retrained on ``idx``."""
+    Ztr, ytr, Zte, _ = data
+    if p["evaluation"] == "ablate":
+        Zt = np.zeros_like(Zte)
+        Zt[:, idx] = Zte[:, idx]
+        return clf.predict(Zt)
+    return _fit_classifier(Ztr[:, idx], ytr, p).predict(Zte[:, idx])
+
+
+def _evaluate(
+    clf: Any, data: tuple[np.ndarray, ...], order: np.ndarray, p: dict[str, Any], rng: np.random.Generator
+) -> dict[str, Any]:
+    """Accuracy, majority baseline, top/random/bottom k, the accuracy-vs-k curve and ``minimal_k``;
+    ``_class_acc`` keeps each class's accuracy at each curve point (for :func:`_weight_mass`)."""
+    _, ytr, Zte, yte = data
+    d = order.shape[0]
+    k = max(1, int(round(float(p["top_k"]) * d)))
+    accuracy = float(np.mean(clf.predict(Zte) == yte))
+    res: dict[str, Any] = {
+        "accuracy": accuracy,
+        "majority": float(np.mean(yte == np.bincount(ytr).argmax())),
+        "k": k,
+        "n_train": int(ytr.shape[0]),
+        "n_test": int(yte.shape[0]),
+        "classes": len(clf.classes_),
+    }
+    sets = {"top": order[:k], "random": rng.choice(d, size=k, replace=False), "bottom": order[::-1][:k]}
+    for label, idx in sets.items():
+        res[label] = float(np.mean(_predict_with(clf, data, idx, p) == yte))
+    class_acc: dict[int, dict[int, float]] = {}
+    minimal = d
+    for kk in reversed(_curve_ks(p["curve"], d)):
+        pred = _predict_with(clf, data, order[:kk], p)
+        acc = float(np.mean(pred == yte))
+        res[f"acc_at_k={kk}"] = acc
+        if acc >= accuracy - 0.01:
+            minimal = kk
+        class_acc[kk] = {int(z): float(np.mean(pred[yte == z] == z)) for z in np.unique(yte)}
+    res["minimal_k"] = minimal
+    res["_class_acc"] = class_acc
+    return res
+
+
+def _weight_mass(
+    W_rows: np.ndarray, class_cols: list[int], labels: list[int], names: list[str], p: dict[str, Any],
+    res: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """``n_neurons_<mass%>`` for the task (the union over its classes, as NeuroX's
+    ``get_top_neurons``) and, for a property, per value: its class's count and curve."""
+    mass = float(p["mass"])
+    metric = f"n_neurons_{int(round(mass * 100))}"
+    class_acc = res.pop("_class_acc")
+    union: set[int] = set()
+    extra: dict[str, dict[str, Any]] = {}
+    for w_row, col, label in zip(W_rows, class_cols, labels):
+        count = mass_count(w_row, mass)
+        union.update(np.argsort(-w_row, kind="stable")[:count].tolist())
+        if len(class_cols) > 1:
+            curve = {f"acc_at_k={kk}": acc.get(label, float("nan")) for kk, acc in class_acc.items()}
+            extra[names[col]] = {metric: count, **curve}
+    res[metric] = len(union)
+    return extra
 
 
 def control_labels(Y: np.ndarray, names: list[str] | None, word_types: np.ndarray, seed: int) -> np.ndarray:
@@ -232,6 +347,8 @@ def control_labels(Y: np.ndarray, names: list[str] | None, word_types: np.ndarra
     needs=("word_types",),
     value_range=(-1.0, 1.0),
     defaults=PROBE_DEFAULTS,
+    param_docs=PROBE_PARAMS,
+    version="2",
     reference="METHODS.md §4.2",
 )
 class ControlSelectivity(_ProbeBase):

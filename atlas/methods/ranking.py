@@ -220,3 +220,56 @@ def sentence_pool(
         px[i:j] = np.maximum.reduceat(block, starts[i:j] - row0, axis=0)
         i = j
     return px, py
+
+
+def size_matched_hits(
+    X: Any, Y: np.ndarray, *, pairs: PositivePairs | None = None, memory_budget: int = MEMORY_BUDGET
+) -> np.ndarray:
+    """For every neuron and concept, how many of the concept's words are among the neuron's top
+    ``|y_c|`` words (the concept-size-matched mask, :mod:`atlas.methods.stats`).
+
+    Tie rule (as the top-alpha mask): a word whose value ties with others across the cut counts
+    ``(|y_c| − above) / tied``, the chance it is in the mask when the tied words are ordered at
+    random. In rank terms: with ``lo`` words strictly above the word's value and ``hi`` at or
+    above it, the word counts ``clip((|y_c| − lo) / (hi − lo), 0, 1)``.
+
+    Returns:
+        float64 ``[n_neurons, n_concepts]`` (0 for a concept without words).
+
+    Example::
+
+        >>> X = np.array([[3.], [2.], [2.], [0.]]); Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], bool)
+        >>> size_matched_hits(X, Y).tolist()   # concept 0: top-2 = {3, one of the two 2s}
+        [[1.5, 0.5]]
+    """
+    n, d = X.shape
+    if pairs is None:
+        pairs = PositivePairs(Y)
+    c = pairs.n_concepts
+    out = np.zeros((d, c))
+    if pairs.nnz == 0 or d == 0:
+        return out
+    size = pairs.counts[pairs.concepts.astype(np.int64)].astype(np.float64)  # |y_c| of each pair
+    conc = pairs.concepts.astype(np.int64)
+    per_col = pairs.nnz * 40 + n * 24
+    width = int(max(1, min(d, memory_budget // max(per_col, 1))))
+    for j0 in range(0, d, width):
+        j1 = min(d, j0 + width)
+        block = np.asarray(X[:, j0:j1])
+        if block.dtype not in (np.float16, np.float32, np.float64):
+            block = block.astype(np.float64)
+        keys, r = _descending_keys(block)  # 0 = largest
+        w = j1 - j0
+        offs = (np.arange(w, dtype=np.int64) * r)[None, :]
+        hist = np.bincount((keys.astype(np.int64) + offs).ravel(), minlength=w * r).reshape(w, r)
+        at_or_above = np.cumsum(hist, axis=1)
+        pk = keys[pairs.rows].astype(np.int64)  # [nnz, w]
+        cols = np.arange(w)[None, :]
+        hi = at_or_above[cols, pk].astype(np.float64)
+        tied = hist[cols, pk].astype(np.float64)
+        share = np.clip((size[:, None] - (hi - tied)) / tied, 0.0, 1.0)  # [nnz, w]
+        hits = np.zeros((w, c))
+        for i in range(w):
+            hits[i] = np.bincount(conc, weights=share[:, i], minlength=c)
+        out[j0:j1] = hits
+    return out

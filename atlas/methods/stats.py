@@ -7,13 +7,31 @@ stays flat as the corpus grows (METHODS.md §10.1):
   threshold ``T_n``, the per-neuron ``(1 − α)`` quantile (METHODS.md §1.1; α = 0.005). The
   quantile is exact (``numpy.quantile``'s linear rule): a running buffer keeps each neuron's top
   ``⌈α·N⌉ + 2`` values, never the whole column.
+  It also keeps the neuron's top-mask cut ``C_n``, its ``k``-th largest value with
+  ``k = top_count(N, α)`` (see below).
 * :class:`CorpusStats` — per (neuron, concept) sums over concept rows ``Xᵀ Y`` and intersections
-  ``|M_n ∧ y_c| = (X > T)ᵀ Y``, both as float32 matrix products per block.
+  ``|M_n ∧ y_c| = M_nᵀ Y``, both as float32 matrix products per block.
+
+Neuron masks (the ``mask`` parameter of ``iou``, ``precision``, ``recall``, ``mi``):
+
+* ``top`` (default): the neuron's top ``k = max(1, ⌊α·N + ½⌋)`` words by activation — a
+  *rank-based* mask, so ``|M_n| = k`` exactly, also for discrete or tied activations (a
+  quantile threshold ``a > T`` is empty when the top values tie, and a 0/1 indicator neuron
+  would get IoU 0). **Tie rule:** words strictly above the cut value ``C_n`` (the ``k``-th
+  largest) are in; the ``e_n`` words equal to ``C_n`` share the ``k − g_n`` remaining places,
+  each counting ``(k − g_n) / e_n`` (``g_n`` = words above ``C_n``). This is the expectation of
+  the mask over a uniformly random order of the tied words: deterministic, independent of row
+  order, and equal to the plain top-``k`` when there is no tie at the cut.
+* ``fires``: ``a > 0`` (compexp's NLI setting; alpha is not used).
+* ``size``: per concept, the neuron's top ``|y_c|`` words (a concept-size-matched mask, same tie
+  rule; computed in :func:`atlas.methods.ranking.size_matched_hits`; alpha is not used). Then
+  precision = recall = ``I / |y_c|`` and IoU = ``I / (2|y_c| − I)``, whose ceiling is 1 for
+  every concept size, while under ``top`` IoU is at most ``min(k, |y_c|) / max(k, |y_c|)``.
 
 Example::
 
     st = neuron_stats(X, alpha=0.005)
-    cs = CorpusStats.compute(X, Y, alpha=0.005)
+    cs = CorpusStats.compute(X, Y, alpha=0.005)          # top mask, ties shared
     iou = cs.intersect / (cs.fire_count[:, None] + cs.n_pos[None, :] - cs.intersect)
 """
 
@@ -30,6 +48,19 @@ import numpy as np
 BLOCK_ROWS = 4096
 #: NetDissect's top fraction: the threshold ``T_n`` is the ``1 - ALPHA`` quantile (METHODS.md §1.1).
 ALPHA = 0.005
+
+#: Neuron mask rules of the threshold methods (module docstring): rank-based top alpha,
+#: ``> 0``, concept-size-matched top.
+MASKS = ("top", "fires", "size")
+
+
+def top_count(n_rows: int, alpha: float) -> int:
+    """``k``, the size of the top-alpha mask: ``alpha * n_rows`` rounded half up, at least 1.
+
+    >>> top_count(21000, 0.005), top_count(10, 0.005), top_count(1000, 0.0025)
+    (105, 1, 3)
+    """
+    return max(1, min(n_rows, int(math.floor(alpha * n_rows + 0.5))))
 
 
 def iter_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int]]:
@@ -67,8 +98,9 @@ def quantile_from_top(top_sorted: np.ndarray, n_rows: int, alpha: float) -> np.n
 class NeuronStats:
     """Per-neuron statistics over the words of a run (arrays of shape ``[n_neurons]``).
 
-    ``threshold`` is the ``(1 − alpha)`` quantile ``T_n``; ``fire_count`` = ``|{t: a_n(t) > T_n}|``;
-    ``fire_rate`` = fraction of words with ``a_n(t) > 0``.
+    ``threshold`` is the ``(1 − alpha)`` quantile ``T_n`` (what ``neuron_stat.threshold``
+    stores); ``cut`` the ``k``-th largest value ``C_n`` with ``k = top_count(count, alpha)``
+    (the top mask's cut, module docstring); ``fire_rate`` = fraction of words with ``a_n(t) > 0``.
     """
 
     count: int
@@ -79,6 +111,12 @@ class NeuronStats:
     positive: np.ndarray
     threshold: np.ndarray
     alpha: float
+    cut: np.ndarray | None = None
+
+    @property
+    def k(self) -> int:
+        """Size of the top-alpha mask."""
+        return top_count(self.count, self.alpha)
 
     @property
     def mean(self) -> np.ndarray:
@@ -112,7 +150,7 @@ def neuron_stats(X: Any, *, alpha: float = ALPHA, block_rows: int = BLOCK_ROWS) 
     n, d = X.shape
     if n == 0:
         raise ValueError("no rows")
-    m = top_buffer_size(n, alpha)
+    m = max(top_buffer_size(n, alpha), top_count(n, alpha))
     total = np.zeros(d, np.float64)
     total_sq = np.zeros(d, np.float64)
     lo = np.full(d, np.inf)
@@ -131,8 +169,9 @@ def neuron_stats(X: Any, *, alpha: float = ALPHA, block_rows: int = BLOCK_ROWS) 
             merged = np.partition(merged, merged.shape[0] - m, axis=0)[-m:]
         top = merged
     top.sort(axis=0)
-    threshold = quantile_from_top(top, n, alpha)
-    return NeuronStats(n, total, total_sq, lo, hi, pos, threshold, alpha)
+    threshold = quantile_from_top(top[top.shape[0] - top_buffer_size(n, alpha):], n, alpha)
+    cut = top[top.shape[0] - top_count(n, alpha)].astype(np.float64)
+    return NeuronStats(n, total, total_sq, lo, hi, pos, threshold, alpha, cut)
 
 
 @dataclass
@@ -140,12 +179,13 @@ class CorpusStats:
     """Sufficient statistics of one layer against a set of concepts (METHODS.md §10.1).
 
     Attributes:
-        neurons: the per-neuron :class:`NeuronStats` (threshold at ``alpha``).
+        neurons: the per-neuron :class:`NeuronStats` (threshold and cut at ``alpha``).
         n_pos: ``[n_concepts]`` words with each concept.
         pos_sum: ``[n_neurons, n_concepts]`` sum of ``a_n`` over the concept's words (``Xᵀ Y``).
-        intersect: ``[n_neurons, n_concepts]`` ``|M_n ∧ y_c|`` with ``M_n = a_n > T_n``.
-        fire_count: ``[n_neurons]`` ``|M_n|``.
-        threshold_rule: ``quantile`` (``T_n``) or ``positive`` (``T_n = 0``).
+        intersect: ``[n_neurons, n_concepts]`` ``|M_n ∧ y_c|`` (for ``top``, tied words at the
+            cut count fractionally: module docstring).
+        fire_count: ``[n_neurons]`` ``|M_n|`` (``k`` for every neuron under ``top``).
+        mask: ``top`` (rank-based top alpha) or ``fires`` (``a > 0``).
     """
 
     neurons: NeuronStats
@@ -153,7 +193,7 @@ class CorpusStats:
     pos_sum: np.ndarray | None
     intersect: np.ndarray | None
     fire_count: np.ndarray | None
-    threshold_rule: str
+    mask: str
 
     @property
     def n(self) -> int:
@@ -161,9 +201,11 @@ class CorpusStats:
 
     @property
     def thresholds(self) -> np.ndarray:
-        if self.threshold_rule == "positive":
+        """The mask's cut per neuron: ``C_n`` for ``top`` (words at it count fractionally), 0 for ``fires``."""
+        if self.mask == "fires":
             return np.zeros_like(self.neurons.threshold)
-        return self.neurons.threshold
+        assert self.neurons.cut is not None
+        return self.neurons.cut
 
     @classmethod
     def compute(
@@ -171,34 +213,43 @@ class CorpusStats:
         X: Any,
         Y: np.ndarray,
         *,
-        alpha: float = 0.005,
-        threshold_rule: str = "quantile",
+        alpha: float = ALPHA,
+        mask: str = "top",
         sums: bool = True,
         intersections: bool = True,
         neurons: NeuronStats | None = None,
         block_rows: int = BLOCK_ROWS,
     ) -> CorpusStats:
-        """Two blockwise passes: neuron statistics, then ``Xᵀ Y`` and ``(X > T)ᵀ Y`` together."""
+        """Two blockwise passes: neuron statistics, then ``Xᵀ Y`` and ``M_nᵀ Y`` together."""
         if neurons is None:
             neurons = neuron_stats(X, alpha=alpha, block_rows=block_rows)
-        out = cls(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, threshold_rule)
-        if sums or intersections:
-            pos_sum, inter, fire = accumulate(
-                X, Y, out.thresholds if intersections else None, sums=sums, block_rows=block_rows
-            )
-            out.pos_sum, out.intersect, out.fire_count = pos_sum, inter, fire
+        out = cls(neurons, np.asarray(Y, bool).sum(0).astype(np.int64), None, None, None, mask)
+        out.ensure(X, Y, sums=sums, intersections=intersections, block_rows=block_rows)
         return out
 
-    def ensure(self, X: Any, Y: np.ndarray, *, sums: bool = False, intersections: bool = False) -> None:
+    def ensure(
+        self, X: Any, Y: np.ndarray, *, sums: bool = False, intersections: bool = False, block_rows: int = BLOCK_ROWS
+    ) -> None:
         """Compute the parts not computed yet (one pass for both)."""
         need_sums = sums and self.pos_sum is None
         need_inter = intersections and self.intersect is None
-        if need_sums or need_inter:
-            pos_sum, inter, fire = accumulate(X, Y, self.thresholds if need_inter else None, sums=need_sums)
-            if need_sums:
-                self.pos_sum = pos_sum
-            if need_inter:
-                self.intersect, self.fire_count = inter, fire
+        if not (need_sums or need_inter):
+            return
+        ties = self.mask == "top"
+        acc = accumulate(
+            X, Y, self.thresholds if need_inter else None, sums=need_sums, ties=ties, block_rows=block_rows
+        )
+        if need_sums:
+            self.pos_sum = acc.pos_sum
+        if need_inter:
+            assert acc.inter is not None and acc.above is not None
+            if ties:
+                assert acc.inter_eq is not None and acc.equal is not None
+                share = (self.neurons.k - acc.above) / np.maximum(acc.equal, 1)
+                self.intersect = acc.inter + share[:, None] * acc.inter_eq
+                self.fire_count = acc.above + share * acc.equal
+            else:
+                self.intersect, self.fire_count = acc.inter, acc.above.astype(np.float64)
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """``(μ⁺, μ⁻)``: mean activation on and off each concept, ``[n_neurons, n_concepts]``."""
@@ -224,43 +275,77 @@ def _threshold_test(block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.asarray(block, dtype=np.float32) > thresholds.astype(np.float32)[None, :]
 
 
+def _equal_test(block: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """``block == cuts`` per column; the cuts are values of the columns (exact in float32)."""
+    return np.asarray(block, dtype=np.float32) == cuts.astype(np.float32)[None, :]
+
+
+def _mask_product(fires: np.ndarray, yb: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(firesᵀ yb, |fires| per column)``: sparse × dense when the mask is sparse (under 5 % of
+    entries), else a float32 matrix product."""
+    from scipy import sparse
+
+    rows, cols = np.nonzero(fires)
+    count = np.bincount(cols, minlength=d)
+    if rows.shape[0] > 0.05 * fires.size:
+        return fires.astype(np.float32).T @ yb, count
+    if not rows.shape[0]:
+        return np.zeros((d, yb.shape[1]), np.float32), count
+    m = sparse.csr_matrix((np.ones(rows.shape[0], np.float32), (cols, rows)), shape=(d, fires.shape[0]))
+    return np.asarray(m @ yb), count
+
+
+@dataclass
+class Accumulated:
+    """What :func:`accumulate` returns (``None`` where not asked for)."""
+
+    pos_sum: np.ndarray | None  # Xᵀ Y
+    inter: np.ndarray | None  # (X > T)ᵀ Y
+    above: np.ndarray | None  # |X > T| per neuron
+    inter_eq: np.ndarray | None = None  # (X == T)ᵀ Y (ties)
+    equal: np.ndarray | None = None  # |X == T| per neuron
+
+
 def accumulate(
     X: Any,
     Y: np.ndarray,
     thresholds: np.ndarray | None,
     *,
     sums: bool = True,
+    ties: bool = False,
     block_rows: int = BLOCK_ROWS,
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """One pass over row blocks: ``Xᵀ Y`` (if ``sums``) and ``(X > T)ᵀ Y``, ``|X > T|`` (if thresholds).
+) -> Accumulated:
+    """One pass over row blocks: ``Xᵀ Y`` (if ``sums``), ``(X > T)ᵀ Y`` and ``|X > T|`` (if
+    thresholds), and with ``ties`` also ``(X == T)ᵀ Y`` and ``|X == T|``.
 
-    ``Xᵀ Y`` is a float32 matrix product per block, added in float64. The threshold masks are
+    ``Xᵀ Y`` is a float32 matrix product per block, added in float64. The masks are usually
     sparse (a fraction alpha of the words), so their intersections are a sparse × dense product
-    of the (word, neuron) pairs above threshold with ``Y``; a dense mask (more than 5 % of
-    entries, e.g. the ``> 0`` rule) uses a float32 matrix product instead.
+    of the (word, neuron) pairs in the mask with ``Y``; a dense mask (more than 5 % of entries,
+    e.g. the ``> 0`` rule) uses a float32 matrix product instead.
     """
-    from scipy import sparse
-
     n, d = X.shape
     c = Y.shape[1]
-    pos_sum = np.zeros((d, c), np.float64) if sums else None
-    inter = np.zeros((d, c), np.float64) if thresholds is not None else None
-    fire = np.zeros(d, np.int64) if thresholds is not None else None
+    has_t = thresholds is not None
+    out = Accumulated(
+        np.zeros((d, c), np.float64) if sums else None,
+        np.zeros((d, c), np.float64) if has_t else None,
+        np.zeros(d, np.int64) if has_t else None,
+        np.zeros((d, c), np.float64) if has_t and ties else None,
+        np.zeros(d, np.int64) if has_t and ties else None,
+    )
     for start, stop in iter_blocks(n, block_rows):
         raw = np.asarray(X[start:stop])
         yb = np.asarray(Y[start:stop], dtype=np.float32)
-        if pos_sum is not None:
-            pos_sum += np.asarray(raw, dtype=np.float32).T @ yb
+        if out.pos_sum is not None:
+            out.pos_sum += np.asarray(raw, dtype=np.float32).T @ yb
         if thresholds is not None:
-            assert inter is not None and fire is not None
-            fires = _threshold_test(raw, thresholds)
-            rows, cols = np.nonzero(fires)
-            fire += np.bincount(cols, minlength=d)
-            if rows.shape[0] > 0.05 * fires.size:
-                inter += fires.astype(np.float32).T @ yb
-            elif rows.shape[0]:
-                m = sparse.csr_matrix(
-                    (np.ones(rows.shape[0], np.float32), (cols, rows)), shape=(d, stop - start)
-                )
-                inter += m @ yb
-    return pos_sum, inter, fire
+            assert out.inter is not None and out.above is not None
+            prod, count = _mask_product(_threshold_test(raw, thresholds), yb, d)
+            out.inter += prod
+            out.above += count
+            if ties:
+                assert out.inter_eq is not None and out.equal is not None
+                prod, count = _mask_product(_equal_test(raw, thresholds), yb, d)
+                out.inter_eq += prod
+                out.equal += count
+    return out

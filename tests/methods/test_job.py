@@ -173,3 +173,29 @@ def test_scoring_a_subset_keeps_the_other_concepts_sets(db, tmp_path):
     per_concept = first["methods"]["iou"]["rows"] // 3
     assert _count(db, method_id=mid) == 3 * per_concept
     assert _count(db, method_id=first["methods"]["selectivity"]["method_id"]) == first["methods"]["selectivity"]["rows"]
+
+
+def test_probeless_stored_values_do_not_depend_on_the_scored_subset(db, tmp_path):
+    """The job passes every value of a property (context "property_columns"), so probeless of
+    upos:NOUN is the same whether scored alone or with the other tags (issue 13)."""
+    tiny = make_run(db, tmp_path)
+    params = {"probeless": {"min_count": 1}}
+    alone = score(db, tiny.run_id, methods="probeless", concepts="upos:NOUN", params=params, progress=False)
+    first = _stored(db, alone["methods"]["probeless"]["method_id"], "upos:NOUN")
+    both = score(db, tiny.run_id, methods="probeless", concepts="upos:NOUN,upos:VERB", params=params, progress=False)
+    assert both["methods"]["probeless"]["method_id"] == alone["methods"]["probeless"]["method_id"]
+    assert _stored(db, both["methods"]["probeless"]["method_id"], "upos:NOUN") == first
+    used = alone["methods"]["probeless"]["values_used"]["upos"]
+    assert "upos:NOUN" in used and len(used) > 2  # every tag of the corpus, not just the scored one
+
+
+def test_probe_results_store_weight_mass_and_curve(db, tmp_path):
+    tiny = make_run(db, tmp_path)
+    score(db, tiny.run_id, methods="probe", params={"probe": {"curve": "2,4"}}, progress=False)
+    from atlas.store.tables import ProbeResult
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(ProbeResult.task, ProbeResult.metric, ProbeResult.value)).all()
+    metrics = {(t, m) for t, m, _ in rows}
+    assert {("upos", "n_neurons_50"), ("upos", "acc_at_k=2"), ("upos", "minimal_k")} <= metrics
+    assert ("upos:NOUN", "n_neurons_50") in metrics and ("upos:NOUN", "acc_at_k=4") in metrics

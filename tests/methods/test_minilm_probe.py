@@ -20,7 +20,7 @@ def test_minilm_last_layer_probe_on_demo(db):
                      batch_size=64, progress=False)
     result = score(
         db, run_id, methods="probe", concepts=[c for c in _upos(db)],
-        params={"probe": {"top_k": 0.05, "max_rows": 12000, "epochs": 8}}, progress=False,
+        params={"probe": {"top_k": 0.05, "max_rows": 12000, "max_iter": 100}}, progress=False,
     )
     res = result["probe_results"]["probe"]["resid.5"]["upos"]
     assert res["accuracy"] > res["majority"] + 0.4, res

@@ -90,3 +90,37 @@ def test_bad_probe_parameters():
     p = planted(n_sent=50)
     with pytest.raises(MethodError):
         registry.get("probe").make({"evaluation": "guess"}).fit(p.X, p.Y)
+
+
+def test_weight_mass_count_and_accuracy_curve():
+    from atlas.methods.probe import mass_count
+
+    assert mass_count(np.array([5.0, 3.0, 1.0, 1.0]), 0.5) == 1
+    assert mass_count(np.array([1.0, 1.0, 1.0, 1.0]), 0.5) == 2
+    assert mass_count(np.zeros(3), 0.5) == 0
+    X, Y, names, sent = _distributed(3)
+    est = registry.get("probe").make({"curve": "2,8,20"}).fit(X, Y, names=names, sentence_index=sent)
+    res = est.results_["upos"]
+    # the curve: k = 2, 8, 20 and the whole layer; it rises, and 8 neurons carry the labels
+    assert [key for key in res if key.startswith("acc_at_k=")] == ["acc_at_k=40", "acc_at_k=20", "acc_at_k=8", "acc_at_k=2"]
+    assert res["acc_at_k=40"] == pytest.approx(res["accuracy"])
+    assert res["acc_at_k=8"] > res["acc_at_k=2"]
+    assert res["minimal_k"] in (8, 20, 40)
+    # weight mass: the union over classes, and per value its class's count and curve
+    assert 1 <= res["n_neurons_50"] <= 40
+    for name in names:
+        per = est.results_[name]
+        assert 1 <= per["n_neurons_50"] <= res["n_neurons_50"]
+        assert set(per) == {"n_neurons_50", "acc_at_k=2", "acc_at_k=8", "acc_at_k=20", "acc_at_k=40"}
+    with pytest.raises(MethodError):
+        registry.get("probe").make({"curve": "a,b"}).fit(X, Y, names=names, sentence_index=sent)
+
+
+def test_probe_ranking_is_seed_stable_on_synthetic_data():
+    from scipy.stats import spearmanr
+
+    X, Y, names, sent = _distributed(4)
+    a = registry.get("probe").make({"seed": 0}).fit(X, Y, names=names, sentence_index=sent)
+    b = registry.get("probe").make({"seed": 1}).fit(X, Y, names=names, sentence_index=sent)
+    wa, wb = np.nanmean(a.weights_, axis=1), np.nanmean(b.weights_, axis=1)
+    assert spearmanr(wa[:8], wb[:8]).statistic > 0.5 or set(a.ranking_["upos"][:8]) == set(b.ranking_["upos"][:8])

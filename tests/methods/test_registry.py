@@ -41,7 +41,7 @@ def test_declared_capabilities():
         ({"family": "magic"}, "unknown family"),
         ({"needs": ("labels",)}, "unknown needs"),
         ({"stats": ("medians",)}, "unknown stats"),
-        ({"stats": ("intersections",)}, "no alpha and threshold"),
+        ({"stats": ("intersections",)}, "no alpha and mask"),
     ],
 )
 def test_unknown_tags_are_refused(tags, match):

@@ -92,11 +92,15 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
     the method row and its parameters (``--explain`` prints them; ``run_query`` puts them in
     ``frame.attrs["sources"]``)."""
     out = []
+    if isinstance(bound.statement, ast.ProbesQuery):
+        for m in bound.models:
+            out.append({"score": "probes", "model": m.name, "run": m.probe_run, "method_id": None, "params": None, "set": None})
+        return out
     for ref in bound.refs:
         if ref.concept_id is None:
             continue
         for m in bound.models:
-            src = m.sets.get((ref.method, ref.concept_id))
+            src = m.sets.get(ref.key)
             out.append({
                 "score": ref.label, "model": m.name,
                 "run": None if src is None else src.run_id,
@@ -111,7 +115,10 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
     """One line per score read: ``iou(noun) of bert: run 2, method row 3 {"alpha":0.005}``."""
     lines = []
     for s in sources:
-        where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
+        if s["score"] == "probes":
+            where = "no probe results" if s["run"] is None else f"run {s['run']}"
+        else:
+            where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
         lines.append(f"{s['score']} of {s['model']}: {where}")
     return "\n".join(lines)
 
@@ -195,7 +202,8 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
             Without it, the bound parameters follow the SQL as a ``-- parameters:`` comment.
 
     ``count`` runs a second statement, the number of neurons in every group; it follows the
-    first after a ``-- and the neurons per group:`` line.
+    first after a ``-- and the neurons per group:`` line. Last, ``-- score sets read:`` lines
+    say which score set (run, method row, parameters) each stored score reads, per model.
 
     Example:
         >>> print(compile_query(db, "neurons in bert where iou(noun) > 0.3"))  # doctest: +SKIP
@@ -210,6 +218,9 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
 
         rest = condition_text(plan.residual) if plan.residual is not None else "(none)"
         sql += f"\n-- then in pandas for the rows above: composite scores, where {rest}"
+    sources = score_sources(plan.bound) if plan.bound is not None else []
+    if sources:
+        sql += "\n-- score sets read:\n" + "\n".join("-- " + line for line in sources_text(sources).splitlines())
     return sql
 
 

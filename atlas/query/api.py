@@ -97,6 +97,9 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
             out.append({"score": "probes", "model": m.name, "run": m.probe_run, "method_id": None, "params": None, "set": None})
         return out
     for ref in bound.refs:
+        if ref.every:
+            out += _every_sources(bound, ref.label)
+            continue
         if ref.concept_id is None:
             continue
         for m in bound.models:
@@ -111,6 +114,22 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
     return out
 
 
+def _every_sources(bound: Bound, label: str) -> list[dict[str, Any]]:
+    """``method(*)``: per model, one entry per (run, method row) its sets come from, with the
+    number of concepts (``n_concepts``)."""
+    out = []
+    for m in bound.models:
+        groups: dict[tuple[int, int, str], list[int]] = {}
+        for src in bound.every_sets(m).values():
+            groups.setdefault((src.run_id, src.method_id, src.params), []).append(src.set_id)
+        if not groups:
+            out.append({"score": label, "model": m.name, "run": None, "method_id": None, "params": None, "set": None})
+        for (run, method_id, params), sets in sorted(groups.items()):
+            out.append({"score": label, "model": m.name, "run": run, "method_id": method_id, "params": params,
+                        "set": None, "n_concepts": len(sets)})
+    return out
+
+
 def sources_text(sources: list[dict[str, Any]]) -> str:
     """One line per score read: ``iou(noun) of bert: run 2, method row 3 {"alpha":0.005}``."""
     lines = []
@@ -119,6 +138,8 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
             where = "no probe results" if s["run"] is None else f"run {s['run']}"
         else:
             where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
+            if s.get("n_concepts"):
+                where += f" ({s['n_concepts']} concepts)"
         lines.append(f"{s['score']} of {s['model']}: {where}")
     return "\n".join(lines)
 

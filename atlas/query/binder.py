@@ -164,7 +164,7 @@ def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -
     defaults) when one is stored, else the newest set of any parameterisation (``fallback``: the
     binder warns). A run being scored, or one whose job was killed, holds no complete set yet,
     so it hides nothing."""
-    stored = [r for r in refs if r.concept_id is not None]
+    stored = [r for r in refs if r.concept_id is not None or r.every]
     if not stored or not models:
         return
     by_id = {m.id: m for m in models}
@@ -178,7 +178,7 @@ def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -
             Run.status == "done",
             Run.model_id.in_(list(by_id)),
             Method.name.in_(sorted({r.method for r in stored})),
-            ScoreSet.concept_id.in_(sorted({r.concept_id for r in stored if r.concept_id is not None})),
+            true() if any(r.every for r in stored) else ScoreSet.concept_id.in_(sorted({r.concept_id for r in stored if r.concept_id is not None})),
         )
         .order_by(ScoreSet.run_id, ScoreSet.id)
     )
@@ -188,16 +188,16 @@ def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -
         params = params or {}
         source = ScoreSource(set_id, run_id, method_id, params_json(params))
         for ref in stored:  # ascending (run, set): the latest run's newest set wins
-            if ref.method != name or ref.concept_id != concept_id:
+            if ref.method != name or not (ref.every or ref.concept_id == concept_id):
                 continue
-            spec = defaults[name]
+            spec, key = defaults[name], ref.key_for(concept_id)
             if ref.params is not None:
                 if _same_params(params, ref.params, spec):
-                    default_pick[(model_id, ref.key)] = source
+                    default_pick[(model_id, key)] = source
                 continue
-            any_pick[(model_id, ref.key)] = replace(source, fallback=True)
+            any_pick[(model_id, key)] = replace(source, fallback=True)
             if spec is None and not params or spec is not None and _same_params(params, {}, spec):
-                default_pick[(model_id, ref.key)] = source
+                default_pick[(model_id, key)] = source
     for (model_id, key), source in any_pick.items():
         by_id[model_id].sets[key] = source
     for (model_id, key), source in default_pick.items():
@@ -493,7 +493,9 @@ def _bind_calls(
             ok = False
         label = operand_text(call)
         if ok and label not in refs:
-            if call.composite:
+            if call.every:
+                refs[label] = ScoreRef(call.method, label, None, None, call, params, every=True)
+            elif call.composite:
                 refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)  # type: ignore[arg-type]
             else:
                 assert isinstance(call.arg, ast.ConceptName)
@@ -526,7 +528,10 @@ def _missing_scores(bound: Bound) -> list[str]:
     conditions on them match no neuron of that model)."""
     out: list[str] = []
     for ref in bound.refs:
-        if ref.formula is None:
+        if ref.every:
+            lacking = [m.name for m in bound.models if not bound.every_sets(m)]
+            what = "no complete score set of any concept"
+        elif ref.formula is None:
             lacking = [m.name for m in bound.models if ref.key not in m.sets]
             what = "no complete score set"
         else:
@@ -536,7 +541,7 @@ def _missing_scores(bound: Bound) -> list[str]:
             out.append(f"{ref.label} has {what} for {', '.join(lacking)}: its values there are missing, so conditions "
                        f"on it match none of those neurons (score them with 'atlas score --run RUN --methods {ref.method}')")
         for m in bound.models:
-            src = m.sets.get(ref.key)
+            src = next((s for s in bound.every_sets(m).values() if s.fallback), None) if ref.every else m.sets.get(ref.key)
             if src is not None and src.fallback:
                 out.append(f"{ref.label} of {m.name} read the parameterisation {src.params} (method row {src.method_id}): "
                            f"no set with {ref.method}'s default parameters is stored; name the parameters in brackets "
@@ -621,7 +626,10 @@ def _bind_neurons(
     calls = [o for o in operands if isinstance(o, ast.Call)]
     if isinstance(st, ast.AggregateQuery):
         calls.insert(0, st.score)
-    bound.refs = _bind_calls(conn, calls, errors, allow_composite=isinstance(st, ast.NeuronQuery))
+    grouped = not isinstance(st, ast.NeuronQuery)
+    bound.refs = _bind_calls(conn, calls, errors, allow_composite=not grouped, allow_every=grouped)
+    if grouped:
+        _check_every(st, calls, errors)  # type: ignore[arg-type]
     load_sets(conn, bound.models, bound.refs)
     bound.stats, bound.uses_depth = _bind_fields(operands, errors)
     bound.warnings = _missing_scores(bound)
@@ -637,11 +645,27 @@ def _bind_neurons(
             QueryNameError,
             f"cannot group by '{shown(st.by)}'",
             st.by_span,
-            hint=did_you_mean(st.by, GROUPS) or "group by layer, model or depth",
+            hint=did_you_mean(st.by, GROUPS) or "group by layer, model, depth or concept",
         )
     bound.limit = MAX_LIMIT
     if isinstance(st, ast.CompareQuery) and len(st.models) < 1:
         errors.add(QueryTypeError, "compare needs at least one model", st.span)
+
+
+def _check_every(st: ast.CountQuery | ast.CompareQuery | ast.AggregateQuery, calls: list[ast.Call], errors: _Errors) -> None:
+    """``method(*)`` and ``by concept`` go together, with one ``*`` method (and parameters) a query."""
+    stars = {operand_text(c): c for c in calls if c.every}
+    if st.by == "concept" and not stars:
+        errors.add(QueryTypeError, "by concept needs a score over every concept, such as ap(*)", st.by_span,
+                   hint="write e.g. count neurons in minilm where ap(*) > 0.8 by concept")
+    elif stars and st.by != "concept":
+        first = next(iter(stars.values()))
+        errors.add(QueryTypeError, f"{operand_text(first)} is one score per concept: group the answer by concept",
+                   first.arg.span, hint="end the query with 'by concept'")
+    if len(stars) > 1:
+        second = list(stars.values())[1]
+        errors.add(QueryTypeError, "a query reads one method over every concept (one '(*)')", second.span,
+                   hint=f"keep {list(stars)[0]} and name the concepts of the others")
 
 
 def _bind_top_tokens(conn: Connection, st: ast.TopTokens, bound: Bound, errors: _Errors, limit: int | None) -> None:

@@ -48,8 +48,8 @@ FIELDS = {
 }
 #: Fields of a ``probes`` condition: name → "text" (= or != a name) or "number".
 PROBE_FIELDS = {"task": "text", "metric": "text", "method": "text", "layer": "number", "value": "number"}
-#: What ``count`` and ``compare`` may group by.
-GROUPS = ("model", "layer", "depth")
+#: What ``count``, ``compare`` and the aggregates may group by (``concept`` with a ``method(*)``).
+GROUPS = ("model", "layer", "depth", "concept")
 
 
 @dataclass
@@ -90,13 +90,19 @@ class ScoreRef:
     call: ast.Call
     params: dict[str, Any] | None = None  # the call's parameters, resolved (None: the default parameterisation)
 
+    every: bool = False  # method(*): every concept the method has a stored set of
+
     @property
     def key(self) -> tuple[Any, ...]:
         """What ``ModelInfo.sets`` is keyed by: ``(method, concept id)``, plus the canonical
         parameter text for a parameterised call."""
+        return self.key_for(self.concept_id)
+
+    def key_for(self, concept_id: int | None) -> tuple[Any, ...]:
+        """The ``sets`` key of this call's method and parameters with ``concept_id`` (for ``*``)."""
         if self.params is None:
-            return (self.method, self.concept_id)
-        return (self.method, self.concept_id, params_json(self.params))
+            return (self.method, concept_id)
+        return (self.method, concept_id, params_json(self.params))
 
 
 @dataclass
@@ -125,3 +131,15 @@ class Bound:
     @property
     def composite(self) -> bool:
         return any(r.formula is not None for r in self.refs)
+
+    @property
+    def every(self) -> ScoreRef | None:
+        """The query's ``method(*)`` reference, if any (at most one)."""
+        return next((r for r in self.refs if r.every), None)
+
+    def every_sets(self, model: ModelInfo) -> dict[int, ScoreSource]:
+        """concept id → the set ``method(*)`` reads of ``model``."""
+        ref = self.every
+        if ref is None:
+            return {}
+        return {key[1]: src for key, src in model.sets.items() if key[0] == ref.method and key == ref.key_for(key[1])}

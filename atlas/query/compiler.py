@@ -155,7 +155,11 @@ class _Scope:
         self.m = Model.__table__
         self.from_ = self.n.join(self.m, self.m.c.id == self.n.c.model_id)
         self.values: dict[str, ColumnElement[Any]] = {}
+        self.concept: Any = None
         for i, ref in enumerate(r for r in bound.refs if r.formula is None):
+            if ref.every:
+                self._join_every(ref, i, dialect)
+                continue
             sets = [m.sets[ref.key].set_id for m in bound.models if ref.key in m.sets]
             if not sets:
                 self.values[ref.label] = cast(null(), Float)
@@ -176,6 +180,19 @@ class _Scope:
             on = and_(st.c.neuron_id == self.n.c.id, st.c.run_id.in_(runs) if runs else false())
             self.from_ = self.from_.join(st, on, isouter=True)
         self.depth = cast(self.n.c.layer, Float) / cast(self.m.c.n_layers, Float)
+
+    def _join_every(self, ref: ScoreRef, i: int, dialect: str) -> None:
+        """``method(*)``: an inner join of the vectors of every set it reads (a row per neuron
+        and concept), then ``score_set`` and ``concept`` for the concept's name."""
+        sets = sorted(src.set_id for m in self.bound.models for src in self.bound.every_sets(m).values())
+        v = ScoreVector.__table__.alias(f"s{i}")
+        ss = ScoreSet.__table__.alias("every_set")
+        c = Concept.__table__.alias("every_concept")
+        on = and_(v.c.set_id.in_(sets) if sets else false(), v.c.layer_id == self.n.c.layer_id,
+                  v.c.block == self.n.c.unit // SCORE_BLOCK)
+        self.from_ = self.from_.join(v, on).join(ss, ss.c.id == v.c.set_id).join(c, c.c.id == ss.c.concept_id)
+        self.values[ref.label] = _unpacked(v.c.vals, self.n.c.unit % SCORE_BLOCK, dialect)
+        self.concept = c.c.name
 
     def operand(self, node: ast.Operand, stored: bool = False) -> Any:
         """The SQL of an operand; with ``stored``, a number compared with a stored score is
@@ -331,7 +348,9 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
     keys, order, group = _group_keys(scope, by, dialect)
     where = scope.base_filters(st.filters)
     totals = None
-    if is_compare:
+    if is_compare or by == "concept":
+        # by concept: every (neuron, concept) row is there (complete sets), so every group is
+        # listed without a second statement
         cond = scope.condition(st.where) if st.where is not None else true()
         aggs = [func.count().label("n_neurons"), func.sum(case((cond, 1), else_=0)).label("n_matching")]
     else:
@@ -358,6 +377,9 @@ def _group_keys(scope: _Scope, by: str, dialect: str) -> tuple[list[Any], list[A
         bucket = (n.c.layer * DEPTH_BUCKETS) // m.c.n_layers
         keys.append(bucket.label("bucket"))
         order.append(bucket)
+    elif by == "concept":
+        keys.append(scope.concept.label("concept"))
+        order.append(_sortable(scope.concept, dialect))
     return keys, order, [k.element if hasattr(k, "element") else k for k in keys]
 
 

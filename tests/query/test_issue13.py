@@ -159,3 +159,40 @@ def test_probes_conditions(fx: tuple[Any, Any]) -> None:
 )
 def test_describe_the_new_forms(text: str, sentence: str) -> None:
     assert describe_query(text) == sentence
+
+
+def test_count_by_concept_matches_pandas(fx: tuple[Any, Any]) -> None:
+    db, data = fx
+    frame = run_query(db, "count neurons in minilm where ap(*) > 0.8 by concept")
+    wide = data.wide()
+    wide = wide[(wide["model"] == "minilm") & (wide["site"] == "mlp")]
+    concepts = sorted(data.concept_ids, key=lambda c: c.encode())
+    assert frame["concept"].tolist() == concepts and (frame["n_neurons"] == len(wide)).all()
+    expected = [int((wide[f"ap({c})"] > np.float32(0.8)).sum()) for c in concepts]
+    assert frame["n_matching"].tolist() == expected
+    assert {s["n_concepts"] for s in frame.attrs["sources"]} == {len(concepts)}
+
+
+def test_an_aggregate_by_concept_matches_pandas(fx: tuple[Any, Any]) -> None:
+    db, data = fx
+    frame = run_query(db, "max ap(*) in minilm where iou(noun) > 0.2 by concept")
+    wide = data.wide()
+    wide = wide[(wide["model"] == "minilm") & (wide["site"] == "mlp")]
+    for concept, got in zip(frame["concept"], frame["max ap(*)"]):
+        ref = wide[f"ap({concept})"].where(wide["iou(noun)"] > np.float32(0.2)).max()
+        assert got == pytest.approx(ref, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("count neurons in minilm where ap(*) > 0.8", "ap(*) is one score per concept: group the answer by concept"),
+        ("count neurons in minilm where ap(noun) > 0.8 by concept", "by concept needs a score over every concept"),
+        ("count neurons in minilm where ap(*) > 0.8 and iou(*) > 0 by concept", "one method over every concept"),
+        ("neurons in minilm where ap(*) > 0.8", "works in 'count ... by concept'"),
+    ],
+)
+def test_every_concept_errors(fx: tuple[Any, Any], text: str, message: str) -> None:
+    db, _ = fx
+    with pytest.raises(QueryTypeError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+        run_query(db, text)

@@ -164,6 +164,10 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         statistics used. ``count``: model [, layer | depth], n_neurons (all neurons of the
         group), n_matching; every group of the named models is listed, with 0 where none
         match. ``compare``: model, depth (or layer), n_neurons, n_matching, fraction.
+        ``by concept`` (with a ``method(*)``) groups by model and concept.
+        ``max | min | mean | median``: model [, layer | depth | concept], n_neurons, n_values,
+        then the aggregate, named ``max ap(noun)``. ``probes``: model, method, params, site,
+        layer, task, metric, value (``by layer``: a column per metric instead of metric, value).
         ``top tokens``: rank, token, value, sentence, position, run, context. ``show``: the
         catalog rows.
 

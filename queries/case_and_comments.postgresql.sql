@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.layer > %(layer_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_3)s ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_4)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'set_id_1': 217, 'unit_2': 256, 'model_id_1': 3, 'layer_1': 4, 'site_1': 'mlp', 'param_3': 0.8999999761581421, 'param_4': 6}
+-- score sets read:
+-- selectivity(negation) of minilm: run 5, method row 3 {}

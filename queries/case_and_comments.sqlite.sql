@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = ? AND neuron.layer > ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) > ? ORDER BY model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'set_id_1': 217, 'unit_2': 256, 'model_id_1': 3, 'layer_1': 4, 'site_1': 'mlp', 'param_1': 0.8999999761581421, 'param_2': 6, 'param_3': 0}
+-- score sets read:
+-- selectivity(negation) of minilm: run 5, method row 3 {}

@@ -7,3 +7,10 @@ SELECT model.name AS model, count(*) AS n_neurons
 FROM neuron JOIN model ON model.id = neuron.model_id 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = %(site_1)s::VARCHAR GROUP BY model.name ORDER BY model.name COLLATE "C"
 -- parameters: {'model_id_1': [1, 2, 3], 'site_1': 'mlp'}
+-- score sets read:
+-- iou(noun) of bert: run 2, method row 2 {}
+-- iou(noun) of gpt2: run 4, method row 2 {}
+-- iou(noun) of minilm: run 5, method row 2 {}
+-- ap(plural) of bert: run 2, method row 4 {}
+-- ap(plural) of gpt2: run 4, method row 4 {}
+-- ap(plural) of minilm: run 5, method row 4 {}

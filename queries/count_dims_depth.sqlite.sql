@@ -7,3 +7,6 @@ SELECT model.name AS model, (neuron.layer * ?) / model.n_layers AS bucket, count
 FROM neuron JOIN model ON model.id = neuron.model_id 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name, (neuron.layer * ?) / model.n_layers ORDER BY model.name, (neuron.layer * ?) / model.n_layers
 -- parameters: {'layer_1': 4, 'model_id_1': [1, 3], 'site_1': 'resid'}
+-- score sets read:
+-- probe(upos:NOUN) of bert: run 2, method row 5 {}
+-- probe(upos:NOUN) of minilm: run 5, method row 5 {}

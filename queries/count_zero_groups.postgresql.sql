@@ -7,3 +7,6 @@ SELECT model.name AS model, neuron.layer AS layer, count(*) AS n_neurons
 FROM neuron JOIN model ON model.id = neuron.model_id 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = %(site_1)s::VARCHAR GROUP BY model.name, neuron.layer ORDER BY model.name COLLATE "C", neuron.layer
 -- parameters: {'model_id_1': [1, 3], 'site_1': 'mlp'}
+-- score sets read:
+-- iou(noun) of bert: run 2, method row 2 {}
+-- iou(noun) of minilm: run 5, method row 2 {}

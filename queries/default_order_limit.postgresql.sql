@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_3)s ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_4)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'set_id_1': [19, 217], 'unit_2': 256, 'model_id_1': [1, 3], 'site_1': 'mlp', 'param_3': 0.9700000286102295, 'param_4': 101}
+-- score sets read:
+-- selectivity(negation) of bert: run 2, method row 3 {}
+-- selectivity(negation) of minilm: run 5, method row 3 {}

@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) >= ? ORDER BY atlas_value(s0.vals, neuron.unit % ?) DESC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'set_id_1': 215, 'unit_2': 256, 'model_id_1': 3, 'site_1': 'resid', 'param_1': 0.5, 'param_2': 11, 'param_3': 0}
+-- score sets read:
+-- iou(feat:Tense=Past) of minilm: run 5, method row 2 {}

@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.layer = %(layer_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) IS NOT NULL AND CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) IS NOT NULL AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) < %(param_5)s ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_6)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'unit_2': 256, 'param_3': 1, 'param_4': 'NaN', 'set_id_1': 230, 'unit_3': 256, 'set_id_2': 245, 'unit_4': 256, 'model_id_1': 3, 'layer_1': 0, 'site_1': 'mlp', 'param_5': 0.30000001192092896, 'param_6': 101}
+-- score sets read:
+-- ap(question) of minilm: run 5, method row 4 {}
+-- precision(noun) of minilm: run 5, method row 6 {}

@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = ? AND neuron.layer = ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) >= ? ORDER BY neuron.unit ASC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'set_id_1': 11, 'unit_2': 256, 'model_id_1': 1, 'layer_1': 11, 'site_1': 'mlp', 'param_1': 0.0, 'param_2': 101, 'param_3': 0}
+-- score sets read:
+-- iou(noun) of bert: run 2, method row 2 {}

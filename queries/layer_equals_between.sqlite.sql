@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = ? AND neuron.layer = ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) BETWEEN ? AND ? ORDER BY model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'set_id_1': 187, 'unit_2': 256, 'model_id_1': 2, 'layer_1': 3, 'site_1': 'mlp', 'param_1': 0.25, 'param_2': 0.75, 'param_3': 101, 'param_4': 0}
+-- score sets read:
+-- probe(upos:NOUN) of gpt2: run 4, method row 5 {}

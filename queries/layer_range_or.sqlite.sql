@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vecto
 WHERE neuron.model_id = ? AND neuron.layer BETWEEN ? AND ? AND neuron.site = ? AND (atlas_value(s0.vals, neuron.unit % ?) > ? OR atlas_value(s1.vals, neuron.unit % ?) < ?) ORDER BY neuron.layer DESC NULLS LAST, neuron.unit ASC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'unit_2': 256, 'set_id_1': 209, 'unit_3': 256, 'set_id_2': 217, 'unit_4': 256, 'model_id_1': 3, 'layer_1': 2, 'layer_2': 4, 'site_1': 'mlp', 'param_1': 0.8999999761581421, 'param_2': 0.05000000074505806, 'param_3': 101, 'param_4': 0}
+-- score sets read:
+-- iou(noun) of minilm: run 5, method row 2 {}
+-- selectivity(negation) of minilm: run 5, method row 3 {}

@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vecto
 WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) IS NULL ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_3)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'set_id_1': 18, 'unit_2': 256, 'model_id_1': 1, 'site_1': 'mlp', 'param_3': 101}
+-- score sets read:
+-- iou(word:not) of bert: run 2, method row 2 {}

@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vecto
 WHERE neuron.model_id = ? AND neuron.layer >= ? AND neuron.site = ? AND NOT (atlas_value(s0.vals, neuron.unit % ?) > ? OR atlas_value(s1.vals, neuron.unit % ?) > ?) ORDER BY model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'unit_2': 256, 'set_id_1': 209, 'unit_3': 256, 'set_id_2': 217, 'unit_4': 256, 'model_id_1': 3, 'layer_1': 4, 'site_1': 'mlp', 'param_1': 0.20000000298023224, 'param_2': 0.20000000298023224, 'param_3': 101, 'param_4': 0}
+-- score sets read:
+-- iou(noun) of minilm: run 5, method row 2 {}
+-- selectivity(negation) of minilm: run 5, method row 3 {}

@@ -3,3 +3,5 @@ FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vecto
 WHERE neuron.model_id = ? AND neuron.site = ? ORDER BY atlas_value(s0.vals, neuron.unit % ?) ASC NULLS LAST, model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'set_id_1': 18, 'unit_2': 256, 'model_id_1': 1, 'site_1': 'mlp', 'param_1': 201, 'param_2': 0}
+-- score sets read:
+-- iou(word:not) of bert: run 2, method row 2 {}

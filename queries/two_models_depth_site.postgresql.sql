@@ -3,3 +3,8 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND CAST(neuron.layer AS FLOAT) / CAST(CAST(model.n_layers AS FLOAT) AS FLOAT) >= %(param_5)s AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_6)s AND CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) <= %(param_7)s ORDER BY CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) DESC NULLS LAST, model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_8)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'unit_2': 256, 'param_3': 1, 'param_4': 'NaN', 'set_id_1': [31, 175], 'unit_3': 256, 'set_id_2': [12, 156], 'unit_4': 256, 'model_id_1': [1, 2], 'param_5': 0.5, 'site_1': 'mlp', 'param_6': 0.800000011920929, 'param_7': 0.20000000298023224, 'param_8': 21}
+-- score sets read:
+-- ap(past_tense) of bert: run 2, method row 4 {}
+-- ap(past_tense) of gpt2: run 4, method row 4 {}
+-- iou(plural) of bert: run 2, method row 2 {}
+-- iou(plural) of gpt2: run 4, method row 2 {}

@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.layer > %(layer_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_5)s AND CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) > %(param_6)s ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
  LIMIT %(param_7)s::INTEGER
 -- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'unit_2': 256, 'param_3': 1, 'param_4': 'NaN', 'set_id_1': 19, 'unit_3': 256, 'set_id_2': 11, 'unit_4': 256, 'model_id_1': 1, 'layer_1': 8, 'site_1': 'mlp', 'param_5': 0.5, 'param_6': 0.30000001192092896, 'param_7': 101}
+-- score sets read:
+-- selectivity(negation) of bert: run 2, method row 3 {}
+-- iou(noun) of bert: run 2, method row 2 {}

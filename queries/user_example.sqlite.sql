@@ -3,3 +3,6 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id = ? AND neuron.layer > ? AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) > ? AND atlas_value(s1.vals, neuron.unit % ?) > ? ORDER BY model.name, neuron.site, neuron.layer, neuron.unit
  LIMIT ? OFFSET ?
 -- parameters: {'unit_1': 256, 'unit_2': 256, 'set_id_1': 19, 'unit_3': 256, 'set_id_2': 11, 'unit_4': 256, 'model_id_1': 1, 'layer_1': 8, 'site_1': 'mlp', 'param_1': 0.5, 'param_2': 0.30000001192092896, 'param_3': 101, 'param_4': 0}
+-- score sets read:
+-- selectivity(negation) of bert: run 2, method row 3 {}
+-- iou(noun) of bert: run 2, method row 2 {}

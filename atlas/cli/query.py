@@ -17,6 +17,10 @@ examples:
   atlas query "neurons in minilm where iou(noun and not plural) > 0.25 order by iou(noun) desc limit 10"
   atlas query "count neurons in minilm, minilm-random where ap(past_tense) > 0.6 by layer"
   atlas query "compare minilm, minilm-random where selectivity(negation) > 0.3 by depth"
+  atlas query "neurons in minilm where iou[alpha=0.01](noun) > 0.3"
+  atlas query "max ap(noun) in minilm where selectivity(negation) > 0.5 by layer"
+  atlas query "count neurons in minilm where ap(*) > 0.8 by concept"
+  atlas query "probes in minilm where task = upos by layer"
   atlas query "top tokens of minilm/mlp.4/1234 limit 10"
   atlas query "show concepts like 'upos:%'" --format csv --output concepts.csv
   atlas query "neurons in minilm where iou(noun) > 0.3" --sql
@@ -33,7 +37,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "query",
         help="ask the atlas a question in the query language",
-        description="Run a query: neurons, count, compare, top tokens or show. Prints a table by default.",
+        description="Run a query: neurons, count, compare, max/min/mean/median, probes, top tokens or show. Prints a table by default.",
         epilog=QUERY_EPILOG,
         formatter_class=Formatter,
     )

@@ -92,11 +92,18 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
     the method row and its parameters (``--explain`` prints them; ``run_query`` puts them in
     ``frame.attrs["sources"]``)."""
     out = []
+    if isinstance(bound.statement, ast.ProbesQuery):
+        for m in bound.models:
+            out.append({"score": "probes", "model": m.name, "run": m.probe_run, "method_id": None, "params": None, "set": None})
+        return out
     for ref in bound.refs:
+        if ref.every:
+            out += _every_sources(bound, ref.label)
+            continue
         if ref.concept_id is None:
             continue
         for m in bound.models:
-            src = m.sets.get((ref.method, ref.concept_id))
+            src = m.sets.get(ref.key)
             out.append({
                 "score": ref.label, "model": m.name,
                 "run": None if src is None else src.run_id,
@@ -107,11 +114,32 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
     return out
 
 
+def _every_sources(bound: Bound, label: str) -> list[dict[str, Any]]:
+    """``method(*)``: per model, one entry per (run, method row) its sets come from, with the
+    number of concepts (``n_concepts``)."""
+    out = []
+    for m in bound.models:
+        groups: dict[tuple[int, int, str], list[int]] = {}
+        for src in bound.every_sets(m).values():
+            groups.setdefault((src.run_id, src.method_id, src.params), []).append(src.set_id)
+        if not groups:
+            out.append({"score": label, "model": m.name, "run": None, "method_id": None, "params": None, "set": None})
+        for (run, method_id, params), sets in sorted(groups.items()):
+            out.append({"score": label, "model": m.name, "run": run, "method_id": method_id, "params": params,
+                        "set": None, "n_concepts": len(sets)})
+    return out
+
+
 def sources_text(sources: list[dict[str, Any]]) -> str:
     """One line per score read: ``iou(noun) of bert: run 2, method row 3 {"alpha":0.005}``."""
     lines = []
     for s in sources:
-        where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
+        if s["score"] == "probes":
+            where = "no probe results" if s["run"] is None else f"run {s['run']}"
+        else:
+            where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
+            if s.get("n_concepts"):
+                where += f" ({s['n_concepts']} concepts)"
         lines.append(f"{s['score']} of {s['model']}: {where}")
     return "\n".join(lines)
 
@@ -136,6 +164,10 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         statistics used. ``count``: model [, layer | depth], n_neurons (all neurons of the
         group), n_matching; every group of the named models is listed, with 0 where none
         match. ``compare``: model, depth (or layer), n_neurons, n_matching, fraction.
+        ``by concept`` (with a ``method(*)``) groups by model and concept.
+        ``max | min | mean | median``: model [, layer | depth | concept], n_neurons, n_values,
+        then the aggregate, named ``max ap(noun)``. ``probes``: model, method, params, site,
+        layer, task, metric, value (``by layer``: a column per metric instead of metric, value).
         ``top tokens``: rank, token, value, sentence, position, run, context. ``show``: the
         catalog rows.
 
@@ -195,7 +227,8 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
             Without it, the bound parameters follow the SQL as a ``-- parameters:`` comment.
 
     ``count`` runs a second statement, the number of neurons in every group; it follows the
-    first after a ``-- and the neurons per group:`` line.
+    first after a ``-- and the neurons per group:`` line. Last, ``-- score sets read:`` lines
+    say which score set (run, method row, parameters) each stored score reads, per model.
 
     Example:
         >>> print(compile_query(db, "neurons in bert where iou(noun) > 0.3"))  # doctest: +SKIP
@@ -210,6 +243,9 @@ def compile_query(db: Any, text: str, *, inline: bool = False) -> str:
 
         rest = condition_text(plan.residual) if plan.residual is not None else "(none)"
         sql += f"\n-- then in pandas for the rows above: composite scores, where {rest}"
+    sources = score_sources(plan.bound) if plan.bound is not None else []
+    if sources:
+        sql += "\n-- score sets read:\n" + "\n".join("-- " + line for line in sources_text(sources).splitlines())
     return sql
 
 

@@ -9,7 +9,7 @@ equality, so ``parse(format(tree)) == tree`` holds although the text moved.
 >>> from atlas.query.parser import parse
 >>> q = parse("neurons in bert where iou(noun) > 0.3")
 >>> q.where
-Compare(left=Call(method='iou', arg=ConceptName(name='noun')), op='>', right=Number(value=0.3))
+Compare(left=Call(method='iou', arg=ConceptName(name='noun'), params=()), op='>', right=Number(value=0.3))
 """
 
 from __future__ import annotations
@@ -54,23 +54,47 @@ class ConceptOr:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class ConceptAll:
+    """``*``: every concept the method has a stored score set of (``ap(*)``)."""
+
+    span: Span = _span()
+
+
 ConceptExpr = Union[ConceptName, ConceptNot, ConceptAnd, ConceptOr]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method call: ``alpha=0.01`` (``key`` given) or a bare value ``fires``
+    (``key`` None: the binder finds the parameter that takes it)."""
+
+    key: str | None
+    value: float | str
+    span: Span = _span()
 
 # -- operands -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Call:
-    """``method(concept)``: a stored score, or a composite score when ``arg`` is a formula."""
+    """``method(concept)``: a stored score, or a composite score when ``arg`` is a formula;
+    ``method[params](concept)`` reads one parameterisation; ``method(*)`` every stored concept."""
 
     method: str
-    arg: ConceptExpr
+    arg: ConceptExpr | ConceptAll
+    params: tuple[Param, ...] = ()
     span: Span = _span()
 
     @property
     def composite(self) -> bool:
-        """True when the argument is a formula rather than one stored concept."""
-        return not isinstance(self.arg, ConceptName)
+        """True when the argument is a formula rather than one stored concept (or ``*``)."""
+        return not isinstance(self.arg, (ConceptName, ConceptAll))
+
+    @property
+    def every(self) -> bool:
+        """True for ``method(*)``."""
+        return isinstance(self.arg, ConceptAll)
 
 
 @dataclass(frozen=True)
@@ -282,7 +306,35 @@ class Show:
     span: Span = _span()
 
 
-Statement = Union[NeuronQuery, CountQuery, CompareQuery, TopTokens, Show]
+@dataclass(frozen=True)
+class AggregateQuery:
+    """``max ap(noun) in minilm where ... by layer``: one aggregate (max, min, mean, median) of
+    one stored score over the matching neurons, per group."""
+
+    func: str
+    score: Call
+    models: tuple[ModelRef, ...]
+    filters: tuple[Filter, ...] = ()
+    where: Condition | None = None
+    by: str | None = None
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ProbesQuery:
+    """``probes in minilm layer > 2 where task = upos and metric = accuracy by layer``: the stored
+    probe figures (``probe_result``); ``by layer`` puts each metric in its own column."""
+
+    models: tuple[ModelRef, ...]
+    filters: tuple[Filter, ...] = ()
+    where: Condition | None = None
+    by: str | None = None
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, Show]
 
 
 def iter_calls(node: object) -> list[Call]:

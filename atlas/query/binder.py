@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,13 +35,15 @@ from atlas.query.bound import (
     INT_MAX,
     MAX_LIMIT,
     MAX_REFS,
+    PROBE_FIELDS,
     Bound,
     ModelInfo,
     ScoreRef,
     ScoreSource,
+    params_json,
 )
-from atlas.query.canonical import formula_text, operand_text
-from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, Run, ScoreSet
+from atlas.query.canonical import formula_text, operand_text, param_text
+from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, ProbeResult, Run, ScoreSet
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_REFS", "Bound", "ModelInfo", "ScoreRef", "bind", "load_models", "method_names"]
 
@@ -137,15 +140,35 @@ def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
     return out
 
 
+def _spec_defaults(method: str) -> dict[str, Any] | None:
+    """The registry's default parameters of ``method`` (None for a method not installed here)."""
+    return dict(registry.get(method).defaults) if method in registry.names() else None
+
+
+def _same_params(stored: dict[str, Any], wanted: dict[str, Any], defaults: dict[str, Any] | None) -> bool:
+    """Whether a method row's parameters are ``wanted``, both filled with the method's defaults
+    (only the keys of ``wanted`` count for a method the registry does not know)."""
+    if defaults is None:
+        return all(k in stored and stored[k] == v for k, v in wanted.items())
+    return {**defaults, **stored} == {**defaults, **wanted}
+
+
 def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -> None:
     """Fill each model's ``sets``: for every stored ``method(concept)`` of the query, the score
-    set it reads: of the model's done runs, the latest that has a complete set of that method
-    (any parameterisation) and concept, and of its sets the newest. A run being scored, or one
-    whose job was killed, holds no complete set yet, so it hides nothing."""
-    wanted = {(r.method, r.concept_id) for r in refs if r.concept_id is not None}
-    if not wanted or not models:
+    set it reads, keyed by :attr:`ScoreRef.key`: of the model's done runs, the latest that has a
+    complete set of that method, parameterisation and concept, and of its sets the newest.
+
+    Which parameterisation: a call with parameters (``iou[alpha=0.01](noun)``) reads only method
+    rows whose parameters, filled with the method's registered defaults, equal the call's, filled
+    the same way. A call without parameters reads the default parameterisation (the registry's
+    defaults) when one is stored, else the newest set of any parameterisation (``fallback``: the
+    binder warns). A run being scored, or one whose job was killed, holds no complete set yet,
+    so it hides nothing."""
+    stored = [r for r in refs if r.concept_id is not None or r.every]
+    if not stored or not models:
         return
     by_id = {m.id: m for m in models}
+    defaults = {r.method: _spec_defaults(r.method) for r in stored}
     rows = conn.execute(
         select(ScoreSet.id, ScoreSet.run_id, ScoreSet.method_id, ScoreSet.concept_id, Run.model_id, Method.name, Method.params)
         .join(Run, Run.id == ScoreSet.run_id)
@@ -154,15 +177,103 @@ def load_sets(conn: Connection, models: list[ModelInfo], refs: list[ScoreRef]) -
             ScoreSet.status == "complete",
             Run.status == "done",
             Run.model_id.in_(list(by_id)),
-            Method.name.in_(sorted({m for m, _ in wanted})),
-            ScoreSet.concept_id.in_(sorted({c for _, c in wanted})),
+            Method.name.in_(sorted({r.method for r in stored})),
+            true() if any(r.every for r in stored) else ScoreSet.concept_id.in_(sorted({r.concept_id for r in stored if r.concept_id is not None})),
         )
         .order_by(ScoreSet.run_id, ScoreSet.id)
     )
+    default_pick: dict[tuple[int, tuple[Any, ...]], ScoreSource] = {}
+    any_pick: dict[tuple[int, tuple[Any, ...]], ScoreSource] = {}
     for set_id, run_id, method_id, concept_id, model_id, name, params in rows:
-        if (name, concept_id) in wanted:  # ascending (run, set): the latest run's newest set wins
-            text = json.dumps(params or {}, sort_keys=True, separators=(",", ":"))
-            by_id[model_id].sets[(name, concept_id)] = ScoreSource(set_id, run_id, method_id, text)
+        params = params or {}
+        source = ScoreSource(set_id, run_id, method_id, params_json(params))
+        for ref in stored:  # ascending (run, set): the latest run's newest set wins
+            if ref.method != name or not (ref.every or ref.concept_id == concept_id):
+                continue
+            spec, key = defaults[name], ref.key_for(concept_id)
+            if ref.params is not None:
+                if _same_params(params, ref.params, spec):
+                    default_pick[(model_id, key)] = source
+                continue
+            any_pick[(model_id, key)] = replace(source, fallback=True)
+            if spec is None and not params or spec is not None and _same_params(params, {}, spec):
+                default_pick[(model_id, key)] = source
+    for (model_id, key), source in any_pick.items():
+        by_id[model_id].sets[key] = source
+    for (model_id, key), source in default_pick.items():
+        by_id[model_id].sets[key] = source
+
+
+def _param_values(method: str, conn: Connection) -> dict[str, set[Any]]:
+    """Every value each parameter of ``method`` is known to take: the registry's declared values
+    (``MethodSpec.values`` or ``extra["values"]``), its default, and every stored method row's."""
+    out: dict[str, set[Any]] = {}
+    if method in registry.names():
+        spec = registry.get(method)
+        declared = getattr(spec, "values", None) or spec.extra.get("values", {}) or {}
+        for key, default in spec.defaults.items():
+            out.setdefault(key, set()).add(_hashable(default))
+            out[key] |= {_hashable(v) for v in declared.get(key, ())}
+    for params in conn.execute(select(Method.params).where(Method.name == method)).scalars():
+        for key, value in (params or {}).items():
+            out.setdefault(key, set()).add(_hashable(value))
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _coerce_param(key: str, value: float | str, known: set[Any]) -> Any:
+    """``value`` as the type the parameter's known values have (a whole float → int, a name →
+    bool for a flag); None when the types cannot meet."""
+    kinds = {type(v) for v in known if v is not None}
+    if kinds <= {str} or not kinds:
+        return value if isinstance(value, str) or not kinds else None
+    if bool in kinds:
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+        return None
+    if isinstance(value, str):
+        return None
+    return int(value) if kinds <= {int} and float(value).is_integer() else value
+
+
+def resolve_params(conn: Connection, call: ast.Call, errors: _Errors) -> dict[str, Any] | None:
+    """The parameters of a call, resolved: ``key=value`` as given, and a bare value (``fires``)
+    for the one parameter whose known values include it (:func:`_param_values`). Unknown keys,
+    values of the wrong type, and a bare value no parameter (or several) takes are errors under
+    the parameter. None when the call has no parameters."""
+    if not call.params:
+        return None
+    values = _param_values(call.method, conn)
+    out: dict[str, Any] = {}
+    for p in call.params:
+        if p.key is None:
+            keys = sorted(k for k, vs in values.items() if p.value in vs and not isinstance(p.value, bool))
+            if len(keys) != 1:
+                known = "; ".join(f"{k}: {', '.join(sorted(map(str, vs)))}" for k, vs in sorted(values.items())) or "none"
+                what = "no parameter" if not keys else f"more than one parameter ({', '.join(keys)})"
+                errors.add(QueryNameError, f"{what} of {call.method} takes the value {param_text(p)}", p.span,
+                           hint=f"write KEY=VALUE; known values of {call.method}'s parameters: {known}" if not keys
+                           else f"write {keys[0]}={param_text(p)}")
+                continue
+            key, value = keys[0], p.value
+        else:
+            key = p.key
+            if key not in values:
+                errors.add(QueryNameError, f"{call.method} has no parameter '{shown(key)}'", p.span,
+                           hint=_choices_hint(key, values, "parameter"))
+                continue
+            value = _coerce_param(key, p.value, values[key])
+            if value is None:
+                sample = ", ".join(sorted(map(str, values[key]))[:5])
+                errors.add(QueryTypeError, f"{call.method}'s parameter {key} takes values like {sample}, not {param_text(p)}", p.span)
+                continue
+        if key in out:
+            errors.add(QueryTypeError, f"the parameter {key} of {call.method} is given twice", p.span)
+        out[key] = value
+    return out
 
 
 def load_concepts(conn: Connection, names: list[str]) -> dict[str, int]:
@@ -177,7 +288,9 @@ def all_concept_names(conn: Connection) -> list[str]:
     return list(conn.execute(select(Concept.name)).scalars())
 
 
-def _concept_atoms(expr: ast.ConceptExpr) -> list[ast.ConceptName]:
+def _concept_atoms(expr: ast.ConceptExpr | ast.ConceptAll) -> list[ast.ConceptName]:
+    if isinstance(expr, ast.ConceptAll):
+        return []
     if isinstance(expr, ast.ConceptName):
         return [expr]
     if isinstance(expr, ast.ConceptNot):
@@ -330,7 +443,7 @@ def _bind_models(conn: Connection, refs: tuple[ast.ModelRef, ...], errors: _Erro
 
 
 def _bind_calls(
-    conn: Connection, calls: list[ast.Call], errors: _Errors, *, allow_composite: bool
+    conn: Connection, calls: list[ast.Call], errors: _Errors, *, allow_composite: bool, allow_every: bool = False
 ) -> list[ScoreRef]:
     if not calls:
         return []
@@ -349,6 +462,10 @@ def _bind_calls(
                 hint=_choices_hint(call.method, methods, "method"),
             )
         ok = True
+        if call.every and not allow_every:
+            errors.add(QueryTypeError, f"{call.method}(*) (every scored concept) works in 'count ... by concept' and "
+                       "aggregates 'by concept' only", call.arg.span, hint=f"name one concept: {call.method}(noun)")
+            ok = False
         for atom in _concept_atoms(call.arg):
             if atom.name not in concepts:
                 ok = False
@@ -368,13 +485,21 @@ def _bind_calls(
                 hint="define it as a named concept (atlas concept define) and score it, then count or compare",
             )
             ok = False
+        params = resolve_params(conn, call, errors) if call.method in methods else None
+        if call.params and call.composite:
+            errors.add(QueryTypeError, "a composite concept is scored with the method's default parameters only",
+                       (call.params[0].span[0], call.params[-1].span[1]),
+                       hint=f"drop the brackets: {call.method}({formula_text(call.arg)})")  # type: ignore[arg-type]
+            ok = False
         label = operand_text(call)
         if ok and label not in refs:
-            if call.composite:
-                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)
+            if call.every:
+                refs[label] = ScoreRef(call.method, label, None, None, call, params, every=True)
+            elif call.composite:
+                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)  # type: ignore[arg-type]
             else:
                 assert isinstance(call.arg, ast.ConceptName)
-                refs[label] = ScoreRef(call.method, label, concepts[call.arg.name], None, call)
+                refs[label] = ScoreRef(call.method, label, concepts[call.arg.name], None, call, params)
     if len(refs) > MAX_REFS:
         errors.add(QueryLimitError, f"the query reads {len(refs)} different scores; the limit is {MAX_REFS}", calls[0].span)
     return list(refs.values())
@@ -403,8 +528,11 @@ def _missing_scores(bound: Bound) -> list[str]:
     conditions on them match no neuron of that model)."""
     out: list[str] = []
     for ref in bound.refs:
-        if ref.formula is None:
-            lacking = [m.name for m in bound.models if (ref.method, ref.concept_id) not in m.sets]
+        if ref.every:
+            lacking = [m.name for m in bound.models if not bound.every_sets(m)]
+            what = "no complete score set of any concept"
+        elif ref.formula is None:
+            lacking = [m.name for m in bound.models if ref.key not in m.sets]
             what = "no complete score set"
         else:
             lacking = [m.name for m in bound.models if (m.score_run or m.stat_run) is None]
@@ -412,6 +540,12 @@ def _missing_scores(bound: Bound) -> list[str]:
         if lacking:
             out.append(f"{ref.label} has {what} for {', '.join(lacking)}: its values there are missing, so conditions "
                        f"on it match none of those neurons (score them with 'atlas score --run RUN --methods {ref.method}')")
+        for m in bound.models:
+            src = next((s for s in bound.every_sets(m).values() if s.fallback), None) if ref.every else m.sets.get(ref.key)
+            if src is not None and src.fallback:
+                out.append(f"{ref.label} of {m.name} read the parameterisation {src.params} (method row {src.method_id}): "
+                           f"no set with {ref.method}'s default parameters is stored; name the parameters in brackets "
+                           f"to choose one, e.g. {ref.method}[KEY=VALUE](...)")
     if bound.stats:
         lacking = [m.name for m in bound.models if m.stat_run is None]
         if lacking:
@@ -458,60 +592,12 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
     errors = _Errors(text)
     bound = Bound(statement=st)
     _check_numbers(st, errors)
-    if isinstance(st, (ast.NeuronQuery, ast.CountQuery, ast.CompareQuery)):
-        bound.models = _bind_models(conn, st.models, errors)
-        _check_layer_filters(st.filters, bound.models, errors)
-        units = st.units if isinstance(st, (ast.NeuronQuery, ast.CountQuery)) else "neurons"
-        bound.site = unit_site(units)
-        operands = ast.iter_operands(st.where)
-        if isinstance(st, ast.NeuronQuery):
-            operands += [o.expr for o in st.order]
-        _check_types(st.where, errors)
-        calls = [o for o in operands if isinstance(o, ast.Call)]
-        bound.refs = _bind_calls(conn, calls, errors, allow_composite=isinstance(st, ast.NeuronQuery))
-        load_sets(conn, bound.models, bound.refs)
-        bound.stats, bound.uses_depth = _bind_fields(operands, errors)
-        bound.warnings = _missing_scores(bound)
-        if isinstance(st, ast.NeuronQuery):
-            for o in st.order:
-                if isinstance(o.expr, (ast.Number, ast.String)):
-                    errors.add(QueryTypeError, "order by needs a score or a field, not a constant", o.expr.span)
-            bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit)
-            bound.limit_given = st.limit is not None or limit is not None
-        else:
-            if st.by is not None and st.by not in GROUPS:
-                errors.add(
-                    QueryNameError,
-                    f"cannot group by '{shown(st.by)}'",
-                    st.by_span,
-                    hint=did_you_mean(st.by, GROUPS) or "group by layer, model or depth",
-                )
-            bound.limit = MAX_LIMIT
-        if isinstance(st, ast.CompareQuery) and len(st.models) < 1:
-            errors.add(QueryTypeError, "compare needs at least one model", st.span)
+    if isinstance(st, (ast.NeuronQuery, ast.CountQuery, ast.CompareQuery, ast.AggregateQuery)):
+        _bind_neurons(conn, st, bound, errors, limit)
+    elif isinstance(st, ast.ProbesQuery):
+        _bind_probes(conn, st, bound, errors)
     elif isinstance(st, ast.TopTokens):
-        ref = st.neuron
-        models = _bind_models(conn, (ast.ModelRef(ref.model, span=ref.span),), errors)
-        if models:
-            m = models[0]
-            bound.neuron = m
-            if ref.site not in m.widths:
-                errors.add(
-                    QueryNameError,
-                    f"{m.name} has no site '{ref.site}'",
-                    ref.span,
-                    hint=_choices_hint(ref.site, m.widths, "site"),
-                )
-            elif not 0 <= ref.layer < m.n_layers:
-                errors.add(QueryTypeError, f"layer {ref.layer} is out of range for {m.name} (0-{m.n_layers - 1})", ref.span)
-            elif not 0 <= ref.unit < m.widths[ref.site]:
-                errors.add(
-                    QueryTypeError,
-                    f"unit {ref.unit} is out of range for {m.name} {ref.site} (0-{m.widths[ref.site] - 1})",
-                    ref.span,
-                )
-        bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
-        bound.limit_given = bool(st.limit or limit)
+        _bind_top_tokens(conn, st, bound, errors, limit)
     else:
         assert isinstance(st, ast.Show)
         _check_like(st, errors)
@@ -519,3 +605,181 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         bound.limit_given = limit is not None
     errors.raise_if_any()
     return bound
+
+
+def _bind_neurons(
+    conn: Connection,
+    st: ast.NeuronQuery | ast.CountQuery | ast.CompareQuery | ast.AggregateQuery,
+    bound: Bound,
+    errors: _Errors,
+    limit: int | None,
+) -> None:
+    """Statements over neurons: ``neurons``, ``count``, ``compare`` and the aggregates."""
+    bound.models = _bind_models(conn, st.models, errors)
+    _check_layer_filters(st.filters, bound.models, errors)
+    units = st.units if isinstance(st, (ast.NeuronQuery, ast.CountQuery)) else "neurons"
+    bound.site = unit_site(units)
+    operands = ast.iter_operands(st.where)
+    if isinstance(st, ast.NeuronQuery):
+        operands += [o.expr for o in st.order]
+    _check_types(st.where, errors)
+    calls = [o for o in operands if isinstance(o, ast.Call)]
+    if isinstance(st, ast.AggregateQuery):
+        calls.insert(0, st.score)
+    grouped = not isinstance(st, ast.NeuronQuery)
+    bound.refs = _bind_calls(conn, calls, errors, allow_composite=not grouped, allow_every=grouped)
+    if grouped:
+        _check_every(st, calls, errors)  # type: ignore[arg-type]
+    load_sets(conn, bound.models, bound.refs)
+    bound.stats, bound.uses_depth = _bind_fields(operands, errors)
+    bound.warnings = _missing_scores(bound)
+    if isinstance(st, ast.NeuronQuery):
+        for o in st.order:
+            if isinstance(o.expr, (ast.Number, ast.String)):
+                errors.add(QueryTypeError, "order by needs a score or a field, not a constant", o.expr.span)
+        bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit)
+        bound.limit_given = st.limit is not None or limit is not None
+        return
+    if st.by is not None and st.by not in GROUPS:
+        errors.add(
+            QueryNameError,
+            f"cannot group by '{shown(st.by)}'",
+            st.by_span,
+            hint=did_you_mean(st.by, GROUPS) or "group by layer, model, depth or concept",
+        )
+    bound.limit = MAX_LIMIT
+    if isinstance(st, ast.CompareQuery) and len(st.models) < 1:
+        errors.add(QueryTypeError, "compare needs at least one model", st.span)
+
+
+def _check_every(st: ast.CountQuery | ast.CompareQuery | ast.AggregateQuery, calls: list[ast.Call], errors: _Errors) -> None:
+    """``method(*)`` and ``by concept`` go together, with one ``*`` method (and parameters) a query."""
+    stars = {operand_text(c): c for c in calls if c.every}
+    if st.by == "concept" and not stars:
+        errors.add(QueryTypeError, "by concept needs a score over every concept, such as ap(*)", st.by_span,
+                   hint="write e.g. count neurons in minilm where ap(*) > 0.8 by concept")
+    elif stars and st.by != "concept":
+        first = next(iter(stars.values()))
+        errors.add(QueryTypeError, f"{operand_text(first)} is one score per concept: group the answer by concept",
+                   first.arg.span, hint="end the query with 'by concept'")
+    if len(stars) > 1:
+        second = list(stars.values())[1]
+        errors.add(QueryTypeError, "a query reads one method over every concept (one '(*)')", second.span,
+                   hint=f"keep {list(stars)[0]} and name the concepts of the others")
+
+
+def _bind_top_tokens(conn: Connection, st: ast.TopTokens, bound: Bound, errors: _Errors, limit: int | None) -> None:
+    ref = st.neuron
+    models = _bind_models(conn, (ast.ModelRef(ref.model, span=ref.span),), errors)
+    if models:
+        m = models[0]
+        bound.neuron = m
+        if ref.site not in m.widths:
+            errors.add(
+                QueryNameError,
+                f"{m.name} has no site '{ref.site}'",
+                ref.span,
+                hint=_choices_hint(ref.site, m.widths, "site"),
+            )
+        elif not 0 <= ref.layer < m.n_layers:
+            errors.add(QueryTypeError, f"layer {ref.layer} is out of range for {m.name} (0-{m.n_layers - 1})", ref.span)
+        elif not 0 <= ref.unit < m.widths[ref.site]:
+            errors.add(
+                QueryTypeError,
+                f"unit {ref.unit} is out of range for {m.name} {ref.site} (0-{m.widths[ref.site] - 1})",
+                ref.span,
+            )
+    bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
+    bound.limit_given = bool(st.limit or limit)
+
+
+def load_probe_runs(conn: Connection, models: list[ModelInfo]) -> None:
+    """Fill each model's ``probe_run``: its latest done run that has ``probe_result`` rows."""
+    if not models:
+        return
+    by_id = {m.id: m for m in models}
+    rows = conn.execute(
+        select(Run.model_id, func.max(Run.id))
+        .where(Run.model_id.in_(list(by_id)), Run.status == "done",
+               select(func.min(ProbeResult.layer_id)).where(ProbeResult.run_id == Run.id).scalar_subquery().is_not(None))
+        .group_by(Run.model_id)
+    )
+    for model_id, run_id in rows:
+        by_id[model_id].probe_run = run_id
+
+
+def _probe_names(conn: Connection, runs: list[int]) -> dict[str, set[str]]:
+    """The tasks, metrics and method names stored in ``runs``' probe results."""
+    out: dict[str, set[str]] = {"task": set(), "metric": set(), "method": set()}
+    if runs:
+        q = (select(ProbeResult.task, ProbeResult.metric, Method.name).join(Method, Method.id == ProbeResult.method_id)
+             .where(ProbeResult.run_id.in_(runs)).distinct())
+        for task, metric, method in conn.execute(q):
+            out["task"].add(task)
+            out["metric"].add(metric)
+            out["method"].add(method)
+    return out
+
+
+def _bind_probes(conn: Connection, st: ast.ProbesQuery, bound: Bound, errors: _Errors) -> None:
+    """``probes in MODELS [filters] [where ...] [by layer]``: the probe figures of each model's
+    latest done run with any; conditions on ``task``, ``metric``, ``method`` (= or != a name or
+    string that is stored), ``layer`` and ``value`` (numbers)."""
+    bound.models = _bind_models(conn, st.models, errors)
+    _check_layer_filters(st.filters, bound.models, errors)
+    load_probe_runs(conn, bound.models)
+    names = _probe_names(conn, [m.probe_run for m in bound.models if m.probe_run is not None])
+    for p in ast.iter_predicates(st.where):
+        operands = [p.left, p.right] if isinstance(p, ast.Compare) else list(ast.iter_operands(p))
+        for o in operands:
+            if isinstance(o, ast.Call):
+                errors.add(QueryTypeError, "probes are filtered on task, metric, method, layer and value, not on scores",
+                           o.span, hint="write e.g. probes in minilm where task = upos and metric = accuracy")
+        left = operands[0]
+        if not isinstance(left, ast.Field) or left.name not in PROBE_FIELDS:
+            if isinstance(left, ast.Field):
+                errors.add(QueryNameError, f"probes have no field '{shown(left.name)}'", left.span,
+                           hint=_choices_hint(left.name, PROBE_FIELDS, "field"))
+            elif not isinstance(left, ast.Call):
+                errors.add(QueryTypeError, "a probe condition starts with a field: task, metric, method, layer or value", p.span)
+            continue
+        if PROBE_FIELDS[left.name] == "text":
+            _check_probe_text(p, left.name, names, errors)
+        else:
+            for o in operands[1:]:
+                if not isinstance(o, ast.Number):
+                    errors.add(QueryTypeError, f"{left.name} is a number; compare it with a number, not {operand_text(o)}", o.span)
+            if isinstance(p, ast.IsMissing | ast.Has) and left.name != "value":
+                errors.add(QueryTypeError, f"only value can be missing, not {left.name}", left.span)
+    lacking = [m.name for m in bound.models if m.probe_run is None]
+    if lacking:
+        bound.warnings.append(f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} no probe results in a done run "
+                              "(train probes with 'atlas score --run RUN --methods probe')")
+    if st.by is not None and st.by != "layer":
+        errors.add(QueryNameError, f"probes are grouped by layer only, not '{shown(st.by)}'", st.by_span,
+                   hint="write 'by layer' (a column per metric), or leave 'by' out (a row per metric)")
+    bound.limit = MAX_LIMIT
+
+
+def _check_probe_text(p: ast.Compare | ast.Between | ast.IsMissing | ast.Has, field_name: str, names: dict[str, set[str]],
+                      errors: _Errors) -> None:
+    """``task = upos``: = or != with a stored name (bare or quoted)."""
+    if not isinstance(p, ast.Compare) or p.op not in ("=", "!="):
+        errors.add(QueryTypeError, f"{field_name} is a name: compare it with = or !=", p.span,
+                   hint=f"write e.g. {field_name} = {sorted(names[field_name])[0] if names[field_name] else 'NAME'}")
+        return
+    value = probe_text_value(p.right)
+    if value is None:
+        errors.add(QueryTypeError, f"{field_name} is a name; it can't be compared to {operand_text(p.right)}", p.right.span)
+    elif value not in names[field_name]:
+        errors.add(QueryNameError, f"no probe result has the {field_name} '{shown(value)}'", p.right.span,
+                   hint=_choices_hint(value, names[field_name], field_name))
+
+
+def probe_text_value(node: ast.Operand) -> str | None:
+    """The name a probe condition compares a text field with (``task = upos``, ``task = "upos"``)."""
+    if isinstance(node, ast.Field):
+        return node.name
+    if isinstance(node, ast.String):
+        return node.value
+    return None

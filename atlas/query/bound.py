@@ -11,10 +11,21 @@ Example::
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import atlas.query.ast as ast
 from atlas.query.canonical import operand_text
+
+def params_json(params: dict[str, Any] | None) -> str:
+    """Parameters as canonical JSON text (sorted keys, no spaces), as sources show them.
+
+    >>> params_json({"threshold": "quantile", "alpha": 0.005})
+    '{"alpha":0.005,"threshold":"quantile"}'
+    """
+    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
+
 
 #: Rows a query returns when it says no ``limit``; the most it may ask for.
 DEFAULT_LIMIT = 100
@@ -35,8 +46,10 @@ FIELDS = {
     "fire_rate": ("stat", "fire_rate"),
     "threshold": ("stat", "threshold"),
 }
-#: What ``count`` and ``compare`` may group by.
-GROUPS = ("model", "layer", "depth")
+#: Fields of a ``probes`` condition: name → "text" (= or != a name) or "number".
+PROBE_FIELDS = {"task": "text", "metric": "text", "method": "text", "layer": "number", "value": "number"}
+#: What ``count``, ``compare`` and the aggregates may group by (``concept`` with a ``method(*)``).
+GROUPS = ("model", "layer", "depth", "concept")
 
 
 @dataclass
@@ -50,7 +63,8 @@ class ModelInfo:
     score_run: int | None  # latest done run with complete score sets (composite concepts read its corpus)
     stat_run: int | None  # latest done run with neuron statistics
     corpus_id: int | None  # corpus of score_run
-    sets: dict[tuple[str, int], ScoreSource] = field(default_factory=dict)  # (method, concept id) → newest complete set
+    probe_run: int | None = None  # probes: latest done run with probe results
+    sets: dict[tuple[Any, ...], ScoreSource] = field(default_factory=dict)  # ScoreRef.key → the set it reads
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,7 @@ class ScoreSource:
     run_id: int
     method_id: int
     params: str  # the method row's parameters, as JSON text
+    fallback: bool = False  # an unparameterised call found no set with the method's defaults: the newest of any
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,21 @@ class ScoreRef:
     concept_id: int | None  # stored concept; None for a composite
     formula: str | None  # canonical concept formula of a composite
     call: ast.Call
+    params: dict[str, Any] | None = None  # the call's parameters, resolved (None: the default parameterisation)
+
+    every: bool = False  # method(*): every concept the method has a stored set of
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What ``ModelInfo.sets`` is keyed by: ``(method, concept id)``, plus the canonical
+        parameter text for a parameterised call."""
+        return self.key_for(self.concept_id)
+
+    def key_for(self, concept_id: int | None) -> tuple[Any, ...]:
+        """The ``sets`` key of this call's method and parameters with ``concept_id`` (for ``*``)."""
+        if self.params is None:
+            return (self.method, concept_id)
+        return (self.method, concept_id, params_json(self.params))
 
 
 @dataclass
@@ -101,3 +131,15 @@ class Bound:
     @property
     def composite(self) -> bool:
         return any(r.formula is not None for r in self.refs)
+
+    @property
+    def every(self) -> ScoreRef | None:
+        """The query's ``method(*)`` reference, if any (at most one)."""
+        return next((r for r in self.refs if r.every), None)
+
+    def every_sets(self, model: ModelInfo) -> dict[int, ScoreSource]:
+        """concept id → the set ``method(*)`` reads of ``model``."""
+        ref = self.every
+        if ref is None:
+            return {}
+        return {key[1]: src for key, src in model.sets.items() if key[0] == ref.method and key == ref.key_for(key[1])}

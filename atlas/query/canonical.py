@@ -77,9 +77,29 @@ def formula_text(expr: ast.ConceptExpr) -> str:
     return joiner.join(grouped(item, formula_text, groups) for item in expr.items)
 
 
+def param_text(param: ast.Param) -> str:
+    """``alpha=0.01``, ``fires``, ``rule="x y"``: one method parameter in canonical text."""
+    if isinstance(param.value, float):
+        value = number_text(param.value)
+    else:
+        value = name_text(param.value)
+    return value if param.key is None else f"{name_text(param.key)}={value}"
+
+
+def params_text(params: tuple[ast.Param, ...]) -> str:
+    """``[alpha=0.01, fires]`` (empty without parameters)."""
+    return f"[{', '.join(param_text(p) for p in params)}]" if params else ""
+
+
+def call_text(node: ast.Call) -> str:
+    """``iou(noun)``, ``iou[alpha=0.01](noun)``, ``ap(*)``: a call in canonical text."""
+    arg = "*" if isinstance(node.arg, ast.ConceptAll) else formula_text(node.arg)
+    return f"{node.method}{params_text(node.params)}({arg})"
+
+
 def operand_text(node: ast.Operand) -> str:
     if isinstance(node, ast.Call):
-        return f"{node.method}({formula_text(node.arg)})"
+        return call_text(node)
     if isinstance(node, ast.Field):
         return node.name
     if isinstance(node, ast.Number):
@@ -134,6 +154,14 @@ def format_statement(node: ast.Statement) -> str:
         return text
     if isinstance(node, ast.CountQuery):
         text = f"count {node.units} in {_source_text(node.models, node.filters)}"
+        if node.where is not None:
+            text += f" where {condition_text(node.where)}"
+        if node.by is not None:
+            text += f" by {node.by}"
+        return text
+    if isinstance(node, (ast.AggregateQuery, ast.ProbesQuery)):
+        head = f"{node.func} {call_text(node.score)}" if isinstance(node, ast.AggregateQuery) else "probes"
+        text = f"{head} in {_source_text(node.models, node.filters)}"
         if node.where is not None:
             text += f" where {condition_text(node.where)}"
         if node.by is not None:

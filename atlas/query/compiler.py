@@ -55,10 +55,12 @@ from atlas.store.tables import (
     Concept,
     ConceptCount,
     Corpus,
+    Layer,
     Method,
     Model,
     Neuron,
     NeuronStat,
+    ProbeResult,
     Run,
     ScoreSet,
     ScoreVector,
@@ -88,7 +90,7 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 class Plan:
     """What to run and how to shape its rows into the answer."""
 
-    kind: str  # neurons | count | compare | top_tokens | show
+    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | show
     select: Select[Any]
     rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
     residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
@@ -98,6 +100,7 @@ class Plan:
     by: str | None = None
     bound: Bound | None = None
     totals: Select[Any] | None = None  # count: every neuron per group (zero-match groups, n_neurons)
+    median: Select[Any] | None = None  # aggregate median: the median per group (a second statement)
 
 
 def as_stored(value: float) -> float:
@@ -152,8 +155,12 @@ class _Scope:
         self.m = Model.__table__
         self.from_ = self.n.join(self.m, self.m.c.id == self.n.c.model_id)
         self.values: dict[str, ColumnElement[Any]] = {}
+        self.concept: Any = None
         for i, ref in enumerate(r for r in bound.refs if r.formula is None):
-            sets = [m.sets[(ref.method, ref.concept_id)].set_id for m in bound.models if (ref.method, ref.concept_id) in m.sets]
+            if ref.every:
+                self._join_every(ref, i, dialect)
+                continue
+            sets = [m.sets[ref.key].set_id for m in bound.models if ref.key in m.sets]
             if not sets:
                 self.values[ref.label] = cast(null(), Float)
                 continue
@@ -173,6 +180,19 @@ class _Scope:
             on = and_(st.c.neuron_id == self.n.c.id, st.c.run_id.in_(runs) if runs else false())
             self.from_ = self.from_.join(st, on, isouter=True)
         self.depth = cast(self.n.c.layer, Float) / cast(self.m.c.n_layers, Float)
+
+    def _join_every(self, ref: ScoreRef, i: int, dialect: str) -> None:
+        """``method(*)``: an inner join of the vectors of every set it reads (a row per neuron
+        and concept), then ``score_set`` and ``concept`` for the concept's name."""
+        sets = sorted(src.set_id for m in self.bound.models for src in self.bound.every_sets(m).values())
+        v = ScoreVector.__table__.alias(f"s{i}")
+        ss = ScoreSet.__table__.alias("every_set")
+        c = Concept.__table__.alias("every_concept")
+        on = and_(v.c.set_id.in_(sets) if sets else false(), v.c.layer_id == self.n.c.layer_id,
+                  v.c.block == self.n.c.unit // SCORE_BLOCK)
+        self.from_ = self.from_.join(v, on).join(ss, ss.c.id == v.c.set_id).join(c, c.c.id == ss.c.concept_id)
+        self.values[ref.label] = _unpacked(v.c.vals, self.n.c.unit % SCORE_BLOCK, dialect)
+        self.concept = c.c.name
 
     def operand(self, node: ast.Operand, stored: bool = False) -> Any:
         """The SQL of an operand; with ``stored``, a number compared with a stored score is
@@ -256,6 +276,10 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         return _neurons(bound, st, dialect)
     if isinstance(st, (ast.CountQuery, ast.CompareQuery)):
         return _grouped(bound, st, dialect)
+    if isinstance(st, ast.AggregateQuery):
+        return _aggregate(bound, st, dialect)
+    if isinstance(st, ast.ProbesQuery):
+        return _probes(bound, st, dialect)
     if isinstance(st, ast.TopTokens):
         return _top_tokens(bound, st)
     assert isinstance(st, ast.Show)
@@ -321,19 +345,12 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
     scope = _Scope(bound, set() if is_compare else _required(conjuncts, bound), dialect)
     n, m = scope.n, scope.m
     by = st.by or ("depth" if is_compare else "model")
-    keys: list[Any] = [m.c.name.label("model")]
-    order: list[Any] = [_sortable(m.c.name, dialect)]
-    if by == "layer":
-        keys.append(n.c.layer.label("layer"))
-        order.append(n.c.layer)
-    elif by == "depth":
-        bucket = (n.c.layer * DEPTH_BUCKETS) // m.c.n_layers
-        keys.append(bucket.label("bucket"))
-        order.append(bucket)
+    keys, order, group = _group_keys(scope, by, dialect)
     where = scope.base_filters(st.filters)
-    group = [k.element if hasattr(k, "element") else k for k in keys]
     totals = None
-    if is_compare:
+    if is_compare or by == "concept":
+        # by concept: every (neuron, concept) row is there (complete sets), so every group is
+        # listed without a second statement
         cond = scope.condition(st.where) if st.where is not None else true()
         aggs = [func.count().label("n_neurons"), func.sum(case((cond, 1), else_=0)).label("n_matching")]
     else:
@@ -345,6 +362,122 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
         aggs = [func.count().label("n_matching")]
     q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
     return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound, totals=totals)
+
+
+def _group_keys(scope: _Scope, by: str, dialect: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """The labelled group keys of ``by`` (model, then layer or depth bucket), their sort order
+    and their GROUP BY expressions."""
+    n, m = scope.n, scope.m
+    keys: list[Any] = [m.c.name.label("model")]
+    order: list[Any] = [_sortable(m.c.name, dialect)]
+    if by == "layer":
+        keys.append(n.c.layer.label("layer"))
+        order.append(n.c.layer)
+    elif by == "depth":
+        bucket = (n.c.layer * DEPTH_BUCKETS) // m.c.n_layers
+        keys.append(bucket.label("bucket"))
+        order.append(bucket)
+    elif by == "concept":
+        keys.append(scope.concept.label("concept"))
+        order.append(_sortable(scope.concept, dialect))
+    return keys, order, [k.element if hasattr(k, "element") else k for k in keys]
+
+
+#: The aggregates of an aggregate statement, as SQL functions (``median`` is a window query).
+AGGREGATES: dict[str, Callable[[Any], Any]] = {"max": func.max, "min": func.min, "mean": func.avg}
+
+
+def _aggregate(bound: Bound, st: ast.AggregateQuery, dialect: str) -> Plan:
+    """``max ap(noun) in m where COND by layer``: per group (every group of the named models,
+    after the filters) the neurons, how many have a value and match, and the aggregate of those
+    values. Every score is a LEFT JOIN and the condition a CASE, so empty groups stay listed.
+    The median is a second statement: per group, the average of the middle one or two values by
+    ``row_number()`` and ``count()`` windows (the same SQL on SQLite and PostgreSQL)."""
+    scope = _Scope(bound, set(), dialect)
+    by = st.by or "model"
+    keys, order, group = _group_keys(scope, by, dialect)
+    where = scope.base_filters(st.filters)
+    value = scope.operand(st.score)
+    if st.where is not None:
+        value = case((scope.condition(st.where), value), else_=null())
+    label = f"{st.func} {bound.ref(st.score).label}"
+    aggs = [func.count().label("n_neurons"), func.count(value).label("n_values")]
+    if st.func in AGGREGATES:
+        aggs.append(AGGREGATES[st.func](value).label("value"))
+    q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
+    median = None
+    if st.func == "median":
+        window = {"partition_by": group}
+        ranked = (
+            select(*keys, value.label("v"), func.row_number().over(order_by=value, **window).label("rn"),
+                   func.count().over(**window).label("cnt"))
+            .select_from(scope.from_).where(*where, value.is_not(None))
+        ).subquery("ranked")
+        names = [k.name for k in keys]
+        cols = [ranked.c[name] for name in names]
+        median = (
+            select(*cols, func.avg(ranked.c.v).label("value"))
+            .where(or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2))
+            .group_by(*cols).order_by(*[_sortable(c, dialect) if c.name == "model" else c for c in cols])
+        )
+    return Plan(kind="aggregate", select=q, by=by, limit=bound.limit, bound=bound, median=median, rename={"value": label})
+
+
+def _probes(bound: Bound, st: ast.ProbesQuery, dialect: str) -> Plan:
+    """The stored probe figures of each model's latest done run with any (``probe_result``), a
+    row per (model, method row, site, layer, task, metric); ``by layer`` pivots the metrics into
+    columns in pandas. Runs come from the binder; every name compared is a bound value."""
+    pr, ly, me, run, m = (t.__table__ for t in (ProbeResult, Layer, Method, Run, Model))
+    runs = [info.probe_run for info in bound.models if info.probe_run is not None]
+    depth = cast(ly.c.index, Float) / cast(m.c.n_layers, Float)
+    cols = {"task": pr.c.task, "metric": pr.c.metric, "method": me.c.name, "layer": ly.c.index, "value": pr.c.value}
+    where: list[Any] = [pr.c.run_id.in_(runs) if runs else false()]
+    for f in st.filters:
+        if isinstance(f, ast.LayerCmp):
+            where.append(OPS[f.op](ly.c.index, f.value))
+        elif isinstance(f, ast.LayerRange):
+            where.append(ly.c.index.between(f.low, f.high))
+        elif isinstance(f, ast.DepthCmp):
+            where.append(OPS[f.op](depth, literal(f.value, Float)))
+        elif isinstance(f, ast.SiteIs):
+            where.append(ly.c.site == f.site if f.op == "=" else ly.c.site != f.site)
+    if st.where is not None:
+        where.append(_probe_condition(st.where, cols))
+    q = (
+        select(m.c.name.label("model"), me.c.name.label("method"), me.c.params.label("params"), ly.c.site.label("site"),
+               ly.c.index.label("layer"), pr.c.task.label("task"), pr.c.metric.label("metric"), pr.c.value.label("value"))
+        .select_from(pr.join(run, run.c.id == pr.c.run_id).join(m, m.c.id == run.c.model_id)
+                     .join(ly, ly.c.id == pr.c.layer_id).join(me, me.c.id == pr.c.method_id))
+        .where(*where)
+        .order_by(_sortable(m.c.name, dialect), _sortable(me.c.name, dialect), me.c.id, _sortable(ly.c.site, dialect),
+                  ly.c.index, _sortable(pr.c.task, dialect), _sortable(pr.c.metric, dialect))
+        .limit(bound.limit + 1)
+    )
+    return Plan(kind="probes", select=q, by=st.by, limit=bound.limit, bound=bound)
+
+
+def _probe_condition(node: ast.Condition, cols: dict[str, Any]) -> Any:
+    """A probe condition in SQL: text fields against bound names, number fields against numbers."""
+    if isinstance(node, ast.Compare):
+        assert isinstance(node.left, ast.Field)
+        right = node.right
+        if isinstance(right, ast.Number):
+            value: Any = literal(right.value, Float)
+        else:
+            value = literal(right.name if isinstance(right, ast.Field) else right.value)  # type: ignore[union-attr]
+        return OPS[node.op](cols[node.left.name], value)
+    if isinstance(node, ast.Between):
+        assert isinstance(node.operand, ast.Field) and isinstance(node.low, ast.Number) and isinstance(node.high, ast.Number)
+        return cols[node.operand.name].between(literal(node.low.value, Float), literal(node.high.value, Float))
+    if isinstance(node, (ast.IsMissing, ast.Has)):
+        assert isinstance(node.operand, ast.Field)
+        col = cols[node.operand.name]
+        present = isinstance(node, ast.Has) or node.negated
+        return col.is_not(None) if present else col.is_(None)
+    if isinstance(node, ast.Not):
+        return not_(_probe_condition(node.operand, cols))
+    parts = [_probe_condition(i, cols) for i in node.items]
+    return and_(*parts) if isinstance(node, ast.And) else or_(*parts)
 
 
 def _top_tokens(bound: Bound, st: ast.TopTokens) -> Plan:

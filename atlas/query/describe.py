@@ -13,7 +13,7 @@ from __future__ import annotations
 import atlas.query.ast as ast
 from atlas.methods import registry
 from atlas.naming import unit_site
-from atlas.query.canonical import formula_text, grouped, number_text, operand_text, quote
+from atlas.query.canonical import formula_text, grouped, number_text, operand_text, param_text, quote
 
 _OPS_EN = {">": "above", ">=": "at least", "<": "below", "<=": "at most", "=": "equal to", "!=": "not equal to"}
 
@@ -24,9 +24,16 @@ def _preposition(method: str) -> str:
     return spec.preposition if spec is not None else "for"
 
 
+def _call_en(node: ast.Call) -> str:
+    """``iou with noun``, ``iou (alpha=0.01) with noun``, ``ap for every scored concept``."""
+    params = f" ({', '.join(param_text(p) for p in node.params)})" if node.params else ""
+    arg = "every scored concept" if isinstance(node.arg, ast.ConceptAll) else formula_text(node.arg)
+    return f"{node.method}{params} {_preposition(node.method)} {arg}"
+
+
 def _operand_en(node: ast.Operand) -> str:
     if isinstance(node, ast.Call):
-        return f"{node.method} {_preposition(node.method)} {formula_text(node.arg)}"
+        return _call_en(node)
     return operand_text(node)
 
 
@@ -45,6 +52,20 @@ def _condition_en(node: ast.Condition) -> str:
         return f"it is not true that {grouped(node.operand, _condition_en, (ast.And, ast.Or))}"
     joiner = " and " if isinstance(node, ast.And) else " or "
     return joiner.join(grouped(item, _condition_en, (ast.And, ast.Or)) for item in node.items)
+
+
+def _probe_condition_en(node: ast.Condition) -> str:
+    """A probe condition in English: ``the task is upos and the value is above 0.5``."""
+    if isinstance(node, ast.Compare) and isinstance(node.left, ast.Field):
+        right = node.right.name if isinstance(node.right, ast.Field) else operand_text(node.right)
+        op = {"=": "is", "!=": "is not"}.get(node.op, f"is {_OPS_EN[node.op]}")
+        return f"the {node.left.name} {op} {right}"
+    if isinstance(node, (ast.Compare, ast.Between, ast.IsMissing, ast.Has)):
+        return _condition_en(node)
+    if isinstance(node, ast.Not):
+        return f"it is not true that {grouped(node.operand, _probe_condition_en, (ast.And, ast.Or))}"
+    joiner = " and " if isinstance(node, ast.And) else " or "
+    return joiner.join(grouped(item, _probe_condition_en, (ast.And, ast.Or)) for item in node.items)
 
 
 def _filters_en(filters: tuple[ast.Filter, ...]) -> str:
@@ -99,6 +120,19 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
             f"for {models}, per model and {node.by or 'depth'}: how many {unit_site('neurons')} neurons"
             f"{_filters_en(node.filters)} there are, and how many and what fraction have {cond}"
         )
+    if isinstance(node, ast.AggregateQuery):
+        models = ", ".join(m.name for m in node.models)
+        what = {"max": "the highest", "min": "the lowest", "mean": "the mean", "median": "the median"}[node.func]
+        text = f"{what} {_call_en(node.score)} over the {_units_en('neurons', node.filters)} of {models}{_filters_en(node.filters)}"
+        if node.where is not None:
+            text += f" whose {_condition_en(node.where)}"
+        return text + f", per {node.by or 'model'}"
+    if isinstance(node, ast.ProbesQuery):
+        models = ", ".join(m.name for m in node.models)
+        text = f"the stored probe results of {models}{_filters_en(node.filters)}"
+        if node.where is not None:
+            text += f" where {_probe_condition_en(node.where)}"
+        return text + (", a column per metric, per layer and task" if node.by == "layer" else ", a row per layer, task and metric")
     if isinstance(node, ast.TopTokens):
         return f"the {node.limit or 20} words on which {node.neuron} fires most, with their sentences"
     if node.what == "concepts" and node.like is not None:

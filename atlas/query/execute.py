@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -27,7 +28,8 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from atlas.errors import QueryLimitError
-from atlas.query.compiler import DEPTH_BUCKETS, Plan
+from atlas.query.bound import params_json
+from atlas.query.compiler import DEPTH_BUCKETS, Plan, as_stored_array
 from atlas.store.tables import Token
 
 #: The longest time limit a query may ask for (seconds).
@@ -166,16 +168,16 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     result = conn.execute(plan.select)
     columns = list(result.keys())
     rows = result.all()
-    cut = plan.kind in ("neurons", "top_tokens", "show") and not plan.composite_refs and len(rows) > plan.limit
+    cut = plan.kind in ("neurons", "top_tokens", "show", "probes") and not plan.composite_refs and len(rows) > plan.limit
     if cut:
         rows = rows[: plan.limit]
     extra: Any = None
     if plan.kind == "top_tokens":
         extra = _context(conn, plan, rows, columns)
-    elif plan.totals is not None:
+    elif plan.totals is not None or plan.median is not None:
         arm(conn, clock)
-        totals = conn.execute(plan.totals)
-        extra = pd.DataFrame([tuple(r) for r in totals.all()], columns=list(totals.keys()))
+        second = conn.execute(plan.totals if plan.totals is not None else plan.median)
+        extra = pd.DataFrame([tuple(r) for r in second.all()], columns=list(second.keys()))
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     frame = shape(plan, frame, extra)
     frame.attrs["cut"] = cut
@@ -207,6 +209,45 @@ def _floats(frame: pd.DataFrame, names: list[str]) -> None:
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
 
 
+def _depth_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bucket`` 0..3 → a ``depth`` column ``0.00-0.25``, ..."""
+    if "bucket" in frame.columns:
+        width = 1.0 / DEPTH_BUCKETS
+        frame["bucket"] = [f"{b * width:.2f}-{(b + 1) * width:.2f}" for b in frame["bucket"]]
+        frame = frame.rename(columns={"bucket": "depth"})
+    return frame
+
+
+def _shape_aggregate(plan: Plan, frame: pd.DataFrame, median: pd.DataFrame | None) -> pd.DataFrame:
+    """model [, layer | depth], n_neurons, n_values, then the aggregate (``max ap(noun)``) at the
+    precision scores are stored (float32), so both backends print the same value."""
+    keys = [c for c in frame.columns if c not in ("n_neurons", "n_values", "value")]
+    if median is not None:
+        found = {tuple(r[:-1]): r[-1] for r in median.itertuples(index=False)}
+        frame["value"] = [found.get(tuple(k)) for k in frame[keys].itertuples(index=False)]
+    _ints(frame, ["layer", "bucket", "n_neurons", "n_values"])
+    _floats(frame, ["value"])
+    frame["value"] = as_stored_array(frame["value"].to_numpy(dtype="float64"))
+    frame = _depth_labels(frame).rename(columns=plan.rename)
+    return frame.reset_index(drop=True)
+
+
+def _shape_probes(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """model, method, params (JSON text), site, layer, task, metric, value; ``by layer``: one row
+    per (model, method, params, site, layer, task) and a column per metric (sorted by name)."""
+    frame["params"] = [params_json(p if isinstance(p, dict) else json.loads(p) if p else {}) for p in frame["params"]]
+    _ints(frame, ["layer"])
+    _floats(frame, ["value"])
+    if plan.by != "layer" or frame.empty:
+        return frame
+    keys = ["model", "method", "params", "site", "layer", "task"]
+    wide = frame.pivot_table(index=keys, columns="metric", values="value", aggfunc="first", dropna=False, sort=True)
+    wide = wide.reindex(columns=sorted(wide.columns)).reset_index()
+    wide.columns.name = None
+    order = frame[keys].drop_duplicates()
+    return order.merge(wide, on=keys, how="left").reset_index(drop=True)
+
+
 def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
     """Turn fetched rows into the answer's columns, with the same dtypes on both backends."""
     if plan.kind == "neurons":
@@ -223,13 +264,14 @@ def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
             extra["n_matching"] = [matching.get(tuple(k), 0) for k in extra[keys].itertuples(index=False)]
             frame = extra
         _ints(frame, ["layer", "bucket", "n_neurons", "n_matching"])
-        if "bucket" in frame.columns:
-            width = 1.0 / DEPTH_BUCKETS
-            frame["bucket"] = [f"{b * width:.2f}-{(b + 1) * width:.2f}" for b in frame["bucket"]]
-            frame = frame.rename(columns={"bucket": "depth"})
+        frame = _depth_labels(frame)
         if plan.kind == "compare":
             frame["fraction"] = (frame["n_matching"] / frame["n_neurons"]).astype("float64")
         return frame.reset_index(drop=True)
+    if plan.kind == "aggregate":
+        return _shape_aggregate(plan, frame, extra)
+    if plan.kind == "probes":
+        return _shape_probes(plan, frame)
     if plan.kind == "top_tokens":
         contexts = []
         for sid, pos in zip(frame["sentence_id"], frame["position"]):

@@ -40,6 +40,10 @@ TERMINALS_EN = {
     "COMMA": "','",
     "UNITS": "'neurons' or 'dims'",
     "SHOW_WHAT": "models, concepts, methods or runs",
+    "AGGREGATE": "max, min, mean or median",
+    "STAR": "'*'",
+    "LSQB": "'['",
+    "RSQB": "']'",
     "DIRECTION": "asc or desc",
     "MISSING": "'missing'",
     "_RANGE": "'..'",
@@ -103,6 +107,13 @@ def _span_of(item: Any) -> ast.Span:
     return getattr(item, "span", (0, 0))
 
 
+def _param_value(tok: Token) -> float | str:
+    """A parameter's value: a number, or the text of a name or a quoted string."""
+    if tok.type == "NUMBER":
+        return float(tok.value)
+    return _unquote(tok.value) if tok.type == "STRING" else str(tok.value)
+
+
 def _tok_span(tok: Token) -> ast.Span:
     return (tok.start_pos or 0, tok.end_pos or 0)
 
@@ -136,6 +147,10 @@ class _ToAst(Transformer[Token, Any]):
                     out[c[0] + "_span"] = c[2]
             elif isinstance(c, Token) and c.type == "UNITS":
                 out["units"] = c.value.lower()
+            elif isinstance(c, Token) and c.type == "AGGREGATE":
+                out["func"] = c.value.lower()
+            elif isinstance(c, ast.Call):
+                out["score"] = c
         out["filters"] = tuple(out["filters"])
         return out
 
@@ -167,6 +182,30 @@ class _ToAst(Transformer[Token, Any]):
     def compare_query(self, meta: Any, children: list[Any]) -> ast.CompareQuery:
         c = self._clauses(children)
         return ast.CompareQuery(
+            models=c["models"],
+            filters=c["filters"],
+            where=c.get("where"),
+            by=c.get("by"),
+            by_span=c.get("by_span", (0, 0)),
+            span=self._s(meta),
+        )
+
+    def aggregate_query(self, meta: Any, children: list[Any]) -> ast.AggregateQuery:
+        c = self._clauses(children)
+        return ast.AggregateQuery(
+            func=c["func"],
+            score=c["score"],
+            models=c["models"],
+            filters=c["filters"],
+            where=c.get("where"),
+            by=c.get("by"),
+            by_span=c.get("by_span", (0, 0)),
+            span=self._s(meta),
+        )
+
+    def probes_query(self, meta: Any, children: list[Any]) -> ast.ProbesQuery:
+        c = self._clauses(children)
+        return ast.ProbesQuery(
             models=c["models"],
             filters=c["filters"],
             where=c.get("where"),
@@ -275,8 +314,27 @@ class _ToAst(Transformer[Token, Any]):
         return ast.String(value=_unquote(children[0].value), span=_tok_span(children[0]))
 
     def call(self, meta: Any, children: list[Any]) -> ast.Call:
-        name, arg = children
-        return ast.Call(method=name.value, arg=arg, span=self._s(meta))
+        name, arg = children[0], children[-1]
+        params = children[1] if len(children) == 3 else ()
+        if isinstance(arg, Token):  # STAR
+            arg = ast.ConceptAll(span=_tok_span(arg))
+        return ast.Call(method=name.value, arg=arg, params=params, span=self._s(meta))
+
+    def method_params(self, meta: Any, children: list[ast.Param]) -> tuple[ast.Param, ...]:
+        return tuple(children)
+
+    def param_pair(self, meta: Any, children: list[Token]) -> ast.Param:
+        key, op, value = children
+        if op.value not in ("=", "=="):
+            raise QuerySyntaxError(
+                f"a method parameter is given with '=', not {op.value!r}",
+                span=_tok_span(op),
+                hint=f"write {key.value}=VALUE inside the brackets",
+            )
+        return ast.Param(key=key.value, value=_param_value(value), span=self._s(meta))
+
+    def param_flag(self, meta: Any, children: list[Token]) -> ast.Param:
+        return ast.Param(key=None, value=_param_value(children[0]), span=_tok_span(children[0]))
 
     # -- concept formulas
     def concept_or(self, meta: Any, children: list[Any]) -> ast.ConceptOr:

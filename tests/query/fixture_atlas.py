@@ -41,6 +41,7 @@ from atlas.store.tables import (
     Model,
     Neuron,
     NeuronStat,
+    ProbeResult,
     Run,
     Sentence,
     Token,
@@ -67,6 +68,12 @@ SENTENCES = (
     ("Dogs don't bark at night .", ["NOUN", "AUX", "VERB", "ADP", "NOUN", "PUNCT"]),
 )
 FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+#: A second parameterisation of ``iou`` (a newer method row, with its own scores in the current
+#: runs): ``iou[alpha=0.01](c)`` reads it; ``iou(c)`` still reads the default parameterisation.
+IOU_VARIANT = {"alpha": 0.01}
+#: Probe figures written to ``probe_result`` for each current run's mlp layers (and, as traps,
+#: for bert's stale and failed runs): task → metrics.
+PROBE_TASKS = {"upos": ("accuracy", "majority", "top", "random", "bottom"), "negation": ("accuracy", "majority", "control_accuracy")}
 
 
 @dataclass
@@ -337,6 +344,10 @@ def build_fixture_atlas(
                     ta.append((runs[name], int(neuron_id), rank, int(r), float(v)))
         t = list(zip(*ta))
         bulk_insert(conn, TopActivation.__table__, dict(run_id=t[0], neuron_id=t[1], rank=t[2], row=t[3], value=t[4]))
+        if traps:
+            extra_rng = np.random.default_rng(seed + 1)
+            variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(run, mid, idx, None), extra_rng)
+            _write_probe_results(conn, layer_rows, models, runs, stale_run, failed_run, method_ids, extra_rng)
         if conn.dialect.name == "postgresql":
             for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
@@ -353,5 +364,37 @@ def build_fixture_atlas(
         concept_ids=concept_ids,
         method_ids=method_ids,
         n_score_rows=n_score_rows,
-        extra={"tokens": tok_rows, "n_tokens": n_tokens, "top": ta},
+        extra={"tokens": tok_rows, "n_tokens": n_tokens, "top": ta, "iou_variant": variant_id if traps else None},
     )
+
+
+def _write_variant(conn: Any, method_rows: list[dict[str, Any]], runs: dict[str, int], by_model: dict[str, np.ndarray],
+                   models: tuple[tuple[str, int], ...], write: Any, rng: np.random.Generator) -> int | None:
+    """The ``iou`` row with :data:`IOU_VARIANT` and its sets in every current run (newest ids)."""
+    if not any(m["name"] == "iou" for m in method_rows):
+        return None
+    mid = max(m["id"] for m in method_rows) + 1
+    conn.execute(insert(Method), [dict(id=mid, name="iou", version="1", params=IOU_VARIANT, params_hash=f"h{mid}", family="corpus",
+                                       higher_is_more=True, value_min=0.0, value_max=1.0, description="fixture method iou, alpha 0.01",
+                                       created_at=FIXED_TIME)])
+    for name, _ in models:
+        write(runs[name], mid, by_model[name])
+    return mid
+
+
+def _write_probe_results(conn: Any, layer_rows: list[dict[str, Any]], models: tuple[tuple[str, int], ...], runs: dict[str, int],
+                         stale_run: int | None, failed_run: int | None, method_ids: dict[str, int], rng: np.random.Generator) -> None:
+    """``probe_result`` rows of the ``probe`` method: every mlp layer of every current run (and of
+    bert's stale and failed runs, which a query must not read)."""
+    if "probe" not in method_ids:
+        return
+    rows = []
+    for mi, (name, _) in enumerate(models, start=1):
+        run_ids = [runs[name]] + [r for r in (stale_run, failed_run) if name == "bert" and r is not None]
+        for run_id in run_ids:
+            for layer in (r for r in layer_rows if r["model_id"] == mi and r["site"] == "mlp"):
+                for task, metrics in PROBE_TASKS.items():
+                    for metric in metrics:
+                        rows.append(dict(run_id=run_id, method_id=method_ids["probe"], layer_id=layer["id"], task=task,
+                                         metric=metric, value=float(np.round(rng.random(), 3))))
+    conn.execute(insert(ProbeResult), rows)

@@ -17,6 +17,7 @@ from atlas.naming import query_keywords
 
 KEYWORDS = sorted(query_keywords())
 NAMES = [
+    "probes", "task", "metric", "accuracy", "upos", "*", "[", "]",
     "bert", "gpt2", "minilm", "noun", "negation", "plural", "past_tense", "question", "upos:NOUN",
     "feat:Tense=Past", "word:not", "iou", "selectivity", "ap", "probe", "precision", "layer", "unit", "depth",
     "mean", "std", "min", "max", "fire_rate", "threshold", "mlp", "resid", "attn", "minilm/mlp.4/3",
@@ -38,7 +39,19 @@ TEMPLATES = [
     "show concepts like {q}",
     "show {w}",
     "neurons in {q} where {f}({q}) {op} {q}",
+    "neurons in {m} where {f}[{p}]({c}) {op} {n} order by {f}[{p}]({c}) desc",
+    "count {u} in {m} where {f}[{p}, {p}]({c}) {op} {n} and {f}(*) {op} {n} by {b}",
+    "{a} {f}[{p}]({c}) in {m}, {m} layer {op} {n} where {x} {op} {n} by {b}",
+    "{a} {f}({c}) in {m} site = {s} where {f}({c} or {c}) > {n}",
+    "probes in {m} layer in {n}..{n} where {pf} {op} {pv} and not {pf} {op} {pv} by {b}",
+    "probes in {m}, {m} where {pf} between {n} and {n} or {pf} is missing",
 ]
+#: Method parameters: key=value pairs and bare values, good and bad.
+PARAMS = ["alpha=0.01", "alpha=0.005", "threshold=quantile", "quantile", "0.01", "fires", "beta=1", "alpha=fast",
+          "alpha>1", "threshold=\"positive\"", "alpha=1e400", "alpha=alpha", '"quantile"', "=", ""]
+AGGREGATES = ["max", "min", "mean", "median", "count", "sum"]
+PROBE_FIELDS = ["task", "metric", "method", "layer", "value", "concept", "iou(noun)"]
+PROBE_VALUES = ["upos", "negation", "accuracy", "majority", "probe", '"upos"', "0.5", "upo", "-1"]
 
 
 def _quoted(body: str, quote: str = '"') -> str:
@@ -77,10 +90,14 @@ def _templated(draw: st.DrawFn) -> str:
         "x": st.sampled_from(["layer", "unit", "depth", "mean", "fire_rate", "threshold", "iou(noun)", "ap(upos:NOUN)"]),
         "s": st.sampled_from(["mlp", "resid", "attn", "x"]),
         "u": st.sampled_from(["neurons", "dims"]),
-        "b": st.sampled_from(["layer", "model", "depth", "unit"]),
+        "b": st.sampled_from(["layer", "model", "depth", "unit", "concept"]),
         "r": st.one_of(st.sampled_from(NAMES), _strings),
         "q": _strings,
         "w": st.sampled_from(["models", "concepts", "methods", "runs"]),
+        "p": st.one_of(st.sampled_from(PARAMS), _strings, _numbers.map(lambda n: f"alpha={n}")),
+        "a": st.sampled_from(AGGREGATES),
+        "pf": st.sampled_from(PROBE_FIELDS),
+        "pv": st.one_of(st.sampled_from(PROBE_VALUES), _strings, _numbers),
     }
     return _fill(template, {k: draw(v) for k, v in fields.items()})
 
@@ -136,10 +153,14 @@ def random_text(rng: random.Random) -> str:
             "x": rng.choice(["layer", "unit", "depth", "mean", "fire_rate", "threshold", "iou(noun)", "ap(upos:NOUN)"]),
             "s": rng.choice(["mlp", "resid", "attn", "x"]),
             "u": rng.choice(["neurons", "dims"]),
-            "b": rng.choice(["layer", "model", "depth", "unit"]),
+            "b": rng.choice(["layer", "model", "depth", "unit", "concept"]),
             "r": rng.choice(NAMES + [_rand_string(rng)]),
             "q": _rand_string(rng),
             "w": rng.choice(["models", "concepts", "methods", "runs"]),
+            "p": rng.choice(PARAMS + [f"alpha={_rand_number(rng)}", _rand_string(rng)]),
+            "a": rng.choice(AGGREGATES),
+            "pf": rng.choice(PROBE_FIELDS),
+            "pv": rng.choice(PROBE_VALUES + [_rand_string(rng), _rand_number(rng)]),
         }
         # Draw each {field} afresh where a template uses it twice.
         text = rng.choice(TEMPLATES)

@@ -1,0 +1,7 @@
+SELECT model.name AS model, every_concept.name AS concept, count(*) AS n_neurons, count(CASE WHEN (CAST(nullif(s1.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_3)s) THEN CAST(nullif(s0.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_4)s::INTEGER)], CAST(%(param_5)s::VARCHAR AS REAL)) AS FLOAT) ELSE NULL END) AS n_values 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / %(unit_3)s::INTEGER JOIN score_set AS every_set ON every_set.id = s0.set_id JOIN concept AS every_concept ON every_concept.id = every_set.concept_id LEFT OUTER JOIN score_vector AS s1 ON s1.set_id = %(set_id_2)s::INTEGER AND s1.layer_id = neuron.layer_id AND s1.block = neuron.unit / %(unit_4)s::INTEGER 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR GROUP BY model.name, every_concept.name ORDER BY model.name COLLATE "C", every_concept.name COLLATE "C"
+-- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'param_3': 0.30000001192092896, 'unit_2': 256, 'param_4': 1, 'param_5': 'NaN', 'set_id_1': [253, 254, 255, 256, 257, 258, 259, 260, 261], 'unit_3': 256, 'set_id_2': 19, 'unit_4': 256, 'model_id_1': 1, 'site_1': 'resid'}
+-- score sets read:
+-- iou[alpha=0.01](*) of bert: run 2, method row 7 {"alpha":0.01} (9 concepts)
+-- selectivity(negation) of bert: run 2, method row 3 {}

@@ -1,0 +1,14 @@
+SELECT model.name AS model, count(*) AS n_matching 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / %(unit_1)s::INTEGER JOIN score_vector AS s1 ON s1.set_id IN (__[POSTCOMPILE_set_id_2]) AND s1.layer_id = neuron.layer_id AND s1.block = neuron.unit / %(unit_2)s::INTEGER 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_3)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_3)s AND CAST(nullif(s1.vals[(neuron.unit %% %(unit_4)s::INTEGER + %(param_4)s::INTEGER)], CAST(%(param_5)s::VARCHAR AS REAL)) AS FLOAT) > %(param_6)s GROUP BY model.name ORDER BY model.name COLLATE "C"
+-- parameters: {'set_id_1': [11, 209], 'unit_1': 256, 'set_id_2': [254, 272], 'unit_2': 256, 'model_id_1': [1, 3], 'site_1': 'mlp', 'unit_3': 256, 'param_1': 1, 'param_2': 'NaN', 'param_3': 0.5, 'unit_4': 256, 'param_4': 1, 'param_5': 'NaN', 'param_6': 0.5}
+-- and the neurons per group:
+SELECT model.name AS model, count(*) AS n_neurons 
+FROM neuron JOIN model ON model.id = neuron.model_id 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = %(site_1)s::VARCHAR GROUP BY model.name ORDER BY model.name COLLATE "C"
+-- parameters: {'model_id_1': [1, 3], 'site_1': 'mlp'}
+-- score sets read:
+-- iou[quantile](noun) of bert: run 2, method row 2 {}
+-- iou[quantile](noun) of minilm: run 5, method row 2 {}
+-- iou[0.01](noun) of bert: run 2, method row 7 {"alpha":0.01}
+-- iou[0.01](noun) of minilm: run 5, method row 7 {"alpha":0.01}

@@ -8,7 +8,7 @@ FROM neuron JOIN model ON model.id = neuron.model_id
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name ORDER BY model.name
 -- parameters: {'model_id_1': [1, 3], 'site_1': 'mlp'}
 -- score sets read:
--- iou[quantile](noun) of bert: run 2, method row 2 {}
--- iou[quantile](noun) of minilm: run 5, method row 2 {}
+-- iou["top"](noun) of bert: run 2, method row 2 {}
+-- iou["top"](noun) of minilm: run 5, method row 2 {}
 -- iou[0.01](noun) of bert: run 2, method row 7 {"alpha":0.01}
 -- iou[0.01](noun) of minilm: run 5, method row 7 {"alpha":0.01}

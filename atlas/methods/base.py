@@ -138,6 +138,9 @@ class MethodSpec:
             a method reading ``intersections`` has ``alpha`` and ``mask`` parameters.
         param_docs: one line per parameter (what it means, its values), for ``atlas method
             list``, ``show methods`` and the query language's ``method[param=value](...)``.
+        values: the values a parameter takes, where they are a closed set (``{"mask": ("top",
+            "fires", "size")}``): the query language resolves a bare value (``iou[fires](noun)``)
+            to the one parameter that takes it.
         preposition: how English joins the method to its concept (``iou with noun``).
     """
 
@@ -160,6 +163,7 @@ class MethodSpec:
     preposition: str = "for"
     extra: Mapping[str, Any] = field(default_factory=dict)
     param_docs: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with ``overrides``; unknown parameter names raise :class:`MethodError`.
@@ -236,6 +240,7 @@ def register_method(
     stats: tuple[str, ...] = (),
     preposition: str = "for",
     param_docs: Mapping[str, str] | None = None,
+    values: Mapping[str, tuple[Any, ...]] | None = None,
     replace: bool = False,
 ) -> Callable[[T], T]:
     """Class decorator that registers a :class:`ScoreMethod` under ``name``.
@@ -278,6 +283,7 @@ def register_method(
             stats=tuple(stats),
             preposition=preposition,
             param_docs=dict(param_docs or {}),
+            values={k: tuple(v) for k, v in (values or {}).items()},
         )
         cls.spec = spec
         _REGISTRY[name] = spec

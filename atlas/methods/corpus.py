@@ -113,6 +113,8 @@ class _MaskMethod(ScoreMethod):
 #: Parameters of the mask methods (the query language's ``iou[alpha=0.05](noun)``, ``iou[fires](noun)``).
 _MASK_DEFAULTS = {"alpha": ALPHA, "mask": "top"}
 
+_MASK_VALUES = {"mask": MASKS}
+
 _MASK_PARAMS = {
     "mask": "the neuron's mask: 'top' (its top alpha·N words, rank-based; words tied at the cut share "
     "the remaining places), 'fires' (activation > 0, compexp's NLP setting) or 'size' (its top |concept| "
@@ -130,6 +132,7 @@ _MASK_PARAMS = {
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
     param_docs=_MASK_PARAMS,
+    values=_MASK_VALUES,
     version="2",
     reference="METHODS.md §1.1",
 )
@@ -155,6 +158,7 @@ class IoU(_MaskMethod):
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
     param_docs=_MASK_PARAMS,
+    values=_MASK_VALUES,
     version="2",
     reference="METHODS.md §1.1",
 )
@@ -173,6 +177,7 @@ class Precision(_MaskMethod):
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
     param_docs=_MASK_PARAMS,
+    values=_MASK_VALUES,
     version="2",
     reference="METHODS.md §1.1",
 )
@@ -191,6 +196,7 @@ class Recall(_MaskMethod):
     value_range=(0.0, 1.0),
     defaults=_MASK_DEFAULTS,
     param_docs=_MASK_PARAMS,
+    values=_MASK_VALUES,
     version="2",
     reference="METHODS.md §7.1",
 )

@@ -33,8 +33,8 @@ def _source(db: Any, text: str, model: str) -> Any:
         ("iou(noun)", False),  # the default parameterisation, though a newer row exists
         ("iou[alpha=0.01](noun)", True),
         ("iou[0.01](noun)", True),  # a bare value: the parameter that takes it (alpha)
-        ("iou[alpha=0.005, threshold=quantile](noun)", False),  # the defaults, spelled out
-        ("iou[quantile](noun)", False),
+        ("iou[alpha=0.005, mask=top](noun)", False),  # the defaults, spelled out
+        ("iou[top](noun)", False),
     ],
 )
 def test_a_call_reads_the_parameterisation_it_names(fx: tuple[Any, Any], call: str, variant: bool) -> None:

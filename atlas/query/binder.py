@@ -28,6 +28,7 @@ import atlas.query.ast as ast
 from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
 from atlas.naming import site_names, unit_site
+from atlas.query import prefilter
 from atlas.query.bound import (
     DEFAULT_LIMIT,
     FIELDS,
@@ -632,6 +633,8 @@ def _bind_neurons(
         _check_every(st, calls, errors)  # type: ignore[arg-type]
     load_sets(conn, bound.models, bound.refs)
     bound.stats, bound.uses_depth = _bind_fields(operands, errors)
+    if not errors.items:
+        bound.candidates = prefilter.candidates(conn, st, bound)
     bound.warnings = _missing_scores(bound)
     if isinstance(st, ast.NeuronQuery):
         for o in st.order:

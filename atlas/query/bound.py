@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 import atlas.query.ast as ast
 from atlas.query.canonical import operand_text
 
@@ -105,6 +107,12 @@ class ScoreRef:
         return (self.method, concept_id, params_json(self.params))
 
 
+def as_stored(value: float) -> float:
+    """``value`` rounded to float32, the precision scores are stored at (±inf beyond its range)."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
+
+
 @dataclass
 class Bound:
     """A statement whose names all resolved."""
@@ -119,6 +127,7 @@ class Bound:
     site: str | None = None  # the site the units default to
     neuron: ModelInfo | None = None  # top tokens: the neuron's model
     warnings: list[str] = field(default_factory=list)  # what the answer silently lacks (unscored models)
+    candidates: dict[int, np.ndarray] | None = None  # layer id → the only units that can match (atlas.query.prefilter)
 
     def ref(self, call: ast.Call) -> ScoreRef:
         """The reference a call resolved to."""

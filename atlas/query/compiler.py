@@ -49,7 +49,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
-from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef
+from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef, as_stored
 from atlas.store.tables import (
     SCORE_BLOCK,
     Concept,
@@ -101,12 +101,6 @@ class Plan:
     bound: Bound | None = None
     totals: Select[Any] | None = None  # count: every neuron per group (zero-match groups, n_neurons)
     median: Select[Any] | None = None  # aggregate median: the median per group (a second statement)
-
-
-def as_stored(value: float) -> float:
-    """``value`` rounded to float32, the precision scores are stored at (±inf beyond its range)."""
-    with np.errstate(over="ignore"):
-        return float(np.float32(value))
 
 
 def as_stored_array(values: Any) -> np.ndarray:
@@ -231,6 +225,18 @@ class _Scope:
             return and_(*(self.condition(i) for i in node.items))
         return or_(*(self.condition(i) for i in node.items))
 
+    def candidate_filter(self) -> list[ColumnElement[bool]]:
+        """The prefilter's restriction (:mod:`atlas.query.prefilter`): only the units that can
+        match the score comparisons, per layer; nothing when there is no prefilter."""
+        found = self.bound.candidates
+        if found is None:
+            return []
+        n = self.n
+        if not found:
+            return [false()]
+        parts = [and_(n.c.layer_id == layer, n.c.unit.in_(units.tolist())) for layer, units in sorted(found.items())]
+        return [parts[0] if len(parts) == 1 else or_(*parts)]
+
     def base_filters(self, filters: tuple[ast.Filter, ...]) -> list[ColumnElement[bool]]:
         n = self.n
         out: list[ColumnElement[bool]] = []
@@ -310,7 +316,7 @@ def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
             rename[f"st_{name}"] = name
     if bound.uses_depth:
         cols.append(scope.depth.label("depth"))
-    where = scope.base_filters(st.filters) + [scope.condition(c) for c in sql_part]
+    where = scope.base_filters(st.filters) + scope.candidate_filter() + [scope.condition(c) for c in sql_part]
     tail = [_sortable(m.c.name, dialect), _sortable(n.c.site, dialect), n.c.layer, n.c.unit]
     composite = bool(residual_items) or order_composite
     if composite:
@@ -358,7 +364,7 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
         # number of neurons, so groups where nothing matches are listed with n_matching 0.
         totals = select(*keys, func.count().label("n_neurons")).select_from(n.join(m, m.c.id == n.c.model_id))
         totals = totals.where(*where).group_by(*group).order_by(*order)
-        where = where + [scope.condition(c) for c in conjuncts]
+        where = where + scope.candidate_filter() + [scope.condition(c) for c in conjuncts]
         aggs = [func.count().label("n_matching")]
     q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
     return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound, totals=totals)

@@ -114,6 +114,9 @@ def bench(backend: str, *, neurons: int, concepts: int, repeat: int, baseline_re
             timed[label] = _median(lambda q=q: run_query(db, q), repeat)
             med, frame = timed[label]
             print(f"  {label:<18} median {med * 1000:9.1f} ms   ({len(frame)} rows)", flush=True)
+        if baseline_repeat < 1:
+            print("  baseline skipped (--baseline-repeat 0)")
+            return
         base_s, base = _median(lambda: _baseline(db, data), baseline_repeat)
         print(f"  baseline (load score table into pandas, filter): median {base_s * 1000:9.1f} ms")
         for label, (med, frame) in timed.items():
@@ -129,7 +132,7 @@ def main() -> None:
     p.add_argument("--neurons", type=int, default=20_000)
     p.add_argument("--concepts", type=int, default=50)
     p.add_argument("--repeat", type=int, default=15)
-    p.add_argument("--baseline-repeat", type=int, default=3, help="runs of the pandas baseline (slow at full size)")
+    p.add_argument("--baseline-repeat", type=int, default=3, help="runs of the pandas baseline (slow at full size; 0 skips it)")
     args = p.parse_args()
     if args.quick:
         args.neurons, args.concepts, args.repeat = 3_000, 20, 9

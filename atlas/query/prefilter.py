@@ -25,12 +25,12 @@ from sqlalchemy import Connection, select
 
 import atlas.query.ast as ast
 from atlas.query.bound import Bound, as_stored
-from atlas.store.tables import SCORE_BLOCK, ScoreVector
+from atlas.store.tables import SCORE_BLOCK, Layer, Model, ScoreVector
 
 #: Below this many neurons in the models a query names, the SQL path is fast enough alone.
 MIN_NEURONS = 20_000
 #: Above this many candidate units, restricting the SQL costs more than it saves.
-MAX_CANDIDATES = 10_000
+MAX_CANDIDATES = 5_000
 
 _OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq, "!=": operator.ne,
@@ -76,11 +76,12 @@ def candidates(conn: Connection, st: ast.Statement, bound: Bound) -> dict[int, n
     tests = _tests(st.where)
     if not tests or _n_neurons(bound) < MIN_NEURONS:
         return None
+    layers = _layers_in_scope(conn, st, bound)
     passing: dict[int, np.ndarray] | None = None
     for call, test in tests:
         ref = bound.ref(call)
         sets = [m.sets[ref.key].set_id for m in bound.models if ref.key in m.sets]
-        here = {layer: test(values) & ~np.isnan(values) for layer, values in _read(conn, sets).items()}
+        here = {layer: test(values) & ~np.isnan(values) for layer, values in _read(conn, sets, layers).items()}
         if passing is None:
             passing = here
         else:
@@ -92,14 +93,42 @@ def candidates(conn: Connection, st: ast.Statement, bound: Bound) -> dict[int, n
     return out
 
 
-def _read(conn: Connection, set_ids: list[int]) -> dict[int, np.ndarray]:
-    """``{layer id: float32 values by unit}`` of the sets (one model each, so layers do not clash)."""
-    if not set_ids:
+def _layers_in_scope(conn: Connection, st: ast.NeuronQuery | ast.CountQuery, bound: Bound) -> list[int]:
+    """The ids of the layers the statement's layer, depth and site filters keep (the compiler's
+    own filters, evaluated on the ``layer`` rows)."""
+    rows = conn.execute(
+        select(Layer.id, Layer.site, Layer.index, Model.n_layers)
+        .join(Model, Model.id == Layer.model_id)
+        .where(Layer.model_id.in_([m.id for m in bound.models]))
+    ).all()
+    site_given = any(isinstance(f, ast.SiteIs) for f in st.filters)
+    keep = []
+    for layer_id, site, index, n_layers in rows:
+        ok = site_given or bound.site is None or site == bound.site
+        for f in st.filters:
+            if isinstance(f, ast.LayerCmp):
+                ok = ok and _OPS[f.op](index, f.value)
+            elif isinstance(f, ast.LayerRange):
+                ok = ok and f.low <= index <= f.high
+            elif isinstance(f, ast.DepthCmp):
+                ok = ok and _OPS[f.op](float(index) / float(n_layers), f.value)
+            elif isinstance(f, ast.SiteIs):
+                ok = ok and (site == f.site if f.op == "=" else site != f.site)
+        if ok:
+            keep.append(int(layer_id))
+    return keep
+
+
+def _read(conn: Connection, set_ids: list[int], layers: list[int]) -> dict[int, np.ndarray]:
+    """``{layer id: float32 values by unit}`` of the sets in ``layers`` (one model a set, so layers
+    do not clash)."""
+    if not set_ids or not layers:
         return {}
     postgresql = conn.dialect.name == "postgresql"
     blocks: dict[int, dict[int, np.ndarray]] = {}
     rows = conn.execute(
-        select(ScoreVector.layer_id, ScoreVector.block, ScoreVector.vals).where(ScoreVector.set_id.in_(set_ids))
+        select(ScoreVector.layer_id, ScoreVector.block, ScoreVector.vals)
+        .where(ScoreVector.set_id.in_(set_ids), ScoreVector.layer_id.in_(layers))
     )
     for layer_id, block, vals in rows:
         arr = np.asarray(vals, dtype=np.float32) if postgresql else np.frombuffer(vals, dtype="<f4")

@@ -205,6 +205,26 @@ class Atlas:
         self.check()
         return run_query(self, text, **kwargs)
 
+    def neuron(self, neuron_id: str, **kwargs: Any) -> dict[str, pd.DataFrame]:
+        """Everything the atlas holds on one neuron: the sections of the statement
+        ``neuron NEURON`` (see :mod:`atlas.query.views`): ``stats``, ``concepts`` (the best 5
+        per method), ``top_words``, ``histogram`` (20 bins of its activations), ``explanations``
+        and ``notes``. ``timeout_s`` as :meth:`query`; the warnings are in each section's
+        ``attrs["warnings"]``.
+
+        Example:
+            >>> db.neuron("minilm/mlp.0/829")["concepts"]  # doctest: +SKIP
+        """
+        from atlas.query.api import run_query
+        from atlas.query.canonical import quote
+
+        self.check()
+        frame = run_query(self, f"neuron {quote(str(neuron_id))}", **kwargs)
+        sections: dict[str, pd.DataFrame] = dict(frame.attrs["sections"])
+        for part in sections.values():
+            part.attrs["warnings"] = list(frame.attrs.get("warnings", []))
+        return sections
+
     def compile(self, text: str, **kwargs: Any) -> str:
         """The SQL a query compiles to, for this database's dialect."""
         from atlas.query.api import compile_query

@@ -41,6 +41,7 @@ LAYERS: dict[str, float] = {
     "atlas.query.binder": 6.3,
     "atlas.query.compiler": 6.4,
     "atlas.query.composite": 6.5,
+    "atlas.query.views": 6.5,  # neuron and words views: score sets and activation columns in numpy
     "atlas.query.execute": 6.5,
     "atlas.query.describe": 6.6,
     "atlas.query.api": 6.7,

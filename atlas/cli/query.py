@@ -22,6 +22,8 @@ examples:
   atlas query "count neurons in minilm where ap(*) > 0.8 by concept"
   atlas query "probes in minilm where task = upos by layer"
   atlas query "top tokens of minilm/mlp.4/1234 limit 10"
+  atlas query "neuron minilm/mlp.0/829"
+  atlas query "words of minilm/mlp.0/829 by mean min 5 limit 20"
   atlas query "show concepts like 'upos:%'" --format csv --output concepts.csv
   atlas query "neurons in minilm where iou(noun) > 0.3" --sql
 
@@ -37,7 +39,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "query",
         help="ask the atlas a question in the query language",
-        description="Run a query: neurons, count, compare, max/min/mean/median, probes, top tokens or show. Prints a table by default.",
+        description="Run a query: neurons, count, compare, max/min/mean/median, probes, top tokens, neuron, words of or show. Prints a table by default.",
         epilog=QUERY_EPILOG,
         formatter_class=Formatter,
     )
@@ -74,8 +76,70 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_fmt)
 
 
+#: Headings of the sections of ``neuron NEURON`` in a table.
+SECTION_TITLES = {
+    "stats": "statistics",
+    "concepts": "best concepts by each method",
+    "top_words": "top words in context",
+    "histogram": "activations",
+    "explanations": "explanations",
+    "notes": "notes",
+}
+
+
+def text_histogram(frame: Any, width: int = 40) -> str:
+    """A histogram section (low, high, count) as text bars, one line per bin.
+
+    >>> import pandas as pd
+    >>> print(text_histogram(pd.DataFrame({"low": [0.0, 0.5], "high": [0.5, 1.0], "count": [1, 2]}), width=4))
+      0.000 ..   0.500 | ##    1
+      0.500 ..   1.000 | ####  2
+    """
+    if frame.empty:
+        return "(no activations)"
+    top = max(int(frame["count"].max()), 1)
+    lines = []
+    for low, high, count in frame[["low", "high", "count"]].itertuples(index=False):
+        bar = "#" * int(round(width * int(count) / top))
+        lines.append(f"{low:7.3f} .. {high:7.3f} | {bar:<{width}}  {int(count)}")
+    return "\n".join(lines)
+
+
+def _sections_text(sections: dict[str, Any]) -> str:
+    """The sections of a neuron view, each under a heading, as the terminal shows them."""
+    parts = []
+    for name, title in SECTION_TITLES.items():
+        part = sections[name]
+        if name == "stats":
+            body = render_table(part.T.reset_index().set_axis(["field", "value"], axis=1).astype(str), empty="(none)")
+        elif name == "histogram":
+            run = part.attrs.get("run")
+            title += f" (run {run}, {len(part)} bins)" if run is not None else ""
+            body = text_histogram(part)
+        else:
+            body = render_table(part, empty="(none)")
+        parts.append(f"== {title}\n{body}")
+    return "\n\n".join(parts)
+
+
 def write_frame(frame: Any, fmt: str, output: str | None) -> None:
-    """Write a query's answer as a table, CSV, JSON or Parquet, to ``output`` or the terminal."""
+    """Write a query's answer as a table, CSV, JSON or Parquet, to ``output`` or the terminal.
+    The answer of ``neuron NEURON`` is its sections: headed tables (a text histogram),
+    ``# name`` blocks of CSV, or one JSON object of record lists."""
+    sections = frame.attrs.get("sections")
+    if sections and fmt != "parquet":
+        from atlas.query.views import sections_csv
+
+        if fmt == "csv":
+            text = sections_csv(frame)
+        elif fmt == "json":
+            import json
+
+            text = json.dumps({k: json.loads(v.to_json(orient="records")) for k, v in sections.items()}, indent=2) + "\n"
+        else:
+            text = _sections_text(sections) + "\n"
+        _emit(text, output)
+        return
     if fmt == "parquet":
         if not output:
             raise AtlasError("--format parquet writes a file", hint="add --output FILE.parquet")
@@ -90,6 +154,10 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
         text = frame.to_json(orient="records", indent=2) + "\n"
     else:
         text = render_table(frame, empty="(no rows)") + "\n"
+    _emit(text, output)
+
+
+def _emit(text: str, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -168,8 +168,11 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         ``max | min | mean | median``: model [, layer | depth | concept], n_neurons, n_values,
         then the aggregate, named ``max ap(noun)``. ``probes``: model, method, params, site,
         layer, task, metric, value (``by layer``: a column per metric instead of metric, value).
-        ``top tokens``: rank, token, value, sentence, position, run, context. ``show``: the
-        catalog rows.
+        ``top tokens``: rank, token, value, sentence, position, run, context. ``neuron``: its
+        statistics (neuron, model, site, layer, unit, depth, run, mean, std, min, max,
+        fire_rate, threshold), and every section in ``frame.attrs["sections"]`` (stats,
+        concepts, top_words, histogram, explanations, notes: see :mod:`atlas.query.views`).
+        ``words of``: word, n, mean, max. ``show``: the catalog rows.
 
     Raises:
         QueryError: the query cannot be parsed, bound or run (the CLI renders it with a caret);
@@ -188,8 +191,14 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         with engine.connect() as conn, conn.begin(), deadline(conn, clock=clock):
             bound = bind(conn, statement, text=text, limit=limit)
             plan = compile_bound(bound, dialect=engine.dialect.name)
-            frame = fetch(conn, plan, clock=clock)
+            if plan.kind in ("neuron", "words"):
+                from atlas.query.views import run_view
+
+                frame = run_view(db, conn, plan, clock)
+            else:
+                frame = fetch(conn, plan, clock=clock)
         cut = bool(frame.attrs.pop("cut", False))
+        bound.warnings += frame.attrs.pop("view_warnings", [])
         if plan.kind == "neurons":
             frame = _stored_values(bound, frame)
             if plan.composite_refs:
@@ -197,7 +206,10 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
 
                 frame, cut = apply_composite(db, plan, frame, clock=clock)
             frame = _columns(bound, frame)
+    sections = frame.attrs.get("sections")
     frame = frame.reset_index(drop=True)
+    if sections is not None:
+        frame.attrs["sections"] = sections
     frame.attrs["sources"] = score_sources(bound)
     frame.attrs["warnings"] = list(bound.warnings) + ([_cut_note(plan)] if cut and not bound.limit_given else [])
     return frame

@@ -297,6 +297,30 @@ class TopTokens:
 
 
 @dataclass(frozen=True)
+class NeuronView:
+    """``neuron minilm/mlp.0/829``: everything the atlas holds on one neuron (statistics, best
+    concepts per method, top words, a histogram of its activations, explanations, notes)."""
+
+    neuron: NeuronRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class WordsQuery:
+    """``words of minilm/mlp.0/829 by mean min 5 limit 20``: the neuron's activation per word
+    type (lower-cased form) over the run's whole corpus, read from its activation file."""
+
+    neuron: NeuronRef
+    by: str | None = None  # mean (default) | max | count
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    min_count: int | None = None  # keep words seen at least this many times
+    min_count_span: Span = field(default=(0, 0), compare=False, repr=False)
+    limit: int | None = None
+    limit_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Show:
     """``show models | concepts [like PATTERN] | methods | runs``."""
 
@@ -334,7 +358,7 @@ class ProbesQuery:
     span: Span = _span()
 
 
-Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, Show]
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, Show]
 
 
 def iter_calls(node: object) -> list[Call]:

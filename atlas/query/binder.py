@@ -599,6 +599,11 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _bind_probes(conn, st, bound, errors)
     elif isinstance(st, ast.TopTokens):
         _bind_top_tokens(conn, st, bound, errors, limit)
+    elif isinstance(st, ast.NeuronView):
+        _bind_neuron_ref(conn, st.neuron, bound, errors)
+        bound.limit = MAX_LIMIT
+    elif isinstance(st, ast.WordsQuery):
+        _bind_words(conn, st, bound, errors, limit)
     else:
         assert isinstance(st, ast.Show)
         _check_like(st, errors)
@@ -671,27 +676,48 @@ def _check_every(st: ast.CountQuery | ast.CompareQuery | ast.AggregateQuery, cal
                    hint=f"keep {list(stars)[0]} and name the concepts of the others")
 
 
-def _bind_top_tokens(conn: Connection, st: ast.TopTokens, bound: Bound, errors: _Errors, limit: int | None) -> None:
-    ref = st.neuron
+def _bind_neuron_ref(conn: Connection, ref: ast.NeuronRef, bound: Bound, errors: _Errors) -> None:
+    """A neuron id: its model exists (``bound.neuron``), and its site, layer and unit are in range."""
     models = _bind_models(conn, (ast.ModelRef(ref.model, span=ref.span),), errors)
-    if models:
-        m = models[0]
-        bound.neuron = m
-        if ref.site not in m.widths:
-            errors.add(
-                QueryNameError,
-                f"{m.name} has no site '{ref.site}'",
-                ref.span,
-                hint=_choices_hint(ref.site, m.widths, "site"),
-            )
-        elif not 0 <= ref.layer < m.n_layers:
-            errors.add(QueryTypeError, f"layer {ref.layer} is out of range for {m.name} (0-{m.n_layers - 1})", ref.span)
-        elif not 0 <= ref.unit < m.widths[ref.site]:
-            errors.add(
-                QueryTypeError,
-                f"unit {ref.unit} is out of range for {m.name} {ref.site} (0-{m.widths[ref.site] - 1})",
-                ref.span,
-            )
+    if not models:
+        return
+    m = models[0]
+    bound.neuron = m
+    if ref.site not in m.widths:
+        errors.add(
+            QueryNameError,
+            f"{m.name} has no site '{ref.site}'",
+            ref.span,
+            hint=_choices_hint(ref.site, m.widths, "site"),
+        )
+    elif not 0 <= ref.layer < m.n_layers:
+        errors.add(QueryTypeError, f"layer {ref.layer} is out of range for {m.name} (0-{m.n_layers - 1})", ref.span)
+    elif not 0 <= ref.unit < m.widths[ref.site]:
+        errors.add(
+            QueryTypeError,
+            f"unit {ref.unit} is out of range for {m.name} {ref.site} (0-{m.widths[ref.site] - 1})",
+            ref.span,
+        )
+
+
+def _bind_top_tokens(conn: Connection, st: ast.TopTokens, bound: Bound, errors: _Errors, limit: int | None) -> None:
+    _bind_neuron_ref(conn, st.neuron, bound, errors)
+    bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
+    bound.limit_given = bool(st.limit or limit)
+
+
+#: What ``words of NEURON by ...`` may order by.
+WORDS_ORDERS = ("mean", "max", "count")
+
+
+def _bind_words(conn: Connection, st: ast.WordsQuery, bound: Bound, errors: _Errors, limit: int | None) -> None:
+    """``words of NEURON [by mean | max | count] [min N] [limit N]``."""
+    _bind_neuron_ref(conn, st.neuron, bound, errors)
+    if st.by is not None and st.by not in WORDS_ORDERS:
+        errors.add(QueryNameError, f"words are ordered by mean, max or count, not '{st.by}'", st.by_span,
+                   hint="write by mean (the default), by max or by count")
+    if st.min_count is not None and st.min_count < 1:
+        errors.add(QueryTypeError, f"min {st.min_count} keeps every word: give a count of at least 1", st.min_count_span)
     bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
     bound.limit_given = bool(st.limit or limit)
 

@@ -133,6 +133,12 @@ def filter_text(node: ast.Filter) -> str:
     return f"site {node.op} {node.site}"
 
 
+def neuron_text(ref: ast.NeuronRef) -> str:
+    """A neuron id as the language writes it: bare when it lexes as one, else quoted."""
+    nid = str(ref)
+    return nid if _NEURON_ID.match(nid) else quote(nid)
+
+
 def _source_text(models: tuple[ast.ModelRef, ...], filters: tuple[ast.Filter, ...]) -> str:
     text = ", ".join(name_text(m.name) for m in models)
     for f in filters:
@@ -175,8 +181,18 @@ def format_statement(node: ast.Statement) -> str:
             text += f" by {node.by}"
         return text
     if isinstance(node, ast.TopTokens):
-        nid = str(node.neuron)
-        text = "top tokens of " + (nid if _NEURON_ID.match(nid) else quote(nid))
+        text = "top tokens of " + neuron_text(node.neuron)
+        if node.limit is not None:
+            text += f" limit {node.limit}"
+        return text
+    if isinstance(node, ast.NeuronView):
+        return "neuron " + neuron_text(node.neuron)
+    if isinstance(node, ast.WordsQuery):
+        text = "words of " + neuron_text(node.neuron)
+        if node.by is not None:
+            text += f" by {node.by}"
+        if node.min_count is not None:
+            text += f" min {node.min_count}"
         if node.limit is not None:
             text += f" limit {node.limit}"
         return text

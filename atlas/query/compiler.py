@@ -52,14 +52,17 @@ import atlas.query.ast as ast
 from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef, as_stored
 from atlas.store.tables import (
     SCORE_BLOCK,
+    ActivationFile,
     Concept,
     ConceptCount,
     Corpus,
+    Explanation,
     Layer,
     Method,
     Model,
     Neuron,
     NeuronStat,
+    Note,
     ProbeResult,
     Run,
     ScoreSet,
@@ -90,7 +93,7 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 class Plan:
     """What to run and how to shape its rows into the answer."""
 
-    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | show
+    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | neuron | words | show
     select: Select[Any]
     rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
     residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
@@ -101,6 +104,7 @@ class Plan:
     bound: Bound | None = None
     totals: Select[Any] | None = None  # count: every neuron per group (zero-match groups, n_neurons)
     median: Select[Any] | None = None  # aggregate median: the median per group (a second statement)
+    parts: dict[str, Any] = field(default_factory=dict)  # neuron / words: the other statements (atlas.query.views)
 
 
 def as_stored_array(values: Any) -> np.ndarray:
@@ -288,6 +292,8 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         return _probes(bound, st, dialect)
     if isinstance(st, ast.TopTokens):
         return _top_tokens(bound, st)
+    if isinstance(st, (ast.NeuronView, ast.WordsQuery)):
+        return _neuron_plan(bound, st)
     assert isinstance(st, ast.Show)
     return _show(bound, st, dialect)
 
@@ -484,6 +490,63 @@ def _probe_condition(node: ast.Condition, cols: dict[str, Any]) -> Any:
         return not_(_probe_condition(node.operand, cols))
     parts = [_probe_condition(i, cols) for i in node.items]
     return and_(*parts) if isinstance(node, ast.And) else or_(*parts)
+
+
+def _neuron_id(model: ModelInfo, ref: ast.NeuronRef) -> Any:
+    """The id of the neuron ``ref`` names, as a scalar subquery."""
+    n = Neuron.__table__
+    return (
+        select(n.c.id)
+        .where(n.c.model_id == model.id, n.c.site == ref.site, n.c.layer == ref.layer, n.c.unit == ref.unit)
+        .scalar_subquery()
+    )
+
+
+def activation_file_select(model: ModelInfo, ref: ast.NeuronRef) -> Select[Any]:
+    """The activation file of the neuron's layer in the model's latest done run that has one:
+    run, path (under the store root), n_rows, corpus_id."""
+    af, run, layer = ActivationFile.__table__, Run.__table__, Layer.__table__
+    return (
+        select(af.c.run_id.label("run"), af.c.path.label("path"), af.c.n_rows.label("n_rows"), run.c.corpus_id.label("corpus_id"))
+        .select_from(af.join(run, run.c.id == af.c.run_id).join(layer, layer.c.id == af.c.layer_id))
+        .where(run.c.model_id == model.id, run.c.status == "done", layer.c.site == ref.site, layer.c.index == ref.layer)
+        .order_by(af.c.run_id.desc())
+        .limit(1)
+    )
+
+
+def _neuron_plan(bound: Bound, st: ast.NeuronView | ast.WordsQuery) -> Plan:
+    """``neuron N`` (select: its statistics; ``parts``: top words, activation file,
+    explanations, notes) and ``words of N`` (select: its activation file; ``parts``: the tokens)."""
+    ref, model = st.neuron, bound.neuron
+    assert model is not None
+    file = activation_file_select(model, ref)
+    if isinstance(st, ast.WordsQuery):
+        return Plan(kind="words", select=file, limit=bound.limit, bound=bound, by=st.by or "mean")
+    n, ns = Neuron.__table__, NeuronStat.__table__
+    stats = (
+        select(n.c.id.label("neuron_id"), n.c.layer_id.label("layer_id"), ns.c.run_id.label("run"),
+               *(ns.c[c].label(c) for c in ("mean", "std", "min", "max", "fire_rate", "threshold")))
+        .select_from(n.outerjoin(ns, and_(ns.c.neuron_id == n.c.id, ns.c.run_id == model.stat_run)))
+        .where(n.c.model_id == model.id, n.c.site == ref.site, n.c.layer == ref.layer, n.c.unit == ref.unit)
+    )
+    top_bound = Bound(statement=ast.TopTokens(neuron=ref), neuron=model, limit=NEURON_TOP_WORDS)
+    ex, note = Explanation.__table__, Note.__table__
+    explanations = (
+        select(ex.c.formula, ex.c.iou, ex.c.length, ex.c.run_id.label("run"), ex.c.params, ex.c.created_at)
+        .where(ex.c.neuron_id == _neuron_id(model, ref)).order_by(ex.c.iou.desc(), ex.c.id)
+    )
+    notes = (
+        select(note.c.author, note.c.label, note.c.text, note.c.created_at)
+        .where(note.c.neuron_id == _neuron_id(model, ref)).order_by(note.c.created_at, note.c.id)
+    )
+    parts = {"top": _top_tokens(top_bound, top_bound.statement), "file": file,  # type: ignore[arg-type]
+             "explanations": explanations, "notes": notes}
+    return Plan(kind="neuron", select=stats, limit=bound.limit, bound=bound, parts=parts)
+
+
+#: Top words the neuron view shows.
+NEURON_TOP_WORDS = 10
 
 
 def _top_tokens(bound: Bound, st: ast.TopTokens) -> Plan:

@@ -135,6 +135,15 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
         return text + (", a column per metric, per layer and task" if node.by == "layer" else ", a row per layer, task and metric")
     if isinstance(node, ast.TopTokens):
         return f"the {node.limit or 20} words on which {node.neuron} fires most, with their sentences"
+    if isinstance(node, ast.NeuronView):
+        return (f"what the atlas holds on {node.neuron}: its statistics, its best concepts by each method, "
+                "its top words in context, a histogram of its activations, its explanations and notes")
+    if isinstance(node, ast.WordsQuery):
+        by = node.by or "mean"
+        order = "most frequent first" if by == "count" else f"highest {by} activation first"
+        least = f", seen at least {node.min_count} times" if node.min_count is not None else ""
+        return (f"the {node.limit or 20} words (lower-cased) of the corpus on which {node.neuron} fires, "
+                f"with their count, mean and max activation{least} ({order})")
     if node.what == "concepts" and node.like is not None:
         return f"the concepts whose name is like {quote(node.like)}"
     return f"the {node.what} in the atlas"

@@ -41,6 +41,8 @@ TERMINALS_EN = {
     "UNITS": "'neurons' or 'dims'",
     "SHOW_WHAT": "models, concepts, methods or runs",
     "AGGREGATE": "max, min, mean or median",
+    "_NEURON": "'neuron'",
+    "_WORDS": "'words'",
     "STAR": "'*'",
     "LSQB": "'['",
     "RSQB": "']'",
@@ -221,6 +223,31 @@ class _ToAst(Transformer[Token, Any]):
         if len(children) > 1:
             _, limit, limit_span = children[1]
         return ast.TopTokens(neuron=neuron, limit=limit, limit_span=limit_span, span=self._s(meta))
+
+    def neuron_view(self, meta: Any, children: list[Any]) -> ast.NeuronView:
+        return ast.NeuronView(neuron=children[0], span=self._s(meta))
+
+    def words_query(self, meta: Any, children: list[Any]) -> ast.WordsQuery:
+        out: dict[str, Any] = {}
+        for c in children[1:]:
+            out[c[0]], out[c[0] + "_span"] = c[1], c[2]
+        return ast.WordsQuery(neuron=children[0], span=self._s(meta), **out)
+
+    def words_by(self, meta: Any, children: list[Token]) -> tuple[str, str, ast.Span]:
+        return ("by", children[0].value.lower(), _tok_span(children[0]))
+
+    def words_by_count(self, meta: Any, children: list[Token]) -> tuple[str, str, ast.Span]:
+        return ("by", "count", self._s(meta))
+
+    def words_min(self, meta: Any, children: list[Token]) -> tuple[str, int, ast.Span]:
+        word, value = children
+        if word.value.lower() != "min":
+            raise QuerySyntaxError(
+                f"unexpected {word.value!r}: expected 'min N' (the fewest occurrences of a word), 'limit' or the end",
+                span=_tok_span(word),
+                hint="write e.g. words of minilm/mlp.0/5 by mean min 5 limit 20",
+            )
+        return ("min_count", int(value.value), (word.start_pos or 0, value.end_pos or 0))
 
     def show(self, meta: Any, children: list[Any]) -> ast.Show:
         what = children[0].value.lower()
@@ -461,7 +488,7 @@ def parse(text: str) -> ast.Statement:
     if not text.strip():
         raise QuerySyntaxError(
             "the query is empty",
-            hint="start with 'neurons in MODEL', 'count', 'compare', 'top tokens of' or 'show'",
+            hint="start with 'neurons in MODEL', 'count', 'compare', 'top tokens of', 'neuron', 'words of' or 'show'",
             query=text,
         )
     try:

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from atlas.store import scores as score_sets
 from atlas.store.bulk import bulk_insert
 from atlas.store.tables import (
+    ActivationFile,
     Annotation,
     Concept,
     ConceptCount,
@@ -348,6 +349,7 @@ def build_fixture_atlas(
             extra_rng = np.random.default_rng(seed + 1)
             variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(run, mid, idx, None), extra_rng)
             _write_probe_results(conn, layer_rows, models, runs, stale_run, failed_run, method_ids, extra_rng)
+            _write_activations(db, conn, layer_rows, models, runs, n_tokens, mlp_width)
         if conn.dialect.name == "postgresql":
             for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
@@ -398,3 +400,38 @@ def _write_probe_results(conn: Any, layer_rows: list[dict[str, Any]], models: tu
                         rows.append(dict(run_id=run_id, method_id=method_ids["probe"], layer_id=layer["id"], task=task,
                                          metric=metric, value=float(np.round(rng.random(), 3))))
     conn.execute(insert(ProbeResult), rows)
+
+
+#: The one layer with an activation file (written through the store): ``neuron`` and ``words of``
+#: read it; no other query does (composite concepts are only asked of bert in the tests).
+ACTIVATION_LAYER = ("minilm", "mlp", 0)
+
+
+def _write_activations(db: Any, conn: Any, layer_rows: list[dict[str, Any]], models: tuple[tuple[str, int], ...],
+                       runs: dict[str, int], n_tokens: int, width: int) -> None:
+    """The float16 activations ``[n_tokens, width]`` of :data:`ACTIVATION_LAYER` in its model's
+    current run (its own seeded RNG, so nothing else drawn changes). Unit 0 is planted to fire
+    on the nouns' forms: 5.0 + 0.25 * position, the rest a seeded normal."""
+    store = getattr(db, "store", None)
+    names = [m[0] for m in models]
+    model, site, layer = ACTIVATION_LAYER
+    if store is None or model not in names:
+        return
+    mi = names.index(model) + 1
+    [layer_row] = [r for r in layer_rows if r["model_id"] == mi and r["site"] == site and r["index"] == layer]
+    rng = np.random.default_rng(1234)
+    values = np.round(rng.normal(0.0, 1.0, (n_tokens, width)), 2)
+    row = 0
+    for sentence, upos in SENTENCES:
+        for pos, tag in enumerate(upos):
+            if tag == "NOUN":
+                values[row, 0] = 5.0 + 0.25 * pos
+            row += 1
+    run_id = runs[model]
+    rel = store.layer_path(store.run_dir(run_id, f"fixture-run-{run_id}"), layer=layer, site=site)
+    store.allocate(rel, n_rows=n_tokens, width=width)
+    arr = store.open(rel, mode="r+")
+    arr[:] = values.astype(np.float16)
+    store.flush(arr)
+    conn.execute(insert(ActivationFile), [dict(run_id=run_id, layer_id=layer_row["id"], path=rel, n_rows=n_tokens,
+                                               width=width, dtype="float16")])

@@ -21,7 +21,7 @@ NAMES = [
     "bert", "gpt2", "minilm", "noun", "negation", "plural", "past_tense", "question", "upos:NOUN",
     "feat:Tense=Past", "word:not", "iou", "selectivity", "ap", "probe", "precision", "layer", "unit", "depth",
     "mean", "std", "min", "max", "fire_rate", "threshold", "mlp", "resid", "attn", "minilm/mlp.4/3",
-    "bert/mlp.11/7", "bert/resid.0/99999999999999999999", "nosuch",
+    "bert/mlp.11/7", "bert/resid.0/99999999999999999999", "nosuch", "minilm/mlp.0/0", "minilm/mlp.0/8",
 ]
 PUNCT = ["(", ")", ",", "..", ">", ">=", "<", "<=", "=", "!=", "<>", "==", "--", "%", "'", '"', "\\", ";", ":"]
 NUMBERS = [
@@ -45,6 +45,9 @@ TEMPLATES = [
     "{a} {f}({c}) in {m} site = {s} where {f}({c} or {c}) > {n}",
     "probes in {m} layer in {n}..{n} where {pf} {op} {pv} and not {pf} {op} {pv} by {b}",
     "probes in {m}, {m} where {pf} between {n} and {n} or {pf} is missing",
+    "neuron {r}",
+    "words of {r} by {a} min {n} limit {n}",
+    "words of {r} by {a} {a} {n}",
 ]
 #: Method parameters: key=value pairs and bare values, good and bad.
 PARAMS = ["alpha=0.01", "alpha=0.005", "threshold=quantile", "quantile", "0.01", "fires", "beta=1", "alpha=fast",

@@ -3,9 +3,10 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) > ? AND atlas_value(s1.vals, neuron.unit % ?) > ? GROUP BY model.name ORDER BY model.name
 -- parameters: {'set_id_1': [11, 155, 209], 'unit_1': 256, 'set_id_2': [30, 174, 228], 'unit_2': 256, 'model_id_1': [1, 2, 3], 'site_1': 'mlp', 'unit_3': 256, 'param_1': 0.30000001192092896, 'unit_4': 256, 'param_2': 0.30000001192092896}
 -- and the neurons per group:
-SELECT model.name AS model, count(*) AS n_neurons 
-FROM neuron JOIN model ON model.id = neuron.model_id 
-WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name ORDER BY model.name
+SELECT model.name AS model, CAST(sum(lay.width) AS INTEGER) AS n_neurons 
+FROM (SELECT layer.model_id AS model_id, layer."index" AS layer, layer.site AS site, layer.width AS width 
+FROM layer) AS lay JOIN model ON model.id = lay.model_id 
+WHERE lay.model_id IN (__[POSTCOMPILE_model_id_1]) AND lay.site = ? GROUP BY model.name ORDER BY model.name
 -- parameters: {'model_id_1': [1, 2, 3], 'site_1': 'mlp'}
 -- score sets read:
 -- iou(noun) of bert: run 2, method row 2 {}

@@ -3,9 +3,10 @@ FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON 
 WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? AND atlas_value(s0.vals, neuron.unit % ?) > ? GROUP BY model.name, neuron.layer ORDER BY model.name, neuron.layer
 -- parameters: {'set_id_1': [11, 209], 'unit_1': 256, 'model_id_1': [1, 3], 'site_1': 'mlp', 'unit_2': 256, 'param_1': 0.9700000286102295}
 -- and the neurons per group:
-SELECT model.name AS model, neuron.layer AS layer, count(*) AS n_neurons 
-FROM neuron JOIN model ON model.id = neuron.model_id 
-WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name, neuron.layer ORDER BY model.name, neuron.layer
+SELECT model.name AS model, lay.layer AS layer, CAST(sum(lay.width) AS INTEGER) AS n_neurons 
+FROM (SELECT layer.model_id AS model_id, layer."index" AS layer, layer.site AS site, layer.width AS width 
+FROM layer) AS lay JOIN model ON model.id = lay.model_id 
+WHERE lay.model_id IN (__[POSTCOMPILE_model_id_1]) AND lay.site = ? GROUP BY model.name, lay.layer ORDER BY model.name, lay.layer
 -- parameters: {'model_id_1': [1, 3], 'site_1': 'mlp'}
 -- score sets read:
 -- iou(noun) of bert: run 2, method row 2 {}

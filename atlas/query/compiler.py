@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import (
     REAL,
     Float,
+    Integer,
     Select,
     and_,
     case,
@@ -366,14 +367,35 @@ def _grouped(bound: Bound, st: ast.CountQuery | ast.CompareQuery, dialect: str) 
         cond = scope.condition(st.where) if st.where is not None else true()
         aggs = [func.count().label("n_neurons"), func.sum(case((cond, 1), else_=0)).label("n_matching")]
     else:
-        # Every group of the named models (after the layer, depth and site filters) with its
-        # number of neurons, so groups where nothing matches are listed with n_matching 0.
-        totals = select(*keys, func.count().label("n_neurons")).select_from(n.join(m, m.c.id == n.c.model_id))
-        totals = totals.where(*where).group_by(*group).order_by(*order)
+        totals = _totals(bound, st, by, dialect)
         where = where + scope.candidate_filter() + [scope.condition(c) for c in conjuncts]
         aggs = [func.count().label("n_matching")]
     q = select(*keys, *aggs).select_from(scope.from_).where(*where).group_by(*group).order_by(*order)
     return Plan(kind="compare" if is_compare else "count", select=q, by=by, limit=bound.limit, bound=bound, totals=totals)
+
+
+class _LayerScope:
+    """Neurons counted from the ``layer`` table: a layer of width w holds w neurons, so the
+    totals of ``count ... by`` need no scan of the neuron table (the filters are the same ones)."""
+
+    def __init__(self, bound: Bound) -> None:
+        lay = Layer.__table__
+        self.bound = bound
+        self.n = select(lay.c.model_id, lay.c.index.label("layer"), lay.c.site, lay.c.width).subquery("lay")
+        self.m = Model.__table__
+        self.depth = cast(self.n.c.layer, Float) / cast(self.m.c.n_layers, Float)
+
+    base_filters = _Scope.base_filters
+
+
+def _totals(bound: Bound, st: ast.CountQuery | ast.CompareQuery, by: str, dialect: str) -> Select[Any]:
+    """Every group of the named models (after the layer, depth and site filters) with its number of
+    neurons, so groups where nothing matches are listed with n_matching 0."""
+    scope = _LayerScope(bound)
+    keys, order, group = _group_keys(scope, by, dialect)  # type: ignore[arg-type]
+    total = cast(func.sum(scope.n.c.width), Integer).label("n_neurons")
+    q = select(*keys, total).select_from(scope.n.join(scope.m, scope.m.c.id == scope.n.c.model_id))
+    return q.where(*scope.base_filters(st.filters)).group_by(*group).order_by(*order)
 
 
 def _group_keys(scope: _Scope, by: str, dialect: str) -> tuple[list[Any], list[Any], list[Any]]:

@@ -150,7 +150,7 @@ def test_formula_errors(db, edge, formula: str, message: str) -> None:
 
 def test_word_concepts_threshold_cap_and_global_inventory(db, tmp_path) -> None:
     lines = ["Alpha beta gamma." if i % 2 else "alpha beta." for i in range(9)] + ["alpha gamma."]
-    first = add_corpus(db, "words", write(tmp_path, "w.txt", "\n".join(lines)), progress=False)
+    first = add_corpus(db, "lexicon", write(tmp_path, "w.txt", "\n".join(lines)), progress=False)
     inventory = set(list_concepts(db)["name"])
     assert "word:alpha" in inventory            # 10 times, counted case-insensitively
     assert "word:beta" not in inventory         # 9 times: under the threshold of 10

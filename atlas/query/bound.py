@@ -12,6 +12,8 @@ Example::
 from __future__ import annotations
 
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +107,18 @@ class ScoreRef:
         if self.params is None:
             return (self.method, concept_id)
         return (self.method, concept_id, params_json(self.params))
+
+
+#: Comparison operators of the grammar, as Python callables (SQLAlchemy columns and pandas
+#: series both overload them).
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def as_stored(value: float) -> float:

@@ -19,7 +19,6 @@ Example::
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +49,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
-from atlas.query.bound import FIELDS, Bound, ModelInfo, ScoreRef, as_stored
+from atlas.query.bound import FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored
 from atlas.store.tables import (
     SCORE_BLOCK,
     ActivationFile,
@@ -78,16 +77,6 @@ DEPTH_BUCKETS = 4
 #: The most neurons a composite-concept query evaluates after its SQL filters.
 MAX_COMPOSITE_NEURONS = 20_000
 
-#: Comparison operators of the grammar, as Python callables (SQLAlchemy columns and pandas
-#: series both overload them).
-OPS: dict[str, Callable[[Any, Any], Any]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "=": operator.eq,
-    "!=": operator.ne,
-}
 
 
 @dataclass

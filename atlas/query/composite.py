@@ -27,9 +27,9 @@ import pandas as pd
 
 import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryTypeError
-from atlas.query.bound import FIELDS, ScoreRef
+from atlas.query.bound import FIELDS, OPS, ScoreRef, as_stored
 from atlas.query.canonical import operand_text
-from atlas.query.compiler import MAX_COMPOSITE_NEURONS, OPS, Plan, as_stored, as_stored_array
+from atlas.query.compiler import MAX_COMPOSITE_NEURONS, Plan, as_stored_array
 from atlas.query.execute import Clock
 
 #: Neurons scored per call of the method (one layer at a time), between reads of the clock.

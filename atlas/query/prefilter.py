@@ -17,14 +17,13 @@ that pass are at most :data:`MAX_CANDIDATES` (else the SQL path is as cheap).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import Connection, select
 
 import atlas.query.ast as ast
-from atlas.query.bound import Bound, as_stored
+from atlas.query.bound import OPS, Bound, as_stored
 from atlas.store.tables import SCORE_BLOCK, Layer, Model, ScoreVector
 
 #: Below this many neurons in the models a query names, the SQL path is fast enough alone.
@@ -32,9 +31,6 @@ MIN_NEURONS = 20_000
 #: Above this many candidate units, restricting the SQL costs more than it saves.
 MAX_CANDIDATES = 5_000
 
-_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq, "!=": operator.ne,
-}
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
 
 
@@ -54,7 +50,7 @@ def _tests(cond: ast.Condition) -> list[tuple[ast.Call, Callable[[np.ndarray], n
             elif _stored(c.right) and isinstance(c.left, ast.Number):
                 call, num, op = c.right, c.left, _FLIP[c.op]
             if call is not None and num is not None:
-                t, f = as_stored(num.value), _OPS[op]
+                t, f = as_stored(num.value), OPS[op]
                 out.append((call, lambda v, t=t, f=f: f(v, t)))  # type: ignore[misc]
         elif isinstance(c, ast.Between) and _stored(c.operand):
             if isinstance(c.low, ast.Number) and isinstance(c.high, ast.Number):
@@ -107,11 +103,11 @@ def _layers_in_scope(conn: Connection, st: ast.NeuronQuery | ast.CountQuery, bou
         ok = site_given or bound.site is None or site == bound.site
         for f in st.filters:
             if isinstance(f, ast.LayerCmp):
-                ok = ok and _OPS[f.op](index, f.value)
+                ok = ok and OPS[f.op](index, f.value)
             elif isinstance(f, ast.LayerRange):
                 ok = ok and f.low <= index <= f.high
             elif isinstance(f, ast.DepthCmp):
-                ok = ok and _OPS[f.op](float(index) / float(n_layers), f.value)
+                ok = ok and OPS[f.op](float(index) / float(n_layers), f.value)
             elif isinstance(f, ast.SiteIs):
                 ok = ok and (site == f.site if f.op == "=" else site != f.site)
         if ok:

@@ -121,6 +121,42 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def scope_conditions(
+    filters: tuple[ast.Filter, ...] | list[ast.Filter],
+    default_site: str | None,
+    *,
+    layer: Any,
+    site: Any,
+    depth: Any,
+    number: Callable[[float], Any] = float,
+) -> list[Any]:
+    """The conditions a statement's layer, depth and site filters put on a neuron.
+
+    One definition for two evaluators: the compiler passes SQL columns (and gets SQL
+    conditions), the prefilter passes one ``layer`` row's Python values (and gets booleans).
+    ``number`` wraps the depth bound (the compiler makes it a typed literal). Without an
+    explicit ``site`` filter, ``default_site`` (``neurons`` = mlp, ``dims`` = resid) applies.
+
+    >>> scope_conditions([ast.LayerRange(2, 4)], "mlp", layer=3, site="mlp", depth=0.5)
+    [True, True]
+    """
+    out: list[Any] = []
+    site_given = False
+    for f in filters:
+        if isinstance(f, ast.LayerCmp):
+            out.append(OPS[f.op](layer, f.value))
+        elif isinstance(f, ast.LayerRange):
+            out.append(layer.between(f.low, f.high) if hasattr(layer, "between") else f.low <= layer <= f.high)
+        elif isinstance(f, ast.DepthCmp):
+            out.append(OPS[f.op](depth, number(f.value)))
+        elif isinstance(f, ast.SiteIs):
+            site_given = True
+            out.append(site == f.site if f.op == "=" else site != f.site)
+    if not site_given and default_site:
+        out.append(site == default_site)
+    return out
+
+
 def as_stored(value: float) -> float:
     """``value`` rounded to float32, the precision scores are stored at (±inf beyond its range)."""
     with np.errstate(over="ignore"):

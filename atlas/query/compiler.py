@@ -49,7 +49,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
-from atlas.query.bound import FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored
+from atlas.query.bound import FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored, scope_conditions
 from atlas.store.tables import (
     SCORE_BLOCK,
     ActivationFile,
@@ -233,22 +233,10 @@ class _Scope:
 
     def base_filters(self, filters: tuple[ast.Filter, ...]) -> list[ColumnElement[bool]]:
         n = self.n
-        out: list[ColumnElement[bool]] = []
         ids = [m.id for m in self.bound.models]
-        out.append(n.c.model_id == ids[0] if len(ids) == 1 else n.c.model_id.in_(ids))
-        site_given = False
-        for f in filters:
-            if isinstance(f, ast.LayerCmp):
-                out.append(OPS[f.op](n.c.layer, f.value))
-            elif isinstance(f, ast.LayerRange):
-                out.append(n.c.layer.between(f.low, f.high))
-            elif isinstance(f, ast.DepthCmp):
-                out.append(OPS[f.op](self.depth, literal(f.value, Float)))
-            elif isinstance(f, ast.SiteIs):
-                site_given = True
-                out.append(n.c.site == f.site if f.op == "=" else n.c.site != f.site)
-        if not site_given and self.bound.site:
-            out.append(n.c.site == self.bound.site)
+        out: list[ColumnElement[bool]] = [n.c.model_id == ids[0] if len(ids) == 1 else n.c.model_id.in_(ids)]
+        out += scope_conditions(filters, self.bound.site, layer=n.c.layer, site=n.c.site, depth=self.depth,
+                                number=lambda v: literal(v, Float))
         return out
 
 

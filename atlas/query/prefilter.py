@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, select
 
 import atlas.query.ast as ast
-from atlas.query.bound import OPS, Bound, as_stored
+from atlas.query.bound import OPS, Bound, as_stored, scope_conditions
 from atlas.store.tables import SCORE_BLOCK, Layer, Model, ScoreVector
 
 #: Below this many neurons in the models a query names, the SQL path is fast enough alone.
@@ -97,22 +97,11 @@ def _layers_in_scope(conn: Connection, st: ast.NeuronQuery | ast.CountQuery, bou
         .join(Model, Model.id == Layer.model_id)
         .where(Layer.model_id.in_([m.id for m in bound.models]))
     ).all()
-    site_given = any(isinstance(f, ast.SiteIs) for f in st.filters)
-    keep = []
-    for layer_id, site, index, n_layers in rows:
-        ok = site_given or bound.site is None or site == bound.site
-        for f in st.filters:
-            if isinstance(f, ast.LayerCmp):
-                ok = ok and OPS[f.op](index, f.value)
-            elif isinstance(f, ast.LayerRange):
-                ok = ok and f.low <= index <= f.high
-            elif isinstance(f, ast.DepthCmp):
-                ok = ok and OPS[f.op](float(index) / float(n_layers), f.value)
-            elif isinstance(f, ast.SiteIs):
-                ok = ok and (site == f.site if f.op == "=" else site != f.site)
-        if ok:
-            keep.append(int(layer_id))
-    return keep
+    return [
+        int(layer_id)
+        for layer_id, site, index, n_layers in rows
+        if all(scope_conditions(st.filters, bound.site, layer=int(index), site=site, depth=float(index) / float(n_layers)))
+    ]
 
 
 def _read(conn: Connection, set_ids: list[int], layers: list[int]) -> dict[int, np.ndarray]:

@@ -349,3 +349,49 @@ def accumulate(
                 out.inter_eq += prod
                 out.equal += count
     return out
+
+
+def binary_masks(
+    X: Any, *, mask: str = "top", alpha: float = ALPHA, neurons: NeuronStats | None = None, block_rows: int = BLOCK_ROWS
+) -> np.ndarray:
+    """Every neuron's mask as plain booleans, ``bool [n_words, n_neurons]`` (for searches that
+    combine masks with other masks, such as compositional explanations).
+
+    ``mask`` is ``top`` (the top ``k = top_count(N, alpha)`` words, rank-based, so ``|M_n| = k``
+    exactly) or ``fires`` (``a > 0``). A boolean mask cannot share the words tied at the cut
+    ``C_n`` fractionally (the module docstring's rule for scores): here the tied words fill the
+    ``k − g_n`` remaining places in row order. Without a tie at the cut both rules give the
+    plain top-``k``, so the IoU of such a mask with a concept equals the ``iou`` score.
+
+    Example::
+
+        >>> X = np.array([[3.0, 0.0], [1.0, 2.0], [2.0, 2.0], [0.0, -1.0]], np.float32)
+        >>> binary_masks(X, alpha=0.5).T.astype(int).tolist()
+        [[1, 0, 1, 0], [0, 1, 1, 0]]
+        >>> binary_masks(X, mask="fires").T.astype(int).tolist()
+        [[1, 1, 1, 0], [0, 1, 1, 0]]
+    """
+    if mask not in ("top", "fires"):
+        raise ValueError(f"a binary mask is 'top' or 'fires', not {mask!r}")
+    n, d = X.shape
+    out = np.zeros((n, d), dtype=bool)
+    if mask == "fires":
+        for start, stop in iter_blocks(n, block_rows):
+            out[start:stop] = _threshold_test(np.asarray(X[start:stop]), np.zeros(d))
+        return out
+    if neurons is None or neurons.alpha != alpha or neurons.cut is None:
+        neurons = neuron_stats(X, alpha=alpha, block_rows=block_rows)
+    assert neurons.cut is not None
+    k = top_count(n, alpha)
+    taken = np.zeros(d, np.int64)  # words of each neuron above its cut, then the tied ones taken
+    for start, stop in iter_blocks(n, block_rows):
+        above = _threshold_test(np.asarray(X[start:stop]), neurons.cut)
+        out[start:stop] = above
+        taken += above.sum(0)
+    for start, stop in iter_blocks(n, block_rows):
+        tied = _equal_test(np.asarray(X[start:stop]), neurons.cut)
+        room = np.maximum(k - taken, 0)
+        take = tied & (np.cumsum(tied, axis=0) <= room[None, :])
+        out[start:stop] |= take
+        taken += take.sum(0)
+    return out

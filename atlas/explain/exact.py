@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,46 +36,20 @@ _EPS = 1e-12
 @dataclass
 class ExactInfo:
     """What the exact search did (summed over neurons): length-2 prefixes bounded, prefixes
-    expanded, triple-count rows computed (cached across neurons)."""
+    expanded (some extension passed the bounds), triple counts computed."""
 
     prefixes: int = 0
     expanded: int = 0
-    triple_rows: int = 0
-
-
-@dataclass
-class TripleCache:
-    """``|a ∧ b ∧ c|`` for every atom ``c``, one row per atom pair ``(a, b)``, shared by neurons."""
-
-    atoms: Atoms
-    rows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
-
-    def get(self, a: np.ndarray, b: np.ndarray, info: ExactInfo) -> np.ndarray:
-        """Rows for the pairs ``(a[i], b[i])``: ``int64 [len(a), n_atoms]``."""
-        keys = [(min(x, y), max(x, y)) for x, y in zip(a.tolist(), b.tolist())]
-        missing = sorted({key for key in keys if key not in self.rows})
-        full = self.atoms.full
-        chunk = max(1, BLOCK_WORDS // max(1, full.size))
-        for start in range(0, len(missing), chunk):
-            part = missing[start : start + chunk]
-            pa = np.array([p[0] for p in part])
-            pb = np.array([p[1] for p in part])
-            counts = bits.count((full[pa] & full[pb])[:, None, :] & full[None, :, :])
-            for key, row in zip(part, counts):
-                self.rows[key] = row
-        info.triple_rows += len(missing)
-        return np.stack([self.rows[key] for key in keys]) if keys else np.zeros((0, len(self.atoms.names)), np.int64)
+    triples: int = 0
 
 
 def exact_search(
     atoms: Atoms, masks: np.ndarray, *, length: int = EXACT_MAX_LENGTH, lower: list[dict[int, Found]] | None = None,
-    triples: TripleCache | None = None,
 ) -> tuple[list[dict[int, Found]], ExactInfo]:
     """The best formula of at most ``ℓ`` atoms by IoU for every neuron and ``ℓ = 1 .. length``
     (``length ≤ 3``), from the lower bounds ``lower`` (a beam search's answer) when given."""
     if not 1 <= length <= EXACT_MAX_LENGTH:
         raise ValueError(f"exact mode searches formulas of 1 to {EXACT_MAX_LENGTH} atoms, not {length}")
-    triples = triples if triples is not None else TripleCache(atoms)
     info = ExactInfo()
     rows, k = mask_rows(masks)
     out: list[dict[int, Found]] = []
@@ -84,12 +58,12 @@ def exact_search(
         S = atoms.restrict(rows[start : start + step])
         for j in range(S.shape[0]):
             i = start + j
-            out.append(_exact_neuron(atoms, triples, S[j], int(k[i]), length, lower[i] if lower else {}, info))
+            out.append(_exact_neuron(atoms, S[j], int(k[i]), length, lower[i] if lower else {}, info))
     return out, info
 
 
 def _exact_neuron(
-    atoms: Atoms, triples: TripleCache, Si: np.ndarray, k: int, length: int, lower: dict[int, Found], info: ExactInfo
+    atoms: Atoms, Si: np.ndarray, k: int, length: int, lower: dict[int, Found], info: ExactInfo
 ) -> dict[int, Found]:
     """One neuron (``Si``: its restricted atoms ``[C, w]``, ``k`` its mask size)."""
     I1 = bits.count(Si)
@@ -112,7 +86,7 @@ def _exact_neuron(
     if length >= 3:
         given = lower.get(3)
         start = given if given is not None and given.score > best[2].score else best[2]
-        best[3] = _length3(atoms, triples, Si, I1, P, k, I, s, start, info)
+        best[3] = _length3(atoms, Si, I1, P, k, I, s, start, info)
     return best
 
 
@@ -135,7 +109,7 @@ def _pairs(atoms: Atoms, Si: np.ndarray, I1: np.ndarray, P: np.ndarray, k: int) 
 
 
 def _length3(
-    atoms: Atoms, triples: TripleCache, Si: np.ndarray, I1: np.ndarray, P: np.ndarray, k: int,
+    atoms: Atoms, Si: np.ndarray, I1: np.ndarray, P: np.ndarray, k: int,
     I2: np.ndarray, s2: np.ndarray, start: Found, info: ExactInfo,
 ) -> Found:
     """The best formula of at most 3 atoms, by branch and bound over the length-2 prefixes."""
@@ -158,34 +132,61 @@ def _length3(
         if sel.size == 0:
             break
         o, x, y = op1[sel], P[ai[sel]], b[sel]
-        Sx, Sy = Si[x], Si[y]
-        Gr = np.where((o == 0)[:, None], Sx & Sy, np.where((o == 1)[:, None], Sx | Sy, Sx & ~Sy))
-        inter = bits.count(Gr[:, None, :] & Si[None, :, :])  # [nb, C]
-        ig, sg, qg = IG[sel][:, None], sG[sel][:, None], qG[sel][:, None]
-        I3 = np.stack([inter, ig + I1[None, :] - inter, ig - inter], axis=1)  # [nb, 3, C]
-        lo_q = np.stack([np.zeros_like(inter), np.maximum(qg, q1[None, :]), np.maximum(qg - q1[None, :], 0)], axis=1)
-        bound = I3 / (k + lo_q)
+        I3, s_lo = _candidate_bounds(atoms, Si, I1, o, x, y, IG[sel], sG[sel])
+        bound = score(I3, np.maximum(s_lo, I3), k)
         rows = np.arange(sel.size)
         bound[rows, :, x] = -np.inf
         bound[rows, :, y] = -np.inf
-        need = np.flatnonzero((bound > best.score + _EPS).any(axis=(1, 2)))
-        info.expanded += need.size
-        if need.size == 0:
+        r, op2, z = np.nonzero(bound > best.score + _EPS)
+        info.expanded += int(np.unique(r).size)
+        if r.size == 0:
             continue
-        T3 = triples.get(x[need], y[need], info)
-        on = o[need][:, None]
-        GZ = np.where(on == 0, T3, np.where(on == 1, T2[x[need]] + T2[y[need]] - T3, T2[x[need]] - T3))
-        sgn = sg[need]
-        s3 = np.stack([GZ, sgn + sizes[None, :] - GZ, sgn - GZ], axis=1)
-        sc3 = score(I3[need], s3, k)
-        sc3[~(bound[need] > -np.inf)] = -np.inf
-        flat = int(np.argmax(sc3))
-        if sc3.flat[flat] > best.score + _EPS:
-            r, op2, z = np.unravel_index(flat, sc3.shape)
-            g = need[r]
-            formula = Formula((int(x[g]), int(y[g]), int(z)), (int(o[g]), int(op2)))
-            best = Found(formula, float(sc3.flat[flat]), int(I3[g, op2, z]), int(s3[r, op2, z]))
+        info.triples += int(r.size)
+        full = atoms.full
+        T3 = bits.count(full[x[r]] & full[y[r]] & full[z])
+        Txz, Tyz = T2[x[r], z], T2[y[r], z]
+        on = o[r]
+        GZ = np.where(on == 0, T3, np.where(on == 1, Txz + Tyz - T3, Txz - T3))
+        sg = sG[sel][r]
+        s3 = np.where(op2 == 0, GZ, np.where(op2 == 1, sg + sizes[z] - GZ, sg - GZ))
+        i3 = I3[r, op2, z]
+        sc3 = score(i3, s3, k)
+        j = int(np.argmax(sc3))
+        if sc3[j] > best.score + _EPS:
+            g = r[j]
+            formula = Formula((int(x[g]), int(y[g]), int(z[j])), (int(o[g]), int(op2[j])))
+            best = Found(formula, float(sc3[j]), int(i3[j]), int(s3[j]))
     return best
+
+
+def _candidate_bounds(
+    atoms: Atoms, Si: np.ndarray, I1: np.ndarray, o: np.ndarray, x: np.ndarray, y: np.ndarray, IG: np.ndarray,
+    sG: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For prefixes ``G = x op y`` and every atom ``z``: the exact ``I`` of ``G op2 z`` and a lower
+    bound on its size ``s``, both ``[n_prefixes, 3, C]`` (op2, z).
+
+    The size needs the triple count ``T = |x ∧ y ∧ z|``, which lies between ``max(0, T_xy + T_xz
+    − |x|, T_xy + T_yz − |y|, T_xz + T_yz − |z|, |N ∧ x ∧ y ∧ z|)`` (Bonferroni inside each atom,
+    and the neuron's own words) and ``min(T_xy, T_xz, T_yz)``; ``|G ∧ z|`` is ``T``, ``T_xz +
+    T_yz − T`` or ``T_xz − T`` for ``and``, ``or``, ``and not``, and the sizes of the three
+    extensions are ``|G ∧ z|``, ``|G| + |z| − |G ∧ z|``, ``|G| − |G ∧ z|``."""
+    T2, sizes = atoms.pairs, atoms.sizes
+    Sx, Sy = Si[x], Si[y]
+    Gr = np.where((o == 0)[:, None], Sx & Sy, np.where((o == 1)[:, None], Sx | Sy, Sx & ~Sy))
+    inter = bits.count(Gr[:, None, :] & Si[None, :, :])  # I(G and z), [nb, C]
+    ig, sg = IG[:, None], sG[:, None]
+    I3 = np.stack([inter, ig + I1[None, :] - inter, ig - inter], axis=1)
+    both = inter if not (o != 0).any() else bits.count((Sx & Sy)[:, None, :] & Si[None, :, :])
+    Txz, Tyz, Txy = T2[x], T2[y], T2[x, y][:, None]
+    sx, sy, sz = sizes[x][:, None], sizes[y][:, None], sizes[None, :]
+    lo = np.maximum.reduce([both, Txy + Txz - sx, Txy + Tyz - sy, Txz + Tyz - sz, np.zeros_like(Txz)])
+    hi = np.minimum(np.minimum(Txz, Tyz), Txy)
+    oc = o[:, None]
+    gz_lo = np.where(oc == 0, lo, np.where(oc == 1, Txz + Tyz - hi, Txz - hi))
+    gz_hi = np.where(oc == 0, hi, np.where(oc == 1, Txz + Tyz - lo, Txz - lo))
+    s_lo = np.stack([gz_lo, sg + sz - gz_hi, sg - gz_hi], axis=1)
+    return I3, s_lo
 
 
 def _prefix_bounds(I1: np.ndarray, q1: np.ndarray, IG: np.ndarray, qG: np.ndarray, k: int) -> np.ndarray:
@@ -205,4 +206,4 @@ def _prefix_bounds(I1: np.ndarray, q1: np.ndarray, IG: np.ndarray, qG: np.ndarra
     return np.minimum(1.0, np.maximum.reduce([IG / k, low, high]))
 
 
-__all__ = ["ExactInfo", "TripleCache", "exact_search"]
+__all__ = ["ExactInfo", "exact_search"]

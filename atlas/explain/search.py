@@ -204,7 +204,9 @@ class FormulaCache:
     index: dict[str, int] = field(default_factory=dict)
     masks: list[np.ndarray] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
-    _rows: dict[int, np.ndarray] = field(default_factory=dict)
+    _rows: dict[int, None] = field(default_factory=dict)  # formulas whose row is in the table
+    _table: np.ndarray | None = None
+    _done: int = 0
 
     def __post_init__(self) -> None:
         if not self.masks:
@@ -217,6 +219,7 @@ class FormulaCache:
         self.masks = list(a.full)
         self.sizes = a.sizes.tolist()
         self._rows = {}
+        self._table = None
 
     def __len__(self) -> int:
         return len(self.masks)
@@ -237,21 +240,23 @@ class FormulaCache:
         """``|F_i ∧ c|`` for the formulas ``ids`` (any shape) and every atom: ``ids.shape + (C,)``."""
         ids = np.asarray(ids, np.int64)
         n_atoms = len(self.atoms.names)
-        missing = sorted({int(i) for i in np.unique(ids) if i >= n_atoms and int(i) not in self._rows})
+        if self._table is None or self._table.shape[0] < len(self.masks):
+            grown = np.zeros((max(2 * len(self.masks), n_atoms + 1024), n_atoms), np.int64)
+            if self._table is None:
+                grown[:n_atoms] = self.atoms.pairs
+                self._done = n_atoms
+            else:
+                grown[: self._table.shape[0]] = self._table
+            self._table = grown
+        wanted = np.unique(ids[ids >= self._done]) if ids.size else ids
+        missing = [int(i) for i in wanted if int(i) not in self._rows]
         chunk = max(1, BLOCK_WORDS // max(1, self.atoms.full.size))
         for start in range(0, len(missing), chunk):
             part = missing[start : start + chunk]
             stacked = np.stack([self.masks[i] for i in part])
-            counts = bits.count(stacked[:, None, :] & self.atoms.full[None, :, :])
-            for i, row in zip(part, counts):
-                self._rows[i] = row
-        out = np.zeros(ids.shape + (n_atoms,), np.int64)
-        flat = ids.reshape(-1)
-        table = self.atoms.pairs
-        view = out.reshape(-1, n_atoms)
-        for j, i in enumerate(flat.tolist()):
-            view[j] = table[i] if i < n_atoms else self._rows[i]
-        return out
+            self._table[part] = bits.count(stacked[:, None, :] & self.atoms.full[None, :, :])
+            self._rows.update(dict.fromkeys(part))
+        return self._table[ids]
 
 
 def mask_rows(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -373,7 +378,9 @@ def _next_beam(
     top = np.argpartition(-flat, n_take - 1)[:n_take] if n_take < flat.size else np.arange(flat.size)
     top = top[np.lexsort((top, -flat[top]))]
     pool: list[tuple[float, int, _Entry | tuple[int, int, int]]] = [(e.score, -1, e) for e in entries]
-    pool += [(float(flat[t]), int(t), tuple(int(x) for x in np.unravel_index(t, sc.shape))) for t in top if np.isfinite(flat[t])]
+    top = top[np.isfinite(flat[top])]
+    where = np.unravel_index(top, sc.shape)
+    pool += list(zip(flat[top].tolist(), top.tolist(), zip(*(w.tolist() for w in where))))
     pool.sort(key=lambda p: (-p[0], p[1]))
     chosen: list[_Entry] = []
     seen: set[str] = set()

@@ -379,19 +379,14 @@ def binary_masks(
         for start, stop in iter_blocks(n, block_rows):
             out[start:stop] = _threshold_test(np.asarray(X[start:stop]), np.zeros(d))
         return out
-    if neurons is None or neurons.alpha != alpha or neurons.cut is None:
-        neurons = neuron_stats(X, alpha=alpha, block_rows=block_rows)
-    assert neurons.cut is not None
     k = top_count(n, alpha)
-    taken = np.zeros(d, np.int64)  # words of each neuron above its cut, then the tied ones taken
-    for start, stop in iter_blocks(n, block_rows):
-        above = _threshold_test(np.asarray(X[start:stop]), neurons.cut)
-        out[start:stop] = above
-        taken += above.sum(0)
-    for start, stop in iter_blocks(n, block_rows):
-        tied = _equal_test(np.asarray(X[start:stop]), neurons.cut)
-        room = np.maximum(k - taken, 0)
-        take = tied & (np.cumsum(tied, axis=0) <= room[None, :])
-        out[start:stop] |= take
-        taken += take.sum(0)
+    cols = max(1, (BLOCK_ROWS * 256) // max(1, n))  # columns read at a time (whole columns: exact cuts)
+    for lo in range(0, d, cols):
+        block = np.asarray(X[:, lo : lo + cols], dtype=np.float32)
+        cut = neurons.cut[lo : lo + cols] if neurons is not None and neurons.alpha == alpha and neurons.cut is not None \
+            else np.partition(block, n - k, axis=0)[n - k]
+        above = block > cut[None, :]
+        tied = block == cut[None, :]
+        room = k - above.sum(0)
+        out[:, lo : lo + cols] = above | (tied & (np.cumsum(tied, axis=0) <= room[None, :]))
     return out

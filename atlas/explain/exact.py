@@ -116,7 +116,10 @@ def _length3(
     sizes = atoms.sizes
     q1 = sizes - I1
     op1, ai, b = np.nonzero((I2 > 0) & np.isfinite(score(I2, s2, k)))
-    keep = P[ai] != b
+    in_p = np.zeros(len(atoms.names), bool)
+    in_p[P] = True
+    # a op b = b op a for and/or: each such prefix once (b outside P is not a first atom)
+    keep = (P[ai] != b) & ~((op1 != 2) & in_p[b] & (P[ai] > b))
     op1, ai, b = op1[keep], ai[keep], b[keep]
     IG, sG = I2[op1, ai, b], s2[op1, ai, b]
     qG = sG - IG

@@ -114,6 +114,31 @@ def _operand_order(node: fm.Node) -> tuple[int, str]:
     return rank, fm.to_text(node)
 
 
+def canonical(node: fm.Node) -> fm.Node:
+    """A formula tree in the canonical form explanations are stored in: ``and``/``or`` flattened,
+    operands sorted (:meth:`Formula.tree`)."""
+    if isinstance(node, fm.Name):
+        return fm.Name(node.name)
+    if isinstance(node, fm.Not):
+        return fm.Not(canonical(node.operand))
+    cls = type(node)
+    parts: list[fm.Node] = []
+    for item in node.operands:
+        c = canonical(item)
+        parts.extend(c.operands if isinstance(c, cls) else [c])  # type: ignore[union-attr]
+    return cls(tuple(sorted(parts, key=_operand_order)))
+
+
+def canonical_text(text: str) -> str:
+    """The canonical text of a formula, as explanations are stored (so a query's
+    ``explanation = "not plural and noun"`` finds ``noun and not plural``).
+
+    >>> canonical_text("not plural AND noun"), canonical_text("(a or b) or (c and d)")
+    ('noun and not plural', 'a or b or c and d')
+    """
+    return fm.to_text(canonical(fm.parse_formula(text)))
+
+
 @dataclass
 class Found:
     """A formula with its counts and score against one neuron."""
@@ -412,4 +437,4 @@ def _next_beam(
     return chosen
 
 
-__all__ = ["Atoms", "BEAM", "Formula", "FormulaCache", "Found", "LENGTH", "METRICS", "OPS", "beam_search", "mask_rows", "score"]
+__all__ = ["Atoms", "BEAM", "canonical", "canonical_text", "Formula", "FormulaCache", "Found", "LENGTH", "METRICS", "OPS", "beam_search", "mask_rows", "score"]

@@ -126,3 +126,20 @@ def test_cli_explain(db_url, tmp_path, capsys):
     assert code == 0 and "12 explanations stored" in out and "length <= 2: mean iou" in out
     code = main(["explain", "--db", db_url, "--store", str(tmp_path / "store"), "--run", str(tiny.run_id), "--mask", "bad"])
     assert code == 1 and "error: unknown neuron mask 'bad'" in capsys.readouterr().err
+
+
+def test_stored_explanations_answer_queries(db, tmp_path):
+    """The job's rows, read back through the query language (explain N, explanation predicates)."""
+    tiny = make_run(db, tmp_path)
+    _plant(db, tiny)
+    explain(db, tiny.run_id, layers=[0], sites="mlp", mask="fires", atoms="upos,feat", progress=False)
+    shown = db.query("explain tiny/mlp.0/2")
+    assert shown["max_length"].tolist() == [1, 2, 3] and shown["iou"].tolist()[1:] == [1.0, 1.0]
+    formula = shown["formula"].tolist()[1]
+    found = db.query(f"neurons in tiny where explanation = {formula!r}")
+    assert found["neuron"].tolist() == ["tiny/mlp.0/2"]
+    mentioned = db.query(f"neurons in tiny where explanation mentions {formula.split()[0]} and explanation iou = 1")
+    assert mentioned["neuron"].tolist() == ["tiny/mlp.0/2"]
+    counted = db.query("count neurons in tiny where explanation iou >= 0 by layer")
+    assert counted["n_matching"].tolist() == [6, 0]
+    assert db.neuron("tiny/mlp.0/2")["explanations"]["formula"].tolist() == shown["formula"].tolist()

@@ -117,8 +117,8 @@ def mentions_pattern(concept: str) -> str:
     """The LIKE pattern (escape ``\\``) of a formula that mentions ``concept``: the name between
     spaces, once the formula's parentheses are spaces and it is padded with spaces.
 
-    >>> mentions_pattern("word:n't"), mentions_pattern("past_tense")
-    ("% word:n't %", '% past\\_tense %')
+    >>> print(mentions_pattern("word:n't"), mentions_pattern("past_tense"))
+    % word:n't % % past\\_tense %
     """
     escaped = concept.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"% {escaped} %"

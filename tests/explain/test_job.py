@@ -143,3 +143,23 @@ def test_stored_explanations_answer_queries(db, tmp_path):
     counted = db.query("count neurons in tiny where explanation iou >= 0 by layer")
     assert counted["n_matching"].tolist() == [6, 0]
     assert db.neuron("tiny/mlp.0/2")["explanations"]["formula"].tolist() == shown["formula"].tolist()
+
+
+def test_migration_0006_down_and_up_keeps_the_rows(db, tmp_path):
+    """Downgrading below 0006 drops the search's columns, not the explanations; upgrading adds
+    them back (empty) and the job fills them again."""
+    from sqlalchemy import inspect
+
+    from atlas.store import migrate
+
+    tiny = make_run(db, tmp_path)
+    explain(db, tiny.run_id, layers=[0], sites="mlp", length=2, atoms="upos", progress=False)
+    migrate.downgrade(db.engine, "0003")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("explanation")}
+    assert {"formula", "iou", "length", "params"} <= columns and not {"score", "params_hash", "max_length"} & columns
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM explanation").scalar_one() == 12
+    migrate.upgrade(db.engine)
+    assert len(_rows(db)) == 12 and all(r["params_hash"] is None for r in _rows(db))
+    again = explain(db, tiny.run_id, layers=[0], sites="mlp", length=2, atoms="upos", progress=False)
+    assert again["rows"] == 12 and len(_rows(db, params_hash=again["params_hash"])) == 12

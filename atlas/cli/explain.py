@@ -13,7 +13,7 @@ examples:
   atlas explain --run minilm --layers 3 --sites mlp --units 318,1265
   atlas explain --run 1 --length 3 --beam 10 --metric iou --mask alpha=0.005
   atlas explain --run 1 --mask fires --atoms upos,feat,word
-  atlas explain --run 1 --layers 0 --exact        # provably best formulas of up to 3 atoms
+  atlas explain --run 1 --layers 0 --units 0,1,2 --exact   # provably best formulas of up to 3 concepts
 
 Stores each neuron's best formula of at most 1, 2, ..., LENGTH atoms (table explanation).
 Ask them with: atlas query "explain minilm/mlp.3/318"
@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
     library_option(p, "--min-count", type=int, metavar="N", default_from=("explain_neurons", "min_count"),
                    help="leave out concepts with fewer words (default: {default})")
     library_option(p, "--exact", action="store_true",
-                   help="also the exact search (IoU, length <= 3): provably best formulas; reports how often the beam missed")
+                   help="also the exact search (IoU, length <= 3): provably best formulas; reports how often the beam "
+                   "missed. Seconds per neuron: choose --layers/--units")
     library_option(p, "--force", action="store_true", help="recompute layers already stored")
     add_quiet_option(p, "-q", "--quiet", help="no progress bar")
     add_db_option(p)

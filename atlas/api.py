@@ -196,6 +196,19 @@ class Atlas:
         self.check()
         return score(self, run, **kwargs)
 
+    def explain_neurons(self, run: int | str, **kwargs: Any) -> Any:
+        """Search and store compositional explanations of a run's neurons (the best formula
+        over concepts per length). See :func:`atlas.explain.job.explain`. (:meth:`explain` is the
+        query planner's.)
+
+        Example:
+            >>> db.explain_neurons("minilm", layers=[3], length=3)["rows"]  # doctest: +SKIP
+        """
+        from atlas.explain.job import explain
+
+        self.check()
+        return explain(self, run, **kwargs)
+
     # -- queries ---------------------------------------------------------------------------
     def query(self, text: str, **kwargs: Any) -> pd.DataFrame:
         """Run a query; see :func:`atlas.query.api.run_query` (``limit``, ``timeout_s``; the
@@ -351,13 +364,15 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.extract.job import extract as func
     elif name == "score":
         from atlas.methods.job import score as func
+    elif name == "explain_neurons":
+        from atlas.explain.job import explain as func
     elif name == "query":
         from atlas.query.api import run_query as func
     elif name == "compile":
         from atlas.query.api import compile_query as func
     else:
         raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
-                       "query, compile")
+                       "explain_neurons, query, compile")
     return func
 
 

@@ -112,6 +112,10 @@ class MethodError(AtlasError):
     """An unknown scoring method or bad method parameters."""
 
 
+class ExplainError(AtlasError):
+    """Compositional explanations cannot be searched as asked (``atlas explain``)."""
+
+
 class QueryError(AtlasError):
     """A query that cannot be parsed, bound or run.
 

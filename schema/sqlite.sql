@@ -265,6 +265,14 @@ CREATE TABLE token (
 CREATE INDEX ix_token_sentence_id ON token (sentence_id);
 
 -- A logical formula over concepts that explains a neuron (compositional explanations).
+--
+-- One row per (run, neuron, search parameters, ``max_length``): the best formula of at most
+-- ``max_length`` atoms the search found (``atlas explain``; :mod:`atlas.explain`). ``formula``
+-- is canonical text (it parses back as a concept formula), ``length`` its number of atoms,
+-- ``iou`` its IoU with the neuron's mask whatever the ``metric`` searched for, ``score`` its
+-- value of that metric; ``mask_size`` = ``|N|``, ``formula_size`` = ``|F|``, ``overlap`` =
+-- ``|N ∧ F|`` on the run's corpus; ``search`` is ``beam`` or ``exact``; ``params`` holds the
+-- search's parameters and provenance and ``params_hash`` tells parameter sets apart.
 CREATE TABLE explanation (
 	id INTEGER NOT NULL,
 	run_id INTEGER NOT NULL,
@@ -274,11 +282,20 @@ CREATE TABLE explanation (
 	length INTEGER NOT NULL,
 	params JSON,
 	created_at DATETIME NOT NULL,
+	metric VARCHAR(20) DEFAULT 'iou' NOT NULL,
+	score FLOAT,
+	max_length INTEGER,
+	mask_size INTEGER,
+	formula_size INTEGER,
+	overlap INTEGER,
+	search VARCHAR(10),
+	params_hash VARCHAR(64),
 	CONSTRAINT pk_explanation PRIMARY KEY (id),
 	CONSTRAINT fk_explanation_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
 	CONSTRAINT fk_explanation_neuron_id_neuron FOREIGN KEY(neuron_id) REFERENCES neuron (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_explanation_neuron_id ON explanation (neuron_id);
+CREATE INDEX ix_explanation_run_id_explanation_params_hash ON explanation (run_id, params_hash);
 
 -- Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha).
 CREATE TABLE neuron_stat (

@@ -349,3 +349,44 @@ def accumulate(
                 out.inter_eq += prod
                 out.equal += count
     return out
+
+
+def binary_masks(
+    X: Any, *, mask: str = "top", alpha: float = ALPHA, neurons: NeuronStats | None = None, block_rows: int = BLOCK_ROWS
+) -> np.ndarray:
+    """Every neuron's mask as plain booleans, ``bool [n_words, n_neurons]`` (for searches that
+    combine masks with other masks, such as compositional explanations).
+
+    ``mask`` is ``top`` (the top ``k = top_count(N, alpha)`` words, rank-based, so ``|M_n| = k``
+    exactly) or ``fires`` (``a > 0``). A boolean mask cannot share the words tied at the cut
+    ``C_n`` fractionally (the module docstring's rule for scores): here the tied words fill the
+    ``k − g_n`` remaining places in row order. Without a tie at the cut both rules give the
+    plain top-``k``, so the IoU of such a mask with a concept equals the ``iou`` score.
+
+    Example::
+
+        >>> X = np.array([[3.0, 0.0], [1.0, 2.0], [2.0, 2.0], [0.0, -1.0]], np.float32)
+        >>> binary_masks(X, alpha=0.5).T.astype(int).tolist()
+        [[1, 0, 1, 0], [0, 1, 1, 0]]
+        >>> binary_masks(X, mask="fires").T.astype(int).tolist()
+        [[1, 1, 1, 0], [0, 1, 1, 0]]
+    """
+    if mask not in ("top", "fires"):
+        raise ValueError(f"a binary mask is 'top' or 'fires', not {mask!r}")
+    n, d = X.shape
+    out = np.zeros((n, d), dtype=bool)
+    if mask == "fires":
+        for start, stop in iter_blocks(n, block_rows):
+            out[start:stop] = _threshold_test(np.asarray(X[start:stop]), np.zeros(d))
+        return out
+    k = top_count(n, alpha)
+    cols = max(1, (BLOCK_ROWS * 256) // max(1, n))  # columns read at a time (whole columns: exact cuts)
+    for lo in range(0, d, cols):
+        block = np.asarray(X[:, lo : lo + cols], dtype=np.float32)
+        cut = neurons.cut[lo : lo + cols] if neurons is not None and neurons.alpha == alpha and neurons.cut is not None \
+            else np.partition(block, n - k, axis=0)[n - k]
+        above = block > cut[None, :]
+        tied = block == cut[None, :]
+        room = k - above.sum(0)
+        out[:, lo : lo + cols] = above | (tied & (np.cumsum(tied, axis=0) <= room[None, :]))
+    return out

@@ -73,7 +73,7 @@ def plan_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float
 
 
 def _columns(bound: Bound, frame: pd.DataFrame) -> pd.DataFrame:
-    order = ["neuron", "model", "site", "layer", "unit"] + [r.label for r in bound.refs] + bound.stats
+    order = ["neuron", "model", "site", "layer", "unit"] + [r.label for r in bound.refs] + bound.stats + bound.explained
     if bound.uses_depth:
         order.append("depth")
     return frame[[c for c in order if c in frame.columns]]

@@ -99,7 +99,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Field:
-    """A neuron property: ``layer``, ``unit``, ``depth`` or a statistic (``mean``, ``fire_rate``)."""
+    """A neuron property: ``layer``, ``unit``, ``depth``, a statistic (``mean``, ``fire_rate``), or
+    its stored compositional explanation: ``explanation`` (the best formula's text),
+    ``explanation iou``, ``explanation score``, ``explanation length``."""
 
     name: str
     span: Span = _span()
@@ -124,8 +126,11 @@ Operand = Union[Call, Field, Number, String]
 
 @dataclass(frozen=True)
 class Compare:
+    """``left op right``; ``op`` ``mentions`` is ``explanation mentions CONCEPT`` (``right`` a
+    :class:`String` holding the concept name)."""
+
     left: Operand
-    op: str  # one of > >= < <= = !=
+    op: str  # one of > >= < <= = != mentions
     right: Operand
     span: Span = _span()
 
@@ -306,6 +311,15 @@ class NeuronView:
 
 
 @dataclass(frozen=True)
+class ExplainView:
+    """``explain minilm/mlp.3/318``: the neuron's stored compositional explanations (``atlas
+    explain``): per search, the best formula of at most 1, 2, ... concepts with its scores."""
+
+    neuron: NeuronRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class WordsQuery:
     """``words of minilm/mlp.0/829 by mean min 5 limit 20``: the neuron's activation per word
     type (lower-cased form) over the run's whole corpus, read from its activation file."""
@@ -358,7 +372,8 @@ class ProbesQuery:
     span: Span = _span()
 
 
-Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, Show]
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, Show,
+                  ExplainView]
 
 
 def iter_calls(node: object) -> list[Call]:

@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, true
 
 import atlas.query.ast as ast
-from atlas.errors import QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
+from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
 from atlas.naming import site_names, unit_site
 from atlas.query import prefilter
 from atlas.query.bound import (
     DEFAULT_LIMIT,
+    EXPLANATION_TEXT,
     FIELDS,
     GROUPS,
     INT_MAX,
@@ -307,6 +308,8 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
         return not isinstance(o, ast.String)
 
     for n in ast.iter_predicates(cond):
+        if isinstance(n, ast.Compare) and (n.op == "mentions" or _is_text(n.left, n.right)):
+            continue  # explanation = "FORMULA", explanation mentions CONCEPT: _check_explanations
         if isinstance(n, ast.Compare):
             for side, other in ((n.left, n.right), (n.right, n.left)):
                 if isinstance(side, ast.String):
@@ -325,7 +328,7 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
                     errors.add(QueryTypeError, f"between needs numbers, not {operand_text(o)}", o.span)
         elif isinstance(n, (ast.IsMissing, ast.Has)):
             o = n.operand
-            is_stat = isinstance(o, ast.Field) and FIELDS.get(o.name, ("", ""))[0] == "stat"
+            is_stat = isinstance(o, ast.Field) and FIELDS.get(o.name, ("", ""))[0] in ("stat", "explanation")
             if not (isinstance(o, ast.Call) or is_stat):
                 errors.add(
                     QueryTypeError,
@@ -333,6 +336,48 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
                     o.span,
                     hint="write has iou(noun) or iou(noun) is missing",
                 )
+
+
+def _is_text(*operands: ast.Operand) -> bool:
+    """Whether a comparison involves the explanation's text (``explanation = "..."``)."""
+    return any(isinstance(o, ast.Field) and o.name == EXPLANATION_TEXT for o in operands)
+
+
+def _check_explanations(conn: Connection, cond: ast.Condition | None, errors: _Errors) -> None:
+    """``explanation`` is text: ``= "FORMULA"`` / ``!= "FORMULA"`` (a concept formula, whose
+    concepts must exist) and ``mentions CONCEPT`` (an existing concept); the numbers are
+    ``explanation iou``, ``score`` and ``length``. ``mentions`` reads only ``explanation``."""
+    import atlas.corpus.formula as fm
+
+    for p in ast.iter_predicates(cond):
+        if isinstance(p, ast.Between) and _is_text(p.operand):
+            errors.add(QueryTypeError, "explanation is a formula, not a number", p.operand.span,
+                       hint="compare explanation iou, score or length with numbers")
+        if not isinstance(p, ast.Compare):
+            continue
+        if p.op == "mentions":
+            if not (isinstance(p.left, ast.Field) and p.left.name == EXPLANATION_TEXT):
+                errors.add(QueryTypeError, f"only explanation mentions a concept, not {operand_text(p.left)}", p.left.span,
+                           hint="write: explanation mentions negation")
+            names = [p.right.value] if isinstance(p.right, ast.String) else []
+        elif _is_text(p.left, p.right):
+            text, other = (p.right, p.left) if isinstance(p.left, ast.Field) and p.left.name == EXPLANATION_TEXT else (p.left, p.right)
+            if not isinstance(text, ast.String) or p.op not in ("=", "!="):
+                errors.add(QueryTypeError, "explanation is a formula: compare it with = or != and a quoted formula",
+                           p.span, hint='write explanation = "noun and not plural", or compare explanation iou with a number')
+                continue
+            try:
+                names = sorted(fm.names(fm.parse_formula(text.value)))
+            except AtlasError as exc:
+                errors.add(QueryTypeError, exc.message, text.span, hint=exc.hint)
+                continue
+        else:
+            continue
+        known = load_concepts(conn, names)
+        for name in names:
+            if name not in known:
+                errors.add(QueryNameError, f"unknown concept '{shown(name)}'", p.right.span,
+                           hint=_choices_hint(name, all_concept_names(conn), "concept"))
 
 
 def _literal(errors: _Errors, node: ast.Number) -> str:
@@ -512,7 +557,8 @@ def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str
     for o in operands:
         if isinstance(o, ast.Field):
             if o.name not in FIELDS:
-                hint = _choices_hint(o.name, FIELDS, "field")
+                fields = [f for f in FIELDS if (FIELDS[f][0] == "explanation") == o.name.startswith("explanation")]
+                hint = _choices_hint(o.name, fields, "field")
                 if o.name in registry.names():
                     hint = f"{o.name} is a method: write {o.name}(CONCEPT)"
                 errors.add(QueryNameError, f"unknown field '{shown(o.name)}'", o.span, hint=hint)
@@ -599,7 +645,7 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _bind_probes(conn, st, bound, errors)
     elif isinstance(st, ast.TopTokens):
         _bind_top_tokens(conn, st, bound, errors, limit)
-    elif isinstance(st, ast.NeuronView):
+    elif isinstance(st, (ast.NeuronView, ast.ExplainView)):
         _bind_neuron_ref(conn, st.neuron, bound, errors)
         bound.limit = MAX_LIMIT
     elif isinstance(st, ast.WordsQuery):
@@ -629,6 +675,7 @@ def _bind_neurons(
     if isinstance(st, ast.NeuronQuery):
         operands += [o.expr for o in st.order]
     _check_types(st.where, errors)
+    _check_explanations(conn, st.where, errors)
     calls = [o for o in operands if isinstance(o, ast.Call)]
     if isinstance(st, ast.AggregateQuery):
         calls.insert(0, st.score)
@@ -638,6 +685,8 @@ def _bind_neurons(
         _check_every(st, calls, errors)  # type: ignore[arg-type]
     load_sets(conn, bound.models, bound.refs)
     bound.stats, bound.uses_depth = _bind_fields(operands, errors)
+    bound.explained = list(dict.fromkeys(
+        o.name for o in operands if isinstance(o, ast.Field) and FIELDS.get(o.name, ("", ""))[0] == "explanation"))
     if not errors.items:
         bound.candidates = prefilter.candidates(conn, st, bound)
     bound.warnings = _missing_scores(bound)

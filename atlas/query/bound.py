@@ -49,7 +49,14 @@ FIELDS = {
     "max": ("stat", "max"),
     "fire_rate": ("stat", "fire_rate"),
     "threshold": ("stat", "threshold"),
+    # the neuron's best stored compositional explanation (highest IoU; atlas explain)
+    "explanation": ("explanation", "formula"),
+    "explanation iou": ("explanation", "iou"),
+    "explanation score": ("explanation", "score"),
+    "explanation length": ("explanation", "length"),
 }
+#: The text field of explanations (compared with = / != "FORMULA", or: mentions CONCEPT).
+EXPLANATION_TEXT = "explanation"
 #: Fields of a ``probes`` condition: name → "text" (= or != a name) or "number".
 PROBE_FIELDS = {"task": "text", "metric": "text", "method": "text", "layer": "number", "value": "number"}
 #: What ``count``, ``compare`` and the aggregates may group by (``concept`` with a ``method(*)``).
@@ -171,6 +178,7 @@ class Bound:
     models: list[ModelInfo] = field(default_factory=list)
     refs: list[ScoreRef] = field(default_factory=list)
     stats: list[str] = field(default_factory=list)  # neuron_stat columns read
+    explained: list[str] = field(default_factory=list)  # explanation fields read (FIELDS source "explanation")
     uses_depth: bool = False
     limit: int = DEFAULT_LIMIT
     limit_given: bool = False  # the user chose the limit (the query's ``limit``, or ``limit=``)

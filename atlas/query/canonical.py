@@ -110,6 +110,8 @@ def operand_text(node: ast.Operand) -> str:
 def condition_text(node: ast.Condition) -> str:
     """A condition in canonical text, with parentheses only where the tree needs them."""
     if isinstance(node, ast.Compare):
+        if node.op == "mentions" and isinstance(node.right, ast.String):
+            return f"{operand_text(node.left)} mentions {concept_text(node.right.value)}"
         return f"{operand_text(node.left)} {node.op} {operand_text(node.right)}"
     if isinstance(node, ast.Between):
         return f"{operand_text(node.operand)} between {operand_text(node.low)} and {operand_text(node.high)}"
@@ -187,6 +189,8 @@ def format_statement(node: ast.Statement) -> str:
         return text
     if isinstance(node, ast.NeuronView):
         return "neuron " + neuron_text(node.neuron)
+    if isinstance(node, ast.ExplainView):
+        return "explain " + neuron_text(node.neuron)
     if isinstance(node, ast.WordsQuery):
         text = "words of " + neuron_text(node.neuron)
         if node.by is not None:

@@ -49,7 +49,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
-from atlas.query.bound import FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored, scope_conditions
+from atlas.query.bound import EXPLANATION_TEXT, FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored, scope_conditions
 from atlas.store.tables import (
     SCORE_BLOCK,
     ActivationFile,
@@ -103,6 +103,30 @@ def as_stored_array(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     with np.errstate(over="ignore"):
         return arr.astype(np.float32).astype(str).astype(np.float64)
+
+
+def explanation_value(neuron_id: Any, column: str) -> Any:
+    """A column of a neuron's best stored explanation (highest IoU, then the shortest formula,
+    then the oldest row), as a scalar subquery; NULL without explanations."""
+    e = Explanation.__table__.alias("ex")
+    best = select(e.c[column]).where(e.c.neuron_id == neuron_id).order_by(e.c.iou.desc(), e.c.length, e.c.id).limit(1)
+    return best.scalar_subquery()
+
+
+def mentions_pattern(concept: str) -> str:
+    """The LIKE pattern (escape ``\\``) of a formula that mentions ``concept``: the name between
+    spaces, once the formula's parentheses are spaces and it is padded with spaces.
+
+    >>> print(mentions_pattern("word:n't"), mentions_pattern("past_tense"))
+    % word:n't % % past\\_tense %
+    """
+    escaped = concept.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"% {escaped} %"
+
+
+def padded_formula(formula: Any) -> Any:
+    """`` formula `` with its parentheses as spaces: every concept name stands between spaces."""
+    return literal(" ") + func.replace(func.replace(formula, "(", " "), ")", " ") + literal(" ")
 
 
 def _is_stored(node: ast.Operand) -> bool:
@@ -192,6 +216,8 @@ class _Scope:
             source, column = FIELDS[node.name]
             if source == "neuron":
                 return self.n.c[column]
+            if source == "explanation":
+                return explanation_value(self.n.c.id, column)
             if source == "depth":
                 return self.depth
             assert self.stat is not None
@@ -201,6 +227,8 @@ class _Scope:
         raise AssertionError("strings are rejected by the binder")  # pragma: no cover
 
     def condition(self, node: ast.Condition) -> ColumnElement[bool]:
+        if isinstance(node, ast.Compare) and (node.op == "mentions" or _text_compare(node)):
+            return self._explanation_text(node)
         if isinstance(node, ast.Compare):
             stored = _is_stored(node.left) or _is_stored(node.right)
             return OPS[node.op](self.operand(node.left, stored), self.operand(node.right, stored))  # type: ignore[no-any-return]
@@ -218,6 +246,17 @@ class _Scope:
         if isinstance(node, ast.And):
             return and_(*(self.condition(i) for i in node.items))
         return or_(*(self.condition(i) for i in node.items))
+
+    def _explanation_text(self, node: ast.Compare) -> ColumnElement[bool]:
+        """``explanation = "FORMULA"`` (its canonical text) and ``explanation mentions CONCEPT``."""
+        from atlas.explain.search import canonical_text
+
+        formula = explanation_value(self.n.c.id, "formula")
+        text = node.right if isinstance(node.right, ast.String) else node.left
+        assert isinstance(text, ast.String)
+        if node.op == "mentions":
+            return padded_formula(formula).like(mentions_pattern(text.value), escape="\\")  # type: ignore[no-any-return]
+        return OPS[node.op](formula, canonical_text(text.value))  # type: ignore[no-any-return]
 
     def candidate_filter(self) -> list[ColumnElement[bool]]:
         """The prefilter's restriction (:mod:`atlas.query.prefilter`): only the units that can
@@ -238,6 +277,10 @@ class _Scope:
         out += scope_conditions(filters, self.bound.site, layer=n.c.layer, site=n.c.site, depth=self.depth,
                                 number=lambda v: literal(v, Float))
         return out
+
+
+def _text_compare(node: ast.Compare) -> bool:
+    return any(isinstance(o, ast.Field) and o.name == EXPLANATION_TEXT for o in (node.left, node.right))
 
 
 def _required(conjuncts: list[ast.Condition], bound: Bound) -> set[str]:
@@ -272,6 +315,10 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         return _top_tokens(bound, st)
     if isinstance(st, (ast.NeuronView, ast.WordsQuery)):
         return _neuron_plan(bound, st)
+    if isinstance(st, ast.ExplainView):
+        assert bound.neuron is not None
+        return Plan(kind="explanations", select=explanations_select(_neuron_id(bound.neuron, st.neuron)),
+                    limit=bound.limit, bound=bound)
     assert isinstance(st, ast.Show)
     return _show(bound, st, dialect)
 
@@ -300,6 +347,13 @@ def _neurons(bound: Bound, st: ast.NeuronQuery, dialect: str) -> Plan:
             rename[f"st_{name}"] = name
     if bound.uses_depth:
         cols.append(scope.depth.label("depth"))
+    for i, name in enumerate(bound.explained):
+        value = scope.operand(ast.Field(name=name))
+        if name == EXPLANATION_TEXT:
+            cols.append(value.label(name))
+        else:
+            cols.append(value.label(f"ex{i}"))
+            rename[f"ex{i}"] = name
     where = scope.base_filters(st.filters) + scope.candidate_filter() + [scope.condition(c) for c in sql_part]
     tail = [_sortable(m.c.name, dialect), _sortable(n.c.site, dialect), n.c.layer, n.c.unit]
     composite = bool(residual_items) or order_composite
@@ -491,6 +545,19 @@ def _probe_condition(node: ast.Condition, cols: dict[str, Any]) -> Any:
     return and_(*parts) if isinstance(node, ast.And) else or_(*parts)
 
 
+def explanations_select(neuron_id: Any) -> Select[Any]:
+    """A neuron's stored explanations (``explain N`` and the neuron view's ``explanations``):
+    per run and parameter set (newest run first), the best formula of at most ``max_length``
+    concepts, shortest bound first."""
+    e = Explanation.__table__
+    return (
+        select(e.c.max_length, e.c.formula, e.c.length, e.c.iou, e.c.score, e.c.metric, e.c.search,
+               e.c.run_id.label("run"), e.c.params)
+        .where(e.c.neuron_id == neuron_id)
+        .order_by(e.c.run_id.desc(), e.c.search, e.c.metric, e.c.params_hash, e.c.max_length, e.c.id)
+    )
+
+
 def _neuron_id(model: ModelInfo, ref: ast.NeuronRef) -> Any:
     """The id of the neuron ``ref`` names, as a scalar subquery."""
     n = Neuron.__table__
@@ -531,10 +598,7 @@ def _neuron_plan(bound: Bound, st: ast.NeuronView | ast.WordsQuery) -> Plan:
     )
     top_bound = Bound(statement=ast.TopTokens(neuron=ref), neuron=model, limit=NEURON_TOP_WORDS)
     ex, note = Explanation.__table__, Note.__table__
-    explanations = (
-        select(ex.c.formula, ex.c.iou, ex.c.length, ex.c.run_id.label("run"), ex.c.params, ex.c.created_at)
-        .where(ex.c.neuron_id == _neuron_id(model, ref)).order_by(ex.c.iou.desc(), ex.c.id)
-    )
+    explanations = explanations_select(_neuron_id(model, ref))
     notes = (
         select(note.c.author, note.c.label, note.c.text, note.c.created_at)
         .where(note.c.neuron_id == _neuron_id(model, ref)).order_by(note.c.created_at, note.c.id)

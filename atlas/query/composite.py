@@ -122,8 +122,26 @@ def _truth(frame: pd.DataFrame, result: Any, known: np.ndarray) -> pd.Series:
     return pd.Series(arr, index=frame.index)
 
 
+def _explanation_text(frame: pd.DataFrame, node: ast.Compare) -> pd.Series:
+    """``explanation = "FORMULA"`` and ``explanation mentions CONCEPT`` on the fetched column
+    (the same meaning as the SQL of :mod:`atlas.query.compiler`)."""
+    from atlas.explain.search import canonical_text
+
+    assert isinstance(node.right, ast.String)
+    text = frame["explanation"]
+    known = text.notna().to_numpy()
+    if node.op == "mentions":
+        padded = " " + text.fillna("").str.replace("(", " ", regex=False).str.replace(")", " ", regex=False) + " "
+        result = padded.str.contains(f" {node.right.value} ", regex=False).to_numpy()
+    else:
+        result = OPS[node.op](text.fillna(""), canonical_text(node.right.value)).to_numpy()
+    return _truth(frame, result, known)
+
+
 def evaluate(frame: pd.DataFrame, node: ast.Condition) -> pd.Series:
     """A condition over ``frame``'s columns with SQL's three-valued logic (NA = unknown)."""
+    if isinstance(node, ast.Compare) and isinstance(node.right, ast.String) and "explanation" in frame.columns:
+        return _explanation_text(frame, node)
     if isinstance(node, ast.Compare):
         score = isinstance(node.left, ast.Call) or isinstance(node.right, ast.Call)
         a, b = _operand(frame, node.left, score), _operand(frame, node.right, score)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import atlas.query.ast as ast
 from atlas.methods import registry
 from atlas.naming import unit_site
-from atlas.query.canonical import formula_text, grouped, number_text, operand_text, param_text, quote
+from atlas.query.canonical import concept_text, formula_text, grouped, number_text, operand_text, param_text, quote
 
 _OPS_EN = {">": "above", ">=": "at least", "<": "below", "<=": "at most", "=": "equal to", "!=": "not equal to"}
 
@@ -34,11 +34,16 @@ def _call_en(node: ast.Call) -> str:
 def _operand_en(node: ast.Operand) -> str:
     if isinstance(node, ast.Call):
         return _call_en(node)
+    if isinstance(node, ast.Field) and node.name.startswith("explanation"):
+        what = node.name.partition(" ")[2]
+        return f"best explanation's {what}" if what else "best explanation"
     return operand_text(node)
 
 
 def _condition_en(node: ast.Condition) -> str:
     if isinstance(node, ast.Compare):
+        if node.op == "mentions" and isinstance(node.right, ast.String):
+            return f"{_operand_en(node.left)} mentions the concept {concept_text(node.right.value)}"
         return f"{_operand_en(node.left)} is {_OPS_EN[node.op]} {_operand_en(node.right)}"
     if isinstance(node, ast.Between):
         return (
@@ -138,6 +143,9 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
     if isinstance(node, ast.NeuronView):
         return (f"what the atlas holds on {node.neuron}: its statistics, its best concepts by each method, "
                 "its top words in context, a histogram of its activations, its explanations and notes")
+    if isinstance(node, ast.ExplainView):
+        return (f"the stored compositional explanations of {node.neuron}: for each search, the best formula "
+                "over concepts of at most 1, 2, ... concepts, with its IoU and score")
     if isinstance(node, ast.WordsQuery):
         by = node.by or "mean"
         order = "most frequent first" if by == "count" else f"highest {by} activation first"

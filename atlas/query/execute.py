@@ -203,6 +203,21 @@ def _ints(frame: pd.DataFrame, names: list[str]) -> None:
             frame[name] = frame[name].astype("int64")
 
 
+def shape_explanations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Explanation rows as shown: the search's parameters (``params``) become ``search``
+    (``beam 10`` or ``exact``) and ``mask`` columns."""
+    params = [p if isinstance(p, dict) else {} for p in frame["params"]] if "params" in frame.columns else []
+    frame = frame.drop(columns=["params"], errors="ignore")
+    if params:
+        frame["search"] = [f"beam {p['beam']}" if s == "beam" and "beam" in p else (s or "") for s, p in zip(frame["search"], params)]
+        frame["mask"] = pd.Series([str(p.get("mask", "")) for p in params], dtype=object)
+    else:
+        frame["mask"] = pd.Series([], dtype=object)
+    _ints(frame, ["max_length", "length", "run"])
+    _floats(frame, ["iou", "score"])
+    return frame
+
+
 def _floats(frame: pd.DataFrame, names: list[str]) -> None:
     for name in names:
         if name in frame.columns:
@@ -272,6 +287,8 @@ def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
         return _shape_aggregate(plan, frame, extra)
     if plan.kind == "probes":
         return _shape_probes(plan, frame)
+    if plan.kind == "explanations":
+        return shape_explanations(frame)
     if plan.kind == "top_tokens":
         contexts = []
         for sid, pos in zip(frame["sentence_id"], frame["position"]):

@@ -227,6 +227,9 @@ class _ToAst(Transformer[Token, Any]):
     def neuron_view(self, meta: Any, children: list[Any]) -> ast.NeuronView:
         return ast.NeuronView(neuron=children[0], span=self._s(meta))
 
+    def explain_view(self, meta: Any, children: list[Any]) -> ast.ExplainView:
+        return ast.ExplainView(neuron=children[0], span=self._s(meta))
+
     def words_query(self, meta: Any, children: list[Any]) -> ast.WordsQuery:
         out: dict[str, Any] = {}
         for c in children[1:]:
@@ -330,6 +333,18 @@ class _ToAst(Transformer[Token, Any]):
 
     def has(self, meta: Any, children: list[Any]) -> ast.Has:
         return ast.Has(operand=children[0], span=self._s(meta))
+
+    def explanation_field(self, meta: Any, children: list[Token]) -> ast.Field:
+        name = "explanation" + (f" {children[0].value.lower()}" if children else "")
+        return ast.Field(name=name, span=self._s(meta))
+
+    def mention_target(self, meta: Any, children: list[Token]) -> ast.ConceptName:
+        return self.concept_atom(meta, children)
+
+    def mentions(self, meta: Any, children: list[Any]) -> ast.Compare:
+        left, concept = children
+        right = ast.String(value=concept.name, span=concept.span)
+        return ast.Compare(left=left, op="mentions", right=right, span=self._s(meta))
 
     def field(self, meta: Any, children: list[Token]) -> ast.Field:
         return ast.Field(name=children[0].value, span=_tok_span(children[0]))

@@ -15,7 +15,9 @@ DataFrames; the frame itself is the ``stats`` section):
 * ``histogram``: its activations over the run's corpus in :data:`HISTOGRAM_BINS` bins
   (low, high, count), read from the activation file of its layer in the model's latest done
   run that has one;
-* ``explanations`` and ``notes``: the rows of those tables for the neuron (empty until filled).
+* ``explanations``: its stored compositional explanations (``atlas explain``), as ``explain N``
+  shows them: max_length, formula, length, iou, score, metric, search, run, mask;
+* ``notes``: the rows of that table for the neuron.
 
 ``words of NEURON [by mean | max | count] [min N] [limit N]`` groups the same activation column by
 lower-cased word form: word, n (occurrences), mean, max.
@@ -42,9 +44,9 @@ from sqlalchemy import Connection, select
 import atlas.query.ast as ast
 from atlas.errors import AtlasError
 from atlas.query.binder import load_sets
-from atlas.query.bound import ModelInfo, ScoreRef, params_json
+from atlas.query.bound import ModelInfo, ScoreRef
 from atlas.query.compiler import Plan, as_stored_array
-from atlas.query.execute import Clock, arm, fetch
+from atlas.query.execute import Clock, arm, fetch, shape_explanations
 from atlas.store.scores import unpack
 from atlas.store.tables import SCORE_BLOCK, Concept, Method, Run, ScoreSet, ScoreVector, Token
 
@@ -103,8 +105,7 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
         arm(conn, clock)
         result = conn.execute(plan.parts[name])
         out[name] = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
-    if not out["explanations"].empty:
-        out["explanations"]["params"] = [params_json(p) for p in out["explanations"]["params"]]
+    out["explanations"] = shape_explanations(out["explanations"])
     return out
 
 

@@ -367,9 +367,19 @@ class TopActivation(Base):
 
 
 class Explanation(Base):
-    """A logical formula over concepts that explains a neuron (compositional explanations)."""
+    """A logical formula over concepts that explains a neuron (compositional explanations).
+
+    One row per (run, neuron, search parameters, ``max_length``): the best formula of at most
+    ``max_length`` atoms the search found (``atlas explain``; :mod:`atlas.explain`). ``formula``
+    is canonical text (it parses back as a concept formula), ``length`` its number of atoms,
+    ``iou`` its IoU with the neuron's mask whatever the ``metric`` searched for, ``score`` its
+    value of that metric; ``mask_size`` = ``|N|``, ``formula_size`` = ``|F|``, ``overlap`` =
+    ``|N ∧ F|`` on the run's corpus; ``search`` is ``beam`` or ``exact``; ``params`` holds the
+    search's parameters and provenance and ``params_hash`` tells parameter sets apart.
+    """
 
     __tablename__ = "explanation"
+    __table_args__ = (Index(None, "run_id", "params_hash"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), index=True)
@@ -378,6 +388,14 @@ class Explanation(Base):
     length: Mapped[int] = mapped_column(Integer)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    metric: Mapped[str] = mapped_column(String(20), server_default="iou")
+    score: Mapped[float | None] = mapped_column(Float)
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    mask_size: Mapped[int | None] = mapped_column(Integer)
+    formula_size: Mapped[int | None] = mapped_column(Integer)
+    overlap: Mapped[int | None] = mapped_column(Integer)
+    search: Mapped[str | None] = mapped_column(String(10))
+    params_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Similarity(Base):

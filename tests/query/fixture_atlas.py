@@ -345,6 +345,7 @@ def build_fixture_atlas(
                     ta.append((runs[name], int(neuron_id), rank, int(r), float(v)))
         t = list(zip(*ta))
         bulk_insert(conn, TopActivation.__table__, dict(run_id=t[0], neuron_id=t[1], rank=t[2], row=t[3], value=t[4]))
+        _write_explanations(conn, neurons, runs)
         if traps:
             extra_rng = np.random.default_rng(seed + 1)
             variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(run, mid, idx, None), extra_rng)
@@ -368,6 +369,42 @@ def build_fixture_atlas(
         n_score_rows=n_score_rows,
         extra={"tokens": tok_rows, "n_tokens": n_tokens, "top": ta, "iou_variant": variant_id if traps else None},
     )
+
+
+#: Compositional explanations of the fixture (``atlas explain``'s rows, written by hand): for
+#: minilm's mlp units 0-3 of layers 0 and 1, the best formula of at most 1, 2, 3 concepts.
+EXPLANATIONS = (
+    ("noun", "noun and not plural", "noun and not plural or proper_noun"),
+    ("negation", "negation and not question", "negation and not question or word:not"),
+    ("plural", "noun and plural", "feat:Tense=Past or noun and plural"),
+    ("upos:NOUN", "proper_noun or upos:NOUN", "proper_noun or question or upos:NOUN"),
+)
+
+
+def _write_explanations(conn: Any, neurons: pd.DataFrame, runs: dict[str, int]) -> None:
+    """Explanation rows for minilm (no RNG: the other tables stay as they were). Unit ``u`` of
+    layer ``l`` gets ``EXPLANATIONS[(u + l) % 4]`` with IoU ``0.1 + 0.1 * u + 0.02 * l + 0.05 * length``;
+    minilm/mlp.0/0 also has an exact search whose length-3 formula beats the beam's."""
+    from atlas.explain.search import canonical_text
+    from atlas.store.tables import Explanation
+
+    if "minilm" not in runs:
+        return
+    sub = neurons[(neurons["model"] == "minilm") & (neurons["site"] == "mlp") & (neurons["layer"] < 2) & (neurons["unit"] < 4)]
+    rows = []
+    for nid, layer, unit in sub[["id", "layer", "unit"]].itertuples(index=False):
+        formulas = EXPLANATIONS[(int(unit) + int(layer)) % len(EXPLANATIONS)]
+        searches = [("beam", {"beam": 10, "length": 3, "mask": "alpha=0.005", "metric": "iou", "search": "beam"})]
+        if unit == 0 and layer == 0:
+            searches.append(("exact", {"beam": 10, "length": 3, "mask": "alpha=0.005", "metric": "iou", "search": "exact"}))
+        for search, params in searches:
+            for ell, formula in enumerate(formulas, start=1):
+                iou = round(0.1 + 0.1 * int(unit) + 0.02 * int(layer) + 0.05 * ell + (0.01 if search == "exact" and ell == 3 else 0), 4)
+                rows.append(dict(run_id=runs["minilm"], neuron_id=int(nid), formula=canonical_text(formula), iou=iou,
+                                 length=ell, params=params, created_at=FIXED_TIME, metric="iou", score=iou, max_length=ell,
+                                 mask_size=100, formula_size=200, overlap=50, search=search, params_hash=search * 8))
+    if rows:
+        conn.execute(insert(Explanation), rows)
 
 
 def _write_variant(conn: Any, method_rows: list[dict[str, Any]], runs: dict[str, int], by_model: dict[str, np.ndarray],

@@ -12,9 +12,11 @@ import pytest
 
 from atlas.cli import main
 from atlas.errors import QueryLimitError
+from atlas.explain.search import canonical_text
 from atlas.query import views
 from atlas.query.api import run_query
 from atlas.query.execute import Clock
+from fixture_atlas import EXPLANATIONS
 
 NEURON = "minilm/mlp.0/0"
 
@@ -46,7 +48,11 @@ def test_best_concepts_are_the_fixture_scores(fx: tuple[Any, Any]) -> None:
     stats = sections["stats"].iloc[0]
     ref_stats = data.stats[data.stats["neuron_id"] == nid].iloc[0]
     assert stats["mean"] == pytest.approx(ref_stats["mean"]) and stats["run"] == data.runs["minilm"]
-    assert sections["explanations"].empty and sections["notes"].empty
+    explanations = sections["explanations"]  # the fixture's: a beam and an exact search, lengths 1-3
+    assert explanations["max_length"].tolist() == [1, 2, 3, 1, 2, 3]
+    assert explanations["formula"].tolist()[:3] == [canonical_text(f) for f in EXPLANATIONS[0]]
+    assert explanations["search"].tolist() == ["beam 10"] * 3 + ["exact"] * 3
+    assert sections["notes"].empty
     assert len(sections["top_words"]) == 5
 
 

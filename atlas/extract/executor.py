@@ -7,6 +7,8 @@ transport).
   durable (a chunk the plan lists as done is read back, not recomputed).
 * :class:`LocalExecutor` — the default: this process, threads (below).
 * :class:`SerialExecutor` — one chunk after the other in the calling thread.
+* :class:`atlas.extract.ray_executor.RayExecutor` — chunks as Ray Data blocks, model actors on a
+  cluster (optional extra ``[ray]``); :func:`make_executor` builds one of the three by name.
 
 **LocalExecutor's threads.** On a CPU the batches run data-parallel: one compute thread per
 core torch would use, each running whole forward passes on one core (torch's intra-op threads
@@ -40,6 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from atlas.errors import ExtractionError
 from atlas.extract.pipeline import ChunkResult, ChunkWork, compute_threads, one_core_per_pass
 from atlas.extract.plan import ChunkSpec
 from atlas.extract.runner import Target
@@ -215,3 +218,26 @@ class LocalExecutor:
                 yield from run.run(sorted(chunk_ids))
         finally:
             run.close()
+
+
+def make_executor(name: str | None, **options: Any) -> Any:
+    """The executor called ``name`` (``local``, ``serial``, ``ray``) with its options
+    (``ray``: :class:`RayExecutor`'s; ``local``/``serial``: none).
+
+    Raises:
+        ExtractionError: an unknown name, or options the executor does not take.
+    """
+    name = (name or "local").lower()
+    given = {k: v for k, v in options.items() if v is not None}
+    if name == "ray":
+        from atlas.extract.ray_executor import RayExecutor
+
+        return RayExecutor(**given)
+    if name in ("local", "serial"):
+        if given:
+            raise ExtractionError(
+                f"{', '.join('--' + k.replace('_', '-') for k in given)} only apply to --executor ray",
+                hint="add --executor ray, or drop those options",
+            )
+        return LocalExecutor() if name == "local" else SerialExecutor()
+    raise ExtractionError(f"unknown executor {name!r}", hint="use --executor local, serial or ray")

@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from atlas.errors import ExtractionError
 from atlas.extract import bookkeeping
 from atlas.extract.options import DEFAULT_CHUNK_WORDS, TOP_K, ExtractOptions, parse_sites
 from atlas.extract.provenance import FORMAT_VERSION
@@ -84,7 +85,8 @@ def extract(
     overlap: int | None = None,
     chunk_words: int = DEFAULT_CHUNK_WORDS,
     top_k: int = TOP_K,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
+    executor_options: dict[str, Any] | None = None,
 ) -> int:
     """Extract word-level activations of every unit of ``model`` over ``corpus``; returns the run id.
 
@@ -108,8 +110,12 @@ def extract(
         overlap: subwords shared by consecutive windows (default: half a window).
         chunk_words: words per resumable chunk.
         top_k: top-activating words kept per neuron.
-        executor: who runs the chunks (:mod:`atlas.extract.executor`; default
-            :class:`~atlas.extract.executor.LocalExecutor`). The results are the same whichever.
+        executor: who runs the chunks: an :class:`~atlas.extract.executor.Executor`, or its name
+            ``local`` (the default, :class:`~atlas.extract.executor.LocalExecutor`), ``serial`` or
+            ``ray`` (:class:`~atlas.extract.ray_executor.RayExecutor`, a Ray cluster). The results
+            are the same whichever.
+        executor_options: options of a named executor (``ray``: ``address``, ``workers``,
+            ``gpus_per_worker``; see :func:`atlas.extract.executor.make_executor`).
 
     Raises:
         ExtractionError: bad options, unknown corpus, a model that will not load, an
@@ -124,17 +130,24 @@ def extract(
         revision, max_length, overlap, chunk_words, top_k,
     )
     with translating(f"extracting {model} over corpus {corpus!r}", where=database_label(db.engine)):
-        return _extract(db, options, executor, progress)
+        return _extract(db, options, executor, executor_options or {}, progress)
 
 
-def _extract(db: AtlasContext, options: ExtractOptions, executor: Executor | None, progress: bool) -> int:
+def _extract(
+    db: AtlasContext, options: ExtractOptions, executor: Executor | str | None, executor_options: dict[str, Any], progress: bool
+) -> int:
     """Check the options, load the corpus and the model, plan the run and execute it."""
+    from atlas.extract.executor import make_executor
     from atlas.extract.layout import load_corpus
     from atlas.extract.models import check_device, load_model, resolve_source
     from atlas.extract.plan import plan_run
     from atlas.extract.runner import ModelRunner
 
     options.check()
+    if executor is None or isinstance(executor, str):
+        executor = make_executor(executor, **executor_options)  # bad names and options fail before any model loads
+    elif executor_options:
+        raise ExtractionError("executor_options apply to a named executor (executor='ray'), not to an executor object")
     check_device(options.device)
     resolve_source(options.model)
     info = load_corpus(db, options.corpus)

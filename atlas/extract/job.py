@@ -102,7 +102,8 @@ def extract(
         batch_size: windows per forward pass (at most; on a CPU, batches are cut where padding would
             cost more than a forward pass, see :func:`atlas.extract.align.split_batches`).
         device: ``cpu`` or ``cuda``.
-        dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (arrays are float16 always).
+        dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (or ``fp32``, ``bf16``, ``fp16``;
+            arrays are float16 always).
         random_init: fresh weights of the same architecture, seeded by ``seed``.
         progress: show a progress bar (stderr).
         revision: a hub revision for hub ids.
@@ -125,8 +126,10 @@ def extract(
 
         >>> run_id = extract(db, "builtin:all-minilm-l6-v2", corpus="pud", name="minilm")  # doctest: +SKIP
     """
+    from atlas.extract.models import canonical_dtype
+
     options = ExtractOptions(
-        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, dtype, random_init, seed,
+        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, canonical_dtype(dtype), random_init, seed,
         revision, max_length, overlap, chunk_words, top_k,
     )
     with translating(f"extracting {model} over corpus {corpus!r}", where=database_label(db.engine)):
@@ -145,6 +148,8 @@ def _extract(
 
     options.check()
     if executor is None or isinstance(executor, str):
+        if executor == "ray" and options.device.startswith("cuda"):
+            executor_options = {"gpus_per_worker": 1.0, **executor_options}  # one GPU per model actor unless told
         executor = make_executor(executor, **executor_options)  # bad names and options fail before any model loads
     elif executor_options:
         raise ExtractionError("executor_options apply to a named executor (executor='ray'), not to an executor object")
@@ -162,17 +167,19 @@ def _extract(
 
 
 def execute(
-    db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None, *, executor: Executor | None = None, progress: bool = False
+    db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None, *, executor: Executor | None = None,
+    progress: bool = False, device_path: bool | None = None,
 ) -> int:
     """Run every chunk of ``plan`` through ``executor``, record each as it becomes durable,
     merge the results in chunk order and finalize the run; returns the run id. On any error
-    (or Ctrl-C) the run is marked failed, and running the same extraction again resumes it."""
+    (or Ctrl-C) the run is marked failed, and running the same extraction again resumes it.
+    ``device_path``: see :class:`atlas.extract.pipeline.ChunkWork` (default: on an accelerator)."""
     from atlas.extract.executor import LocalExecutor
     from atlas.extract.merge import RunMerger, finalize_run
     from atlas.extract.pipeline import ChunkWork
 
     try:
-        with ChunkWork(db, plan, runner) as work:
+        with ChunkWork(db, plan, runner, device_path=device_path) as work:
             merger = RunMerger(plan, {f.key: work.header_digest(f.key) for f in plan.files})
             words, elapsed = _drive(db, plan, executor or LocalExecutor(), work, merger, progress)
         words_per_s = words / elapsed if words and elapsed > 0 else None

@@ -11,7 +11,9 @@ In one process, interleaved, best of ``--reps``:
     without ``--address`` does): cluster start and shutdown included.
 
 Each line gives the end-to-end wall time of ``extract`` (model load on the driver, plan, the
-chunks, merge, finalize) and words/s = words / wall time. Every Ray run is checked byte for byte
+chunks, merge, finalize) and words/s = words / wall time; then the steady state: for Ray, the
+words/s between the arrival of the first and of the last chunk (the actors are up), and the time
+to the first chunk (cluster, actors, model loads: the fixed cost). Every Ray run is checked byte for byte
 against the local run (files, checksums, statistics). No GPU is involved.
 
 Usage::
@@ -35,6 +37,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_extract import read_pud, store  # noqa: E402
 
 
+class Clock:
+    """Arrival times of the chunks at the driver (the Ray executor's ``on_result``)."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[float, int]] = []
+        self.rows: dict[int, int] = {}
+
+    def __call__(self, chunk: int, pid: int) -> None:
+        self.times.append((time.perf_counter(), chunk))
+
+    def steady(self, plan_rows: dict[int, int]) -> tuple[float, float]:
+        """(seconds from the start to the first chunk, words/s from the first chunk to the last)."""
+        (t_first, _), (t_last, _) = self.times[0], self.times[-1]
+        words = sum(plan_rows[k] for _, k in self.times[1:])
+        return t_first, words / max(t_last - t_first, 1e-9)
+
+
 def one_run(executor, sentences, chunk_words: int) -> tuple[float, tuple]:
     """Wall seconds of one extraction into a fresh SQLite atlas, and what it stored."""
     import atlas
@@ -49,6 +68,13 @@ def one_run(executor, sentences, chunk_words: int) -> tuple[float, tuple]:
                             progress=False, chunk_words=chunk_words, executor=executor)
         wall = time.perf_counter() - t0
         info = db.run(run_id)
+        if isinstance(getattr(executor, "on_result", None), Clock):
+            with db.engine.connect() as conn:
+                bounds = conn.exec_driver_sql("select chunk, end_row - start_row from run_chunk").fetchall()
+            first, steady = executor.on_result.steady(dict(bounds))
+            executor.on_result.report = (first - t0, steady)
+        else:
+            executor.report = info["words_per_s"]
         files = tuple((f["layer"], f["sha256"], db.store.path(f["path"]).read_bytes()) for f in info["files"])
         stats = db.engine.connect().exec_driver_sql(
             "select neuron_id, mean, std, min, max, fire_rate from neuron_stat order by neuron_id").fetchall()
@@ -76,28 +102,38 @@ def main() -> None:
           f"ray {ray.__version__}; no GPU (none lent to this task)")
     print(f"load average at start: {os.getloadavg()}")
     best = {"L": float("inf"), "R": float("inf"), "R+": float("inf")}
+    steady = {"L": 0.0, "R": 0.0, "R+": 0.0}
+    first = {"R": float("inf"), "R+": float("inf")}
     ref = None
     for _rep in range(args.reps):
-        wall, got = one_run(LocalExecutor(), sentences, args.chunk_words)
-        best["L"] = min(best["L"], wall)
+        local = LocalExecutor()
+        wall, got = one_run(local, sentences, args.chunk_words)
+        best["L"], steady["L"] = min(best["L"], wall), max(steady["L"], local.report)
         ref = ref or got
         assert got == ref
-        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": _package_path()}})
-        try:
-            wall, got = one_run(RayExecutor(workers=args.workers), sentences, args.chunk_words)
-        finally:
-            ray.shutdown()
-        best["R"] = min(best["R"], wall)
-        assert got == ref, "Ray run differs from the local run"
-        wall, got = one_run(RayExecutor(workers=args.workers), sentences, args.chunk_words)
-        best["R+"] = min(best["R+"], wall)
-        assert got == ref, "Ray run (own cluster) differs from the local run"
+        for key in ("R", "R+"):
+            clock = Clock()
+            if key == "R":
+                ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": _package_path()}})
+            try:
+                wall, got = one_run(RayExecutor(workers=args.workers, on_result=clock), sentences, args.chunk_words)
+            finally:
+                if key == "R":
+                    ray.shutdown()
+            assert got == ref, f"Ray run ({key}) differs from the local run"
+            best[key], steady[key] = min(best[key], wall), max(steady[key], clock.report[1])
+            first[key] = min(first[key], clock.report[0])
     base = n_words / best["L"]
     names = {"L": "(L)  local executor", "R": f"(R)  Ray, {args.workers} actors, cluster up", "R+": "(R+) Ray, cluster started by the job"}
     for key, label in names.items():
         wps = n_words / best[key]
-        print(f"{label:<40}: {wps:8,.0f} words/s  ({best[key]:6.2f} s)  {wps / base:5.2f}x local")
+        print(f"{label:<40}: {wps:8,.0f} words/s end to end ({best[key]:6.2f} s)  {wps / base:5.2f}x local")
+    print("steady state (local: the run's words/s, from its first chunk's start; Ray: words/s between the "
+          "first and the last chunk's arrival, i.e. after the actors are up):")
+    for key, label in names.items():
+        extra = f"; first chunk after {first[key]:6.2f} s (cluster, actors, model loads)" if key in first else ""
+        print(f"{label:<40}: {steady[key]:8,.0f} words/s  {steady[key] / steady['L']:5.2f}x local{extra}")
     print("every Ray run: files, checksums and statistics byte-identical to the local run")
     print(f"load average at end: {os.getloadavg()}")
 

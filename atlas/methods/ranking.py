@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from atlas.methods.device import average_precision_torch, current_device
+
 #: Bytes the AP pass may use for its blocks of neurons (all threads together).
 MEMORY_BUDGET = 256 << 20
 
@@ -121,14 +123,11 @@ def average_precision(
         >>> bool(np.isclose(ap[1, 0], average_precision_score(Y[:, 0], X[:, 1])))
         True
     """
-    from atlas.methods.device import average_precision_torch, current_device
-
     n, d = X.shape
     if pairs is None:
         pairs = PositivePairs(Y)
-    dev = current_device()
-    if dev is not None:  # atlas score --device: the sorts on the device (atlas.methods.device)
-        return average_precision_torch(X, pairs, dev, progress=progress)
+    if current_device() is not None:  # atlas score --device: the sorts on the device (atlas.methods.device)
+        return average_precision_torch(X, pairs, current_device(), progress=progress)
     c = pairs.n_concepts
     out = np.full((d, c), np.nan)
     nnz = pairs.nnz

@@ -95,6 +95,7 @@ def main() -> None:
     from atlas.extract.executor import LocalExecutor
     from atlas.extract.ray_executor import RayExecutor, _package_path
 
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as the executor does for its own cluster
     sentences = read_pud(args.sentences)
     n_words = sum(map(len, sentences))
     print(f"all-MiniLM-L6-v2, sites mlp,resid, on {len(sentences)} PUD sentences ({n_words:,} words), "

@@ -35,6 +35,10 @@ neighbouring chunks at once never touch each other's bytes. Partial statistics a
 not stored: they travel back in the dataset's rows (a few hundred KB per chunk), and a chunk
 recorded by an earlier process is read back from its file on resume (same bytes, same partial).
 
+A cluster started for the job (no ``address``) runs its workers at niceness 0
+(``RAY_worker_niceness``, unless set): Ray's default, 15, starves the model actors on a machine
+that does anything else.
+
 **Failures.** Ray Data's actor pool restarts a dead actor and retries its tasks (at least once).
 A chunk computed twice writes the same bytes again; ``record_chunk`` is a no-op for a recorded
 chunk; the driver keeps the first result of each chunk and drops repeats. So a retry never
@@ -188,6 +192,8 @@ class RayExecutor:
             kwargs["address"] = self.address
         else:
             kwargs["num_cpus"] = max(1, int(np.ceil(self.workers * self.cpus_per_worker)))
+            # Ray runs its workers at niceness 15 (background work); here they are the job itself
+            os.environ.setdefault("RAY_worker_niceness", "0")
         try:
             ray.init(**kwargs)
         except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ...

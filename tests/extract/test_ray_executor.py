@@ -33,6 +33,7 @@ def ray_cluster() -> Iterator[None]:
     """A local Ray cluster of 2 CPUs for the module (workers find this checkout's atlas)."""
     from atlas.extract.ray_executor import _package_path
 
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as the executor does for its own cluster
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": _package_path()}})
     try:

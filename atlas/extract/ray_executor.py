@@ -242,8 +242,23 @@ class RayExecutor:
                 ray.shutdown()
 
     def _collect(self, ds: Any, todo: list[int]) -> Iterator[ChunkResult]:
+        """The actors' results, each chunk once; a failed Ray job is one :class:`ExtractionError`."""
         seen: set[int] = set()
-        for row in ds.iter_rows():
+        rows = iter(ds.iter_rows())
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except ExtractionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Ray wraps a worker's error in its own types
+                first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+                raise ExtractionError(
+                    f"the Ray job failed: {first.strip()[:300]}",
+                    hint="the workers' logs are under /tmp/ray/session_latest/logs; chunks committed so far are kept: "
+                    "run the same command again to resume",
+                ) from exc
             k, pid = int(row["chunk"]), int(row["pid"])
             if k in seen:
                 continue  # at-least-once: a retried chunk came twice (same bytes, already merged)

@@ -21,9 +21,8 @@ from atlas.store.tables import Run, RunChunk
 from .helpers import make_sentences, store_corpus, stored_checksum
 from .test_executor import _snapshot
 
-ray = pytest.importorskip("ray", reason="the Ray executor needs the [ray] extra (ray[data])")
-
-pytestmark = pytest.mark.slow  # a Ray cluster and its model actors take ~20-60 s to start on 2 cores
+#: a Ray cluster and its model actors take 20-60 s to start on 2 shared cores
+slow = pytest.mark.slow
 
 KWARGS = dict(corpus="t", name="b", sites="embed,mlp,resid", progress=False, chunk_words=30, batch_size=4, top_k=5)
 
@@ -31,6 +30,7 @@ KWARGS = dict(corpus="t", name="b", sites="embed,mlp,resid", progress=False, chu
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[None]:
     """A local Ray cluster of 2 CPUs for the module (workers find this checkout's atlas)."""
+    ray = pytest.importorskip("ray", reason="the Ray executor needs the [ray] extra (ray[data])")
     from atlas.extract.ray_executor import _package_path
 
     os.environ.setdefault("RAY_worker_niceness", "0")  # as the executor does for its own cluster
@@ -60,6 +60,7 @@ def _chunk_rows(db, run_id: int) -> tuple[int, int]:
     return int(n), int(distinct)
 
 
+@slow
 def test_ray_cluster_gives_the_local_executors_bytes(db, tmp_path, tiny_model, ray_cluster) -> None:
     from atlas.extract.ray_executor import RayExecutor
 
@@ -82,6 +83,7 @@ def test_ray_cluster_gives_the_local_executors_bytes(db, tmp_path, tiny_model, r
         assert conn.execute(select(Run.rows_done).where(Run.id == run_id)).scalar_one() == got[3]["n_words"]
 
 
+@slow
 def test_a_worker_killed_mid_run_changes_nothing(tmp_path, tiny_model, ray_cluster) -> None:
     """The first worker to return a chunk is killed (SIGKILL, by pid) while chunks are left;
     Ray restarts it and retries: the run completes with the local executor's bytes, one row per
@@ -133,3 +135,36 @@ def test_in_memory_sqlite_is_refused_before_ray_starts(tmp_path) -> None:
         database_url(mem)
     disk = atlas.connect(f"sqlite:///{tmp_path / 'a.db'}")
     assert database_url(disk) == f"sqlite:///{(tmp_path / 'a.db').resolve()}"
+
+
+def test_a_failed_ray_job_is_one_extraction_error() -> None:
+    """Whatever Ray raises while the results stream in becomes one line naming the fix."""
+    from atlas.extract.ray_executor import RayExecutor
+
+    class Failing:
+        def iter_rows(self):
+            yield from ()
+            raise RuntimeError("ray.exceptions.RayTaskError(OSError): model folder /x not found\n  Traceback ...")
+
+    with pytest.raises(ExtractionError, match=r"the Ray job failed: ray.exceptions.RayTaskError\(OSError\): model folder /x not found \(the workers. logs"):
+        list(RayExecutor()._collect(Failing(), [0]))
+
+    class Short:
+        def iter_rows(self):
+            return iter(())
+
+    with pytest.raises(ExtractionError, match=r"without chunks \[0, 1\]"):
+        list(RayExecutor()._collect(Short(), [0, 1]))
+
+
+def test_cli_executor_options_errors_are_one_line(db, db_url, tmp_path, tiny_model, capsys) -> None:
+    from atlas.cli import main
+
+    store_corpus(db, "t", make_sentences(4, seed=43), tmp_path)
+    common = ["--db", db_url, "--store", str(db.store.root), "--quiet"]
+    assert main(["extract", str(tiny_model("bert")), "--corpus", "t", "--workers", "2", *common]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --workers only apply to --executor ray") and "Traceback" not in err
+    assert main(["score", "--run", "1", "--device", "tpu", "--db", db_url]) == 1
+    err = capsys.readouterr().err
+    assert "unknown device 'tpu'" in err and "Traceback" not in err

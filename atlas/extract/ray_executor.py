@@ -186,7 +186,7 @@ class RayExecutor:
             return False
         env = {"env_vars": {"PYTHONPATH": _package_path()}}
         kwargs: dict[str, Any] = {
-            "include_dashboard": False, "log_to_driver": False, "runtime_env": env, "logging_level": logging.WARNING,
+            "include_dashboard": False, "log_to_driver": False, "runtime_env": env, "logging_level": logging.ERROR,
         }
         if self.address:
             kwargs["address"] = self.address
@@ -208,7 +208,7 @@ class RayExecutor:
         """The chunks as a dataset of one block each, mapped by the actor pool."""
         from ray.data import ActorPoolStrategy, DataContext
 
-        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset banners on the command line
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-dataset banners on the command line
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.verbose_progress = False

@@ -164,7 +164,7 @@ def test_cli_executor_options_errors_are_one_line(db, db_url, tmp_path, tiny_mod
     common = ["--db", db_url, "--store", str(db.store.root), "--quiet"]
     assert main(["extract", str(tiny_model("bert")), "--corpus", "t", "--workers", "2", *common]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: --workers only apply to --executor ray") and "Traceback" not in err
+    assert "\nerror: --workers only apply to --executor ray" in "\n" + err and "Traceback" not in err
     assert main(["score", "--run", "1", "--device", "tpu", "--db", db_url]) == 1
     err = capsys.readouterr().err
     assert "unknown device 'tpu'" in err and "Traceback" not in err

@@ -153,17 +153,20 @@ def _extract(
         executor = make_executor(executor, **executor_options)  # bad names and options fail before any model loads
     elif executor_options:
         raise ExtractionError("executor_options apply to a named executor (executor='ray'), not to an executor object")
-    check_device(options.device)
+    # An executor whose workers compute (Ray) needs the device on the workers, not here: the
+    # driver plans and reads back on its CPU, with the device path's reductions (the same bits).
+    remote = bool(getattr(executor, "computes_remotely", False)) and options.device != "cpu"
+    check_device("cpu" if remote and options.device.split(":", 1)[0] == "cuda" else options.device)
     resolve_source(options.model)
     info = load_corpus(db, options.corpus)
     loaded = load_model(
-        options.model, revision=options.revision, dtype=options.dtype, device=options.device,
+        options.model, revision=options.revision, dtype=options.dtype, device="cpu" if remote else options.device,
         random_init=options.random_init, seed=options.seed, max_length=options.max_length,
     )
     plan = plan_run(db, options, loaded, info)
     if plan.status == "done":
         return plan.run_id
-    return execute(db, plan, ModelRunner(loaded), executor=executor, progress=progress)
+    return execute(db, plan, ModelRunner(loaded), executor=executor, progress=progress, device_path=True if remote else None)
 
 
 def execute(

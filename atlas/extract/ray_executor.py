@@ -39,6 +39,10 @@ A cluster started for the job (no ``address``) runs its workers at niceness 0
 (``RAY_worker_niceness``, unless set): Ray's default, 15, starves the model actors on a machine
 that does anything else.
 
+With ``--device cuda`` only the actors need a GPU: the driver loads the model on its CPU to
+plan, and reads recorded chunks back with the device path's reductions
+(:mod:`atlas.extract.device`), which give the same bits on a CPU as on the actors' GPUs.
+
 **Failures.** Ray Data's actor pool restarts a dead actor and retries its tasks (at least once).
 A chunk computed twice writes the same bytes again; ``record_chunk`` is a no-op for a recorded
 chunk; the driver keeps the first result of each chunk and drops repeats. So a retry never
@@ -161,6 +165,9 @@ class RayExecutor:
         cpus_per_worker: CPUs each actor reserves (on a CPU a forward pass uses one core).
         on_result: called as ``on_result(chunk, worker_pid)`` when a chunk's result arrives.
     """
+
+    #: The actors compute; the driver only plans and reads back (so it needs no GPU for --device cuda).
+    computes_remotely = True
 
     def __init__(
         self,

@@ -138,3 +138,37 @@ def test_dtype_aliases_name_the_same_run(db, tmp_path, tiny_model) -> None:
     info = db.run(run_id)
     assert info["status"] == "done" and info["config"]["dtype"] == "bfloat16"
     assert extract(db, folder, dtype="bfloat16", **short) == run_id  # the same run, found by its config
+
+
+class _RemoteOnThisCPU:
+    """An executor whose workers compute (as Ray's): it sees what the driver hands it, then
+    computes the chunks itself from the plan, as a worker would, on this CPU."""
+
+    computes_remotely = True
+
+    def map_chunks(self, work, chunk_ids):
+        from atlas.extract.pipeline import ChunkWork
+        from atlas.extract.plan import ModelSpec, RunPlan
+
+        self.seen = (work.device_path, work.device.type, work.plan.model.device)
+        plan = RunPlan.from_json(work.plan.to_json())
+        spec = plan.model
+        plan.model = ModelSpec(spec.source, spec.revision, spec.dtype, "cpu", spec.random_init, spec.seed, spec.max_length)
+        with ChunkWork(work.db, plan, device_path=True) as worker:  # loads the model, as an actor does
+            for k in chunk_ids:
+                yield worker.process(k)
+
+
+def test_remote_workers_with_cuda_need_no_gpu_on_the_driver(db, tmp_path, tiny_model) -> None:
+    """--executor ray --device cuda: the driver plans on its CPU (no CUDA check there) with the
+    device path's reductions; the plan tells the workers to load the model on cuda."""
+    store_corpus(db, "t", make_sentences(30, seed=35), tmp_path)
+    folder = str(tiny_model("bert"))
+    remote = _RemoteOnThisCPU()
+    run_id = extract(db, folder, device="cuda", executor=remote, **KWARGS)
+    assert remote.seen == (True, "cpu", "cuda")
+    info = db.run(run_id)
+    assert info["status"] == "done" and info["config"]["device"] == "cuda"
+    if not torch.cuda.is_available():
+        with pytest.raises(atlas.errors.ExtractionError, match="no CUDA device"):
+            extract(db, folder, device="cuda", executor=LocalExecutor(), **dict(KWARGS, name="b2"))

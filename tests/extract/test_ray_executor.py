@@ -168,3 +168,36 @@ def test_cli_executor_options_errors_are_one_line(db, db_url, tmp_path, tiny_mod
     assert main(["score", "--run", "1", "--device", "tpu", "--db", db_url]) == 1
     err = capsys.readouterr().err
     assert "unknown device 'tpu'" in err and "Traceback" not in err
+
+
+@slow
+def test_a_ray_run_whose_driver_stops_resumes(tmp_path, tiny_model, ray_cluster) -> None:
+    """The driver stops after two chunks (as if it died: Ray loses the job); the chunks the actors
+    committed stay; the same extraction again reads them back and computes the rest, with the
+    local executor's bytes and one row per chunk."""
+    from atlas.extract.ray_executor import RayExecutor
+
+    db = atlas.connect(f"sqlite:///{tmp_path / 'ray.db'}", store_root=tmp_path / "ray-store")
+    db.init()
+    sentences = make_sentences(50, seed=44)
+    folder = str(tiny_model("bert"))
+    store_corpus(db, "t", sentences, tmp_path)
+    arrived: list[int] = []
+
+    def stop_after_two(chunk: int, pid: int) -> None:
+        arrived.append(chunk)
+        if len(arrived) == 2:
+            raise RuntimeError("the driver stops here")
+
+    with pytest.raises(RuntimeError, match="the driver stops here"):
+        extract(db, folder, executor=RayExecutor(workers=2, on_result=stop_after_two), **KWARGS)
+    run_id = int(db.runs()["id"].iloc[0])
+    n_before = _chunk_rows(db, run_id)[0]
+    assert n_before >= 2 and db.run(run_id)["status"] == "failed"
+    run_id = extract(db, folder, executor=RayExecutor(workers=2), **KWARGS)
+    got = _snapshot(db, run_id)
+    assert got[3]["status"] == "done" and got[3]["provenance"]["chunks"]["resumed"]
+    want = _local_reference(tmp_path, folder, sentences)
+    assert (got[0], got[1], got[2]) == (want[0], want[1], want[2])
+    n_chunks = got[3]["chunks_done"]
+    assert _chunk_rows(db, run_id) == (n_chunks, n_chunks) and n_chunks > n_before

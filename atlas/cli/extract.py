@@ -18,11 +18,15 @@ examples:
   atlas extract path/to/bert --corpus pud --as bert --sites mlp,resid --layers 0-11
   atlas extract gpt2 --corpus pud --aggregation last --device cuda --dtype bfloat16
   atlas extract builtin:all-minilm-l6-v2 --corpus pud --as minilm --random-init   # registers minilm-random
+  atlas extract bert-large-cased --corpus pud --device cuda --dtype bf16 --executor ray --address auto --workers 8
 
 MODEL is a Hugging Face id or a local folder (loaded with AutoModel/AutoTokenizer);
 builtin:all-minilm-l6-v2 is the pretrained all-MiniLM-L6-v2 shipped with the demo extra.
 Killed or interrupted? Run the same command again: it resumes where it stopped.
 On a CPU, batches run one per core, each on one core; OMP_NUM_THREADS=N uses N cores.
+--executor ray (extra [ray]) computes the chunks on a Ray cluster, one model actor per worker,
+with the same results; every worker must reach the database and see the store folder (--store)
+at the same path. Without --address it starts a local cluster for the job.
 """
 
 RUN_EPILOG = """\
@@ -36,6 +40,8 @@ examples:
 #: The keywords of ``extract`` that options set (each passed on only when given).
 EXTRACT_OPTIONS = ("name", "sites", "layers", "aggregation", "batch_size", "device", "dtype", "random_init",
                    "seed", "revision", "max_length", "chunk_words", "progress")
+#: The options of ``--executor ray`` (``extract``'s ``executor_options``).
+EXECUTOR_OPTIONS = ("address", "workers", "gpus_per_worker")
 
 
 def register(sub: Any) -> None:
@@ -59,7 +65,7 @@ def register(sub: Any) -> None:
     opt(p, "--batch-size", type=int, metavar="N", default_from=("extract", "batch_size"),
         help="windows per forward pass, at most (default: {default}; on a CPU shorter batches cut padding)")
     opt(p, "--device", default_from=("extract", "device"), help="cpu or cuda (default: {default})")
-    opt(p, "--dtype", choices=["float32", "bfloat16", "float16"], default_from=("extract", "dtype"),
+    opt(p, "--dtype", choices=["float32", "bfloat16", "float16", "fp32", "bf16", "fp16"], default_from=("extract", "dtype"),
         help="model dtype (default: {default})")
     opt(p, "--random-init", action="store_true", help="a randomly initialised copy (registered as NAME-random)")
     opt(p, "--seed", type=int, default_from=("extract", "seed"), help="seed of --random-init (default: {default})")
@@ -67,6 +73,12 @@ def register(sub: Any) -> None:
     opt(p, "--max-length", type=int, metavar="N", help="cap the model window (tokens)")
     opt(p, "--chunk-words", type=int, metavar="N", default_from=("extract", "chunk_words"),
         help="words per resumable chunk (default: {default})")
+    opt(p, "--executor", choices=["local", "serial", "ray"],
+        help="who runs the chunks: local (this process, the default), serial, ray (a Ray cluster)")
+    opt(p, "--address", metavar="ADDR", help="--executor ray: the cluster, e.g. auto or ray://head:10001 (default: a local one)")
+    opt(p, "--workers", type=int, metavar="N", help="--executor ray: model actors, each loads the model once (default: 2)")
+    opt(p, "--gpus-per-worker", type=float, metavar="G",
+        help="--executor ray: GPUs each actor reserves (default: 1 with --device cuda, else 0)")
     add_quiet_option(p, help="no progress bar")
     add_db_option(p)
     p.set_defaults(func=_cmd_extract)
@@ -87,7 +99,11 @@ def register(sub: Any) -> None:
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     db = open_atlas(args)
-    run_id = db.extract(args.model, corpus=args.corpus, **given(args, *EXTRACT_OPTIONS))
+    kwargs = given(args, *EXTRACT_OPTIONS, "executor")
+    executor_options = given(args, *EXECUTOR_OPTIONS)
+    if executor_options:
+        kwargs["executor_options"] = executor_options
+    run_id = db.extract(args.model, corpus=args.corpus, **kwargs)
     info = db.run(run_id)
     speed = f", {info['words_per_s']:,.0f} words/s" if info["words_per_s"] else ""
     print(f"run {run_id} {info['status']}: {info['model']} on {info['corpus']}, {info['n_words']:,} words, "

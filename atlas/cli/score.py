@@ -15,6 +15,7 @@ examples:
   atlas score --run minilm --methods iou,selectivity --concepts noun,negation
   atlas score --run 1 --methods probe,control_selectivity
   atlas score --run 1 --methods iou --param iou.alpha=0.01 --min-count 10
+  atlas score --run 1 --device cuda          # matrix products and AP sorts on the GPU (torch)
 
 Re-running replaces that (run, method, parameters) score set in one transaction.
 Default methods: the corpus-based ones; probes are opt-in (see: atlas method list).
@@ -37,6 +38,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--param", action="append", metavar="METHOD.PARAM=VALUE", help="a method parameter (repeatable)")
     library_option(p, "--min-count", type=int, metavar="N", default_from=("score", "min_count"),
                    help="skip concepts with fewer words (default: {default})")
+    library_option(p, "--device", metavar="DEVICE",
+                   help="cuda: the matrix products and AP sorts on the GPU with torch (default: numpy on the CPU)")
     add_quiet_option(p, "-q", "--quiet", help="no progress bar")
     add_db_option(p)
     p.set_defaults(func=_cmd_score)
@@ -78,7 +81,7 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    kwargs = given(args, "methods", "concepts", "min_count", "progress")
+    kwargs = given(args, "methods", "concepts", "min_count", "progress", "device")
     if args.param:
         kwargs["params"] = parse_params(args.param)
     result = open_atlas(args).score(args.run, **kwargs)

@@ -15,6 +15,8 @@ The only package (with causal methods) that imports torch and transformers; impo
 * :mod:`atlas.extract.plan` — :func:`plan_run`: the run's serialisable plan
 * :mod:`atlas.extract.pipeline` — one chunk: compute, write, digest, summarise (:func:`run_chunk`)
 * :mod:`atlas.extract.executor` — who runs the chunks (:class:`LocalExecutor`, ...)
+* :mod:`atlas.extract.ray_executor` — :class:`RayExecutor`: chunks as Ray Data blocks on model actors
+* :mod:`atlas.extract.device` — the GPU path: rows and statistics on the device, pinned copies
 * :mod:`atlas.extract.stats` — per-neuron statistics and top-k, per chunk, merged exactly
 * :mod:`atlas.extract.checksum` — file checksums that merge chunk by chunk
 * :mod:`atlas.extract.merge` — :func:`finalize_run`
@@ -54,6 +56,8 @@ _EXPORTS = {
     "Executor": "atlas.extract.executor",
     "LocalExecutor": "atlas.extract.executor",
     "SerialExecutor": "atlas.extract.executor",
+    "RayExecutor": "atlas.extract.ray_executor",
+    "make_executor": "atlas.extract.executor",
     "ModelRunner": "atlas.extract.runner",
     "Intervention": "atlas.extract.runner",
     "register_adapter": "atlas.extract.adapters",

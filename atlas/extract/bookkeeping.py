@@ -94,12 +94,23 @@ def open_files(db: AtlasContext, plan: Any) -> list[int]:
 
 
 def record_chunk(db: AtlasContext, run_id: int, chunk: int, r0: int, r1: int) -> None:
-    """One transaction: the chunk is complete (unless a concurrent job recorded it first)."""
+    """One transaction: the chunk is complete (unless a concurrent job recorded it first).
+
+    Idempotent: recording a recorded chunk changes nothing (a Ray task retried after its first
+    attempt committed, or a driver recording what its worker recorded); two processes recording
+    the same chunk at once leave one row (the primary key ``(run_id, chunk)``) and add its rows
+    to ``rows_done`` once."""
     with write(db.engine) as conn:
         seen = conn.execute(select(RunChunk.chunk).where(RunChunk.run_id == run_id, RunChunk.chunk == chunk)).first()
         if seen is not None:
             return
-        conn.execute(RunChunk.__table__.insert().values(run_id=run_id, chunk=chunk, start_row=r0, end_row=r1, finished_at=_now()))
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    RunChunk.__table__.insert().values(run_id=run_id, chunk=chunk, start_row=r0, end_row=r1, finished_at=_now())
+                )
+        except IntegrityError:
+            return  # recorded by a concurrent process between the select and the insert
         conn.execute(update(Run).where(Run.id == run_id).values(rows_done=Run.rows_done + (r1 - r0)))
 
 

@@ -7,14 +7,17 @@ transport).
   durable (a chunk the plan lists as done is read back, not recomputed).
 * :class:`LocalExecutor` — the default: this process, threads (below).
 * :class:`SerialExecutor` — one chunk after the other in the calling thread.
+* :class:`atlas.extract.ray_executor.RayExecutor` — chunks as Ray Data blocks, model actors on a
+  cluster (optional extra ``[ray]``); :func:`make_executor` builds one of the three by name.
 
 **LocalExecutor's threads.** On a CPU the batches run data-parallel: one compute thread per
 core torch would use, each running whole forward passes on one core (torch's intra-op threads
 are 1 for the run and restored after). On the 2-core reference machine that is about 1.07x
 faster than splitting every operation over both cores, and a batch's bytes no longer depend on
 the core count. The main thread plans chunk ``k + 1`` and queues its batches behind chunk
-``k``'s, so no compute thread waits at a chunk boundary. On an accelerator there is one compute
-thread.
+``k``'s, so no compute thread waits at a chunk boundary. On an accelerator the device path runs instead
+(:mod:`atlas.extract.device`): a chunk's rows and statistics stay on the device, and its copy to
+pinned memory and its writes overlap the next chunk's forward passes.
 
 Each file belongs to one single-thread *writer lane* (as many lanes as compute threads, files
 spread by size), which takes its chunks in order: it writes and syncs chunk ``k`` (whole pages
@@ -40,6 +43,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from atlas.errors import ExtractionError
 from atlas.extract.pipeline import ChunkResult, ChunkWork, compute_threads, one_core_per_pass
 from atlas.extract.plan import ChunkSpec
 from atlas.extract.runner import Target
@@ -209,9 +213,59 @@ class LocalExecutor:
 
     def map_chunks(self, work: ChunkWork, chunk_ids: Sequence[int]) -> Iterator[ChunkResult]:
         """The chunks in chunk order (sorted), each yielded once durable."""
+        if work.device_path:
+            yield from _device_run(work, sorted(chunk_ids), self.pipeline)
+            return
         run = _LocalRun(work, self.pipeline)
         try:
             with one_core_per_pass(work.device):
                 yield from run.run(sorted(chunk_ids))
         finally:
             run.close()
+
+
+def make_executor(name: str | None, **options: Any) -> Any:
+    """The executor called ``name`` (``local``, ``serial``, ``ray``) with its options
+    (``ray``: :class:`RayExecutor`'s; ``local``/``serial``: none).
+
+    Raises:
+        ExtractionError: an unknown name, or options the executor does not take.
+    """
+    name = (name or "local").lower()
+    given = {k: v for k, v in options.items() if v is not None}
+    if name == "ray":
+        from atlas.extract.ray_executor import RayExecutor
+
+        return RayExecutor(**given)
+    if name in ("local", "serial"):
+        if given:
+            raise ExtractionError(
+                f"{', '.join('--' + k.replace('_', '-') for k in given)} only apply to --executor ray",
+                hint="add --executor ray, or drop those options",
+            )
+        return LocalExecutor() if name == "local" else SerialExecutor()
+    raise ExtractionError(f"unknown executor {name!r}", hint="use --executor local, serial or ray")
+
+
+def _device_run(work: ChunkWork, chunk_ids: Sequence[int], overlap: bool) -> Iterator[ChunkResult]:
+    """The device path (:mod:`atlas.extract.device`): chunk ``k + 1``'s forward passes are queued
+    before chunk ``k`` is copied, written and digested, so the copy and the disk overlap the
+    device's compute (``overlap=False``: one chunk at a time)."""
+    done = set(work.plan.done)
+    pending = None
+    for k in chunk_ids:
+        if k in done:
+            if pending is not None:
+                yield work.finish(pending)
+                pending = None
+            yield work.read_chunk(k)
+            continue
+        launched = work.launch(k)
+        if pending is not None:
+            yield work.finish(pending)
+        pending = launched
+        if not overlap:
+            yield work.finish(pending)
+            pending = None
+    if pending is not None:
+        yield work.finish(pending)

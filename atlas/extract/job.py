@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from atlas.errors import ExtractionError
 from atlas.extract import bookkeeping
 from atlas.extract.options import DEFAULT_CHUNK_WORDS, TOP_K, ExtractOptions, parse_sites
 from atlas.extract.provenance import FORMAT_VERSION
@@ -84,7 +85,8 @@ def extract(
     overlap: int | None = None,
     chunk_words: int = DEFAULT_CHUNK_WORDS,
     top_k: int = TOP_K,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
+    executor_options: dict[str, Any] | None = None,
 ) -> int:
     """Extract word-level activations of every unit of ``model`` over ``corpus``; returns the run id.
 
@@ -100,7 +102,8 @@ def extract(
         batch_size: windows per forward pass (at most; on a CPU, batches are cut where padding would
             cost more than a forward pass, see :func:`atlas.extract.align.split_batches`).
         device: ``cpu`` or ``cuda``.
-        dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (arrays are float16 always).
+        dtype: model dtype: ``float32``, ``bfloat16``, ``float16`` (or ``fp32``, ``bf16``, ``fp16``;
+            arrays are float16 always).
         random_init: fresh weights of the same architecture, seeded by ``seed``.
         progress: show a progress bar (stderr).
         revision: a hub revision for hub ids.
@@ -108,8 +111,12 @@ def extract(
         overlap: subwords shared by consecutive windows (default: half a window).
         chunk_words: words per resumable chunk.
         top_k: top-activating words kept per neuron.
-        executor: who runs the chunks (:mod:`atlas.extract.executor`; default
-            :class:`~atlas.extract.executor.LocalExecutor`). The results are the same whichever.
+        executor: who runs the chunks: an :class:`~atlas.extract.executor.Executor`, or its name
+            ``local`` (the default, :class:`~atlas.extract.executor.LocalExecutor`), ``serial`` or
+            ``ray`` (:class:`~atlas.extract.ray_executor.RayExecutor`, a Ray cluster). The results
+            are the same whichever.
+        executor_options: options of a named executor (``ray``: ``address``, ``workers``,
+            ``gpus_per_worker``; see :func:`atlas.extract.executor.make_executor`).
 
     Raises:
         ExtractionError: bad options, unknown corpus, a model that will not load, an
@@ -119,47 +126,63 @@ def extract(
 
         >>> run_id = extract(db, "builtin:all-minilm-l6-v2", corpus="pud", name="minilm")  # doctest: +SKIP
     """
+    from atlas.extract.models import canonical_dtype
+
     options = ExtractOptions(
-        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, dtype, random_init, seed,
+        model, corpus, name, parse_sites(sites), layers, aggregation, batch_size, device, canonical_dtype(dtype), random_init, seed,
         revision, max_length, overlap, chunk_words, top_k,
     )
     with translating(f"extracting {model} over corpus {corpus!r}", where=database_label(db.engine)):
-        return _extract(db, options, executor, progress)
+        return _extract(db, options, executor, executor_options or {}, progress)
 
 
-def _extract(db: AtlasContext, options: ExtractOptions, executor: Executor | None, progress: bool) -> int:
+def _extract(
+    db: AtlasContext, options: ExtractOptions, executor: Executor | str | None, executor_options: dict[str, Any], progress: bool
+) -> int:
     """Check the options, load the corpus and the model, plan the run and execute it."""
+    from atlas.extract.executor import make_executor
     from atlas.extract.layout import load_corpus
     from atlas.extract.models import check_device, load_model, resolve_source
     from atlas.extract.plan import plan_run
     from atlas.extract.runner import ModelRunner
 
     options.check()
-    check_device(options.device)
+    if executor is None or isinstance(executor, str):
+        if executor == "ray" and options.device.startswith("cuda"):
+            executor_options = {"gpus_per_worker": 1.0, **executor_options}  # one GPU per model actor unless told
+        executor = make_executor(executor, **executor_options)  # bad names and options fail before any model loads
+    elif executor_options:
+        raise ExtractionError("executor_options apply to a named executor (executor='ray'), not to an executor object")
+    # An executor whose workers compute (Ray) needs the device on the workers, not here: the
+    # driver plans and reads back on its CPU, with the device path's reductions (the same bits).
+    remote = bool(getattr(executor, "computes_remotely", False)) and options.device != "cpu"
+    check_device("cpu" if remote and options.device.split(":", 1)[0] == "cuda" else options.device)
     resolve_source(options.model)
     info = load_corpus(db, options.corpus)
     loaded = load_model(
-        options.model, revision=options.revision, dtype=options.dtype, device=options.device,
+        options.model, revision=options.revision, dtype=options.dtype, device="cpu" if remote else options.device,
         random_init=options.random_init, seed=options.seed, max_length=options.max_length,
     )
     plan = plan_run(db, options, loaded, info)
     if plan.status == "done":
         return plan.run_id
-    return execute(db, plan, ModelRunner(loaded), executor=executor, progress=progress)
+    return execute(db, plan, ModelRunner(loaded), executor=executor, progress=progress, device_path=True if remote else None)
 
 
 def execute(
-    db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None, *, executor: Executor | None = None, progress: bool = False
+    db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None, *, executor: Executor | None = None,
+    progress: bool = False, device_path: bool | None = None,
 ) -> int:
     """Run every chunk of ``plan`` through ``executor``, record each as it becomes durable,
     merge the results in chunk order and finalize the run; returns the run id. On any error
-    (or Ctrl-C) the run is marked failed, and running the same extraction again resumes it."""
+    (or Ctrl-C) the run is marked failed, and running the same extraction again resumes it.
+    ``device_path``: see :class:`atlas.extract.pipeline.ChunkWork` (default: on an accelerator)."""
     from atlas.extract.executor import LocalExecutor
     from atlas.extract.merge import RunMerger, finalize_run
     from atlas.extract.pipeline import ChunkWork
 
     try:
-        with ChunkWork(db, plan, runner) as work:
+        with ChunkWork(db, plan, runner, device_path=device_path) as work:
             merger = RunMerger(plan, {f.key: work.header_digest(f.key) for f in plan.files})
             words, elapsed = _drive(db, plan, executor or LocalExecutor(), work, merger, progress)
         words_per_s = words / elapsed if words and elapsed > 0 else None

@@ -25,6 +25,8 @@ from typing import Any
 from atlas.errors import ExtractionError
 
 DTYPES = ("float32", "bfloat16", "float16")
+#: Short spellings of the dtypes (``--dtype bf16``), the same run as the long ones.
+DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 DEVICES = ("cpu", "cuda")
 #: Files whose bytes define a local model (config + weights + tokenizer).
 _IDENTITY_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".pt", ".pth")
@@ -64,9 +66,19 @@ def path_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def canonical_dtype(dtype: str) -> str:
+    """``bf16`` -> ``bfloat16``, ``fp16`` -> ``float16``, ``fp32`` -> ``float32``; other names as given.
+
+    >>> canonical_dtype("bf16"), canonical_dtype("float16")
+    ('bfloat16', 'float16')
+    """
+    return DTYPE_ALIASES.get(dtype.lower(), dtype) if isinstance(dtype, str) else dtype
+
+
 def _torch_dtype(dtype: str) -> Any:
     import torch
 
+    dtype = canonical_dtype(dtype)
     if dtype not in DTYPES:
         raise ExtractionError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
     return getattr(torch, dtype)

@@ -69,6 +69,17 @@ class PreparedChunk:
     totals: dict[str, int]
 
 
+@dataclass
+class LaunchedChunk:
+    """A chunk on the device path whose forward passes, statistics and copy are queued
+    (:meth:`ChunkWork.launch`)."""
+
+    spec: ChunkSpec
+    totals: dict[str, int]
+    partials: dict[Target, Any]  # atlas.extract.device.DevicePartial
+    copy: Any  # atlas.extract.device.PendingCopy
+
+
 def compute_threads(dev: Any) -> int:
     """Forward passes run at once: one per core torch would use on a CPU, one on an accelerator."""
     return max(1, torch.get_num_threads()) if dev.type == "cpu" else 1
@@ -121,12 +132,17 @@ class WordCapture:
         from atlas.extract.align import aggregate
 
         batch = self.local.batch
-        vec = aggregate(hidden, batch, self.aggregation).to(torch.float16).cpu()
-        rows = batch.extra.get("rows_t")
+        view = self.local.views[target]
+        vec = aggregate(hidden, batch, self.aggregation).to(torch.float16)
+        if vec.device != view.device:
+            vec = vec.to(view.device)
+        key = "rows_t" if view.device.type == "cpu" else f"rows_t:{view.device}"
+        rows = batch.extra.get(key)
         if rows is None:
-            rows = batch.extra["rows_t"] = torch.from_numpy(batch.rows)
-        # one scatter of the word rows into the chunk buffer (a torch view of its memory)
-        self.local.views[target].index_copy_(0, rows, vec)
+            rows = batch.extra[key] = torch.from_numpy(batch.rows).to(view.device)
+        # one scatter of the word rows into the chunk buffer (a torch view of its host memory,
+        # or a device tensor on the device path)
+        view.index_copy_(0, rows, vec)
 
 
 class ChunkWork:
@@ -136,12 +152,22 @@ class ChunkWork:
         db: an open atlas (the corpus is read from it; nothing is written to it).
         plan: the run's plan.
         runner: the loaded model; default: loaded from ``plan.model``.
+        device_path: keep a chunk's rows and statistics on the device until one pinned copy
+            (:mod:`atlas.extract.device`; default: on an accelerator).
     """
 
-    def __init__(self, db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None) -> None:
+    def __init__(
+        self, db: AtlasContext, plan: RunPlan, runner: ModelRunner | None = None, *, device_path: bool | None = None
+    ) -> None:
+        from atlas.extract.device import HostCopier
+
         self.db, self.plan = db, plan
         self.runner = runner if runner is not None else self._load(plan)
         self.device = self.runner.device
+        # on an accelerator, rows and statistics stay on the device (atlas.extract.device);
+        # device_path=True takes that path on a CPU too (tests)
+        self.device_path = self.device.type != "cpu" if device_path is None else device_path
+        self.copier = HostCopier(self.device) if self.device_path else None
         self.capture = WordCapture(plan.aggregation)
         self._stack = ExitStack()
         self._stack.enter_context(self.runner.capture(plan.targets, self.capture, stop_after_last=True))
@@ -234,6 +260,11 @@ class ChunkWork:
             self.writer(key).write(block, spec.r0)
         else:
             block = read_rows(self.paths[key], self.writer(key).offset, f.width, spec.r0, spec.r1)
+        if self.device_path:  # the partials of computed chunks came from the device: the same function
+            from atlas.extract.device import partial_stats
+
+            rows = torch.from_numpy(block if block.flags.writeable else block.copy())
+            return chunk_digest(block), partial_stats(rows.to(self.device), spec.r0, self.plan.top_k)
         acc = StreamStats(f.width, spec.r1 - spec.r0, self.plan.top_k, first_row=spec.r0, floor=floor)
         acc.update(block, spec.r0)
         return chunk_digest(block), acc.partial()
@@ -246,8 +277,45 @@ class ChunkWork:
             dict(totals or {}),
         )
 
+    def launch(self, k: int) -> LaunchedChunk:
+        """Device path: queue chunk ``k``'s forward passes into device buffers, reduce its
+        statistics on the device, and start the copy of both to pinned host memory; returns
+        before the device is done (:meth:`finish` waits)."""
+        from atlas.extract.device import device_partial
+
+        assert self.copier is not None, "launch() is the device path"
+        prepared = self.prepare(k)
+        spec, n = prepared.spec, prepared.spec.r1 - prepared.spec.r0
+        views = {key: torch.empty((n, self.files[key].width), dtype=torch.float16, device=self.device) for key in self.plan.targets}
+        with one_core_per_pass(self.device):
+            for batch in prepared.batches:
+                self.compute(batch, views)
+            partials = {key: device_partial(views[key], spec.r0, self.plan.top_k) for key in self.plan.targets}
+        tensors: dict[Any, torch.Tensor] = {("rows", key): views[key] for key in self.plan.targets}
+        for key, part in partials.items():
+            tensors.update({(name, key): t for name, t in part.tensors.items()})
+        return LaunchedChunk(spec, prepared.totals, partials, self.copier.start(tensors))
+
+    def finish(self, launched: LaunchedChunk) -> ChunkResult:
+        """Device path: wait for a launched chunk's copy, write its rows, digest them; its result."""
+        from atlas.extract.device import partial_stats
+
+        host = launched.copy.wait()
+        spec, parts = launched.spec, {}
+        for key in self.plan.targets:
+            block = host[("rows", key)].numpy()
+            self.writer(key).write(block, spec.r0)
+            mine = {name: host[(name, key)] for name in launched.partials[key].tensors}
+            part = launched.partials[key].to_host(mine)
+            if not (np.isfinite(part.lo).all() and np.isfinite(part.hi).all()):
+                part = partial_stats(host[("rows", key)], spec.r0, self.plan.top_k)  # inf/nan: the exact sums cannot hold them
+            parts[key] = (chunk_digest(block), part)
+        return self.result(spec, parts, True, launched.totals)
+
     def run_chunk(self, k: int) -> ChunkResult:
         """Compute chunk ``k`` (every batch in this thread), write it, digest and summarise it."""
+        if self.device_path:
+            return self.finish(self.launch(k))
         prepared = self.prepare(k)
         buffers = self.buffers(prepared.spec)
         views = {key: torch.from_numpy(buf) for key, buf in buffers.items()}

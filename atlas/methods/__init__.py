@@ -6,6 +6,7 @@
   built-ins and ``atlas.methods`` entry-point plug-ins;
 * :mod:`atlas.methods.stats` — per-neuron statistics, quantile thresholds, sufficient statistics;
 * :mod:`atlas.methods.ranking` — vectorised average precision;
+* :mod:`atlas.methods.device` — ``score(..., device="cuda")``: the matrix products and AP sorts in torch;
 * :mod:`atlas.methods.corpus` — iou, precision, recall, mi, selectivity, meandiff, probeless, ap, ap_sentence;
 * :mod:`atlas.methods.probe` — probe, control_selectivity;
 * :mod:`atlas.methods.job` — ``score(db, run)``: reads the store, writes ``method`` + ``score`` rows;

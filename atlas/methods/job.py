@@ -172,6 +172,7 @@ def score(
     min_count: int = MIN_COUNT,
     progress: bool = True,
     write: bool = True,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Score every neuron of a run against every concept of its corpus; store the score sets.
 
@@ -187,6 +188,8 @@ def score(
         min_count: concepts with fewer words are skipped (reported in ``skipped_concepts``).
         progress: show a progress bar on stderr (computing and writing, layer by layer).
         write: ``False`` computes and discards (the benchmarks' baseline); nothing is stored.
+        device: ``cuda`` runs the matrix products and the AP sorts on the GPU with torch
+            (:mod:`atlas.methods.device`; the same scores within float rounding); default: numpy.
 
     Returns:
         ``{"run_id", "n_neurons", "n_concepts", "skipped_concepts", "resumed_layers",
@@ -202,7 +205,9 @@ def score(
 
         >>> score(db, 1, methods="iou,selectivity", concepts="noun,negation")  # doctest: +SKIP
     """
-    with translating(f"scoring run {run}", where=database_label(db.engine)):
+    from atlas.methods.device import use_device
+
+    with translating(f"scoring run {run}", where=database_label(db.engine)), use_device(device):
         return _score(db, run, methods, concepts, params, min_count, progress, write)
 
 

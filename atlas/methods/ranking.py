@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from atlas.methods.device import average_precision_torch, current_device
+
 #: Bytes the AP pass may use for its blocks of neurons (all threads together).
 MEMORY_BUDGET = 256 << 20
 
@@ -124,6 +126,8 @@ def average_precision(
     n, d = X.shape
     if pairs is None:
         pairs = PositivePairs(Y)
+    if current_device() is not None:  # atlas score --device: the sorts on the device (atlas.methods.device)
+        return average_precision_torch(X, pairs, current_device(), progress=progress)
     c = pairs.n_concepts
     out = np.full((d, c), np.nan)
     nnz = pairs.nnz

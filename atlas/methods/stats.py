@@ -333,9 +333,16 @@ def accumulate(
         np.zeros((d, c), np.float64) if has_t and ties else None,
         np.zeros(d, np.int64) if has_t and ties else None,
     )
+    from atlas.methods.device import accumulate_block, current_device
+
+    dev = current_device()
     for start, stop in iter_blocks(n, block_rows):
         raw = np.asarray(X[start:stop])
         yb = np.asarray(Y[start:stop], dtype=np.float32)
+        if dev is not None:  # atlas score --device: the products on the device (atlas.methods.device)
+            for name, value in accumulate_block(raw, yb, thresholds, sums, ties, dev).items():
+                getattr(out, name).__iadd__(value)
+            continue
         if out.pos_sum is not None:
             out.pos_sum += np.asarray(raw, dtype=np.float32).T @ yb
         if thresholds is not None:

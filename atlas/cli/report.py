@@ -24,7 +24,7 @@ REPORT_EPILOG = """\
 examples:
   atlas report --out report/
   atlas report --model minilm --concept negation --concept noun --out report/
-  atlas report --run 1 --out /tmp/report
+  atlas report --run 1 --neuron minilm/mlp.0/829 --top 3 --out /tmp/report
 
 Open report/index.html in a browser: no network, no server needed.
 """
@@ -51,6 +51,10 @@ def register(sub: Any) -> None:
     library_option(which, "--model", dest="models", action="append", metavar="MODEL", help="report on this model (repeatable)")
     library_option(p, "--concept", dest="concepts", action="append", metavar="CONCEPT",
                    help="a concept page for this concept (repeatable; default: a handful of the best scored)")
+    library_option(p, "--neuron", dest="neurons", action="append", metavar="NEURON",
+                   help="also a card for this neuron, e.g. minilm/mlp.0/829 (repeatable)")
+    library_option(p, "--top", type=int, metavar="N", default_from=("report", "top"),
+                   help="units per method in a concept's top-units table, each with its card (default: {default})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the report into (created)")
     add_db_option(p)
     p.set_defaults(func=_cmd_report)
@@ -87,6 +91,6 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     db = open_atlas(args)
-    summary = db.report(args.out, **given(args, "runs", "models", "concepts"))
+    summary = db.report(args.out, **given(args, "runs", "models", "concepts", "neurons", "top"))
     print(f"wrote {summary['pages']} pages in {summary['seconds']:.1f} s: {summary['index']}")
     return 0

@@ -11,7 +11,6 @@ probe accuracy against k.
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import numpy as np
@@ -41,14 +40,15 @@ def _pyplot() -> Any:
 
 
 def _svg(fig: Any) -> str:
-    """The figure as an ``<svg>`` element scaled to its container; the figure is closed."""
+    """The figure as an ``<svg>`` element at its own size (shrunk to fit a narrower page by the
+    page's style); the figure is closed."""
     plt = _pyplot()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
-    return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg \1class="figure" role="img"', text, count=1)
+    return text.replace("<svg ", '<svg class="figure" role="img" ', 1)
 
 
 def _plain_ticks(axis: Any) -> None:
@@ -138,6 +138,7 @@ def top_unit_layers(tops: dict[str, pd.DataFrame], n_layers: int, title: str) ->
         counts = np.bincount(frame["layer"].astype(int).clip(0, n_layers - 1), minlength=n_layers)
         ax.bar(layers - 0.4 + (i + 0.5) * width, counts, width=width, label=method)
     ax.set_xticks(layers)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("layer")
     ax.set_ylabel("top units (count)")
     ax.set_title(title, fontsize=9)

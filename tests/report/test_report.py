@@ -108,3 +108,15 @@ def test_report_errors_and_cli(fx, tmp_path, capsys):
     assert out.startswith("wrote ") and "index.html" in out
     frame = db.report_data("probe_curve", [2], "negation")
     assert frame.attrs["source"]["kind"] == "sql" and "probe_curve" in frame.attrs["source"]["text"]
+
+
+def test_describe_neuron_prints_its_histogram(fx, capsys):
+    db, _ = fx
+    url = db.engine.url.render_as_string(hide_password=False)
+    assert main(["describe", "neuron minilm/mlp.0/0", "--db", url, "--store", str(db.store.root)]) == 0
+    out = capsys.readouterr().out
+    hist = db.neuron("minilm/mlp.0/0")["histogram"]
+    assert out.splitlines()[0].startswith("what the atlas holds on minilm/mlp.0/0")
+    assert f"activations (run {hist.attrs['run']}, 20 bins; bars on a log scale):" in out
+    bars = [line for line in out.splitlines() if " | " in line]
+    assert [int(line.split()[-1]) for line in bars] == hist["count"].tolist()

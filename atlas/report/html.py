@@ -336,9 +336,10 @@ def _probe_panels(db: Any, site: Site, subject: data.Subject, concept: str) -> s
             f"--concepts {concept})")
     if curve.empty:
         return panel("Probe accuracy per layer", f'<p class="empty">{esc(hint)}</p>', curve)
-    title = f"{concept}: full probe, top/random/bottom-k, control task, majority"
-    layers = panel("Probe accuracy per layer", figure(plots.probe_layers(curve, title), hint), curve)
-    k = panel("Probe accuracy against k", figure(plots.probe_accuracy_vs_k(curve, f"{concept}: accuracy vs k"),
+    title = concept
+    layers = panel("Probe accuracy per layer: full probe, top/random/bottom-k neurons, control task, majority baseline",
+                   figure(plots.probe_layers(curve, title), hint), curve)
+    k = panel("Probe accuracy against k", figure(plots.probe_accuracy_vs_k(curve, title),
                                                  "no accuracy-vs-k points stored"), curve)
     wide = curve[curve["k"].isna()].pivot_table(index=["model", "task", "site", "layer"], columns="metric",
                                                  values="value", aggfunc="first").reset_index()

@@ -187,8 +187,8 @@ def probe_layers(curve: pd.DataFrame, title: str) -> str | None:
         ax.set_ylim(0, 1.02)
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0][0].set_ylabel("held-out accuracy")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.suptitle(title, fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title=title,
+                       title_fontsize=7)
     return _svg(fig)
 
 
@@ -206,13 +206,14 @@ def probe_accuracy_vs_k(curve: pd.DataFrame, title: str) -> str | None:
             line = line.sort_values("k")
             ax.plot(line["k"].astype(float), line["value"], marker="o", markersize=3, label=f"layer {layer}")
         ax.set_xscale("log")
+        ax.set_xticks(sorted(frame["k"].astype(float).unique()))
         _plain_ticks(ax.xaxis)
         ax.set_title(f"{model} {site}: {task}", fontsize=9)
         ax.set_xlabel("k (neurons kept, log scale)")
         ax.set_ylim(0, 1.02)
     axes[0][0].set_ylabel("held-out accuracy")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.suptitle(title, fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title=title,
+                       title_fontsize=7)
     return _svg(fig)
 
 

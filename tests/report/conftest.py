@@ -17,3 +17,4 @@ from fixture_atlas import FixtureData, build_fixture_atlas  # noqa: E402
 def fx(db: Any) -> tuple[Any, FixtureData]:
     """The ``db`` atlas (SQLite and PostgreSQL) filled with the fixture atlas."""
     return db, build_fixture_atlas(db)
+

@@ -16,6 +16,7 @@ from atlas.cli import main
 from atlas.errors import AtlasError
 from atlas.report import data
 from atlas.report.html import slug, write_report
+from tests.report.helpers import add_probe_curve
 
 
 def test_detector_counts_are_the_view_rows(fx):
@@ -31,23 +32,9 @@ def test_detector_counts_are_the_view_rows(fx):
     assert np.allclose(fast["fraction"], slow["fraction"].astype(float)) and np.allclose(fast["depth"], slow["depth"].astype(float))
 
 
-def _add_curve(db) -> None:
-    """acc_at_k points for minilm's negation probe (the fixture stores none)."""
-    with db.write() as conn:
-        rows = conn.execute(text(
-            "SELECT pr.run_id, pr.method_id, pr.layer_id FROM probe_result AS pr JOIN run AS r ON r.id = pr.run_id "
-            "JOIN model AS m ON m.id = r.model_id WHERE m.name = 'minilm' AND pr.task = 'negation' "
-            "AND pr.metric = 'accuracy'")).all()
-        for run_id, method_id, layer_id in rows:
-            for k, acc in ((1, 0.6), (4, 0.7), (8, 0.8)):
-                conn.execute(text("INSERT INTO probe_result (run_id, method_id, layer_id, task, metric, value) "
-                                  "VALUES (:r, :m, :l, 'negation', :metric, :v)"),
-                             {"r": run_id, "m": method_id, "l": layer_id, "metric": f"acc_at_k={k}", "v": acc})
-
-
 def test_report_pages_link_and_show_their_sources(fx, tmp_path):
     db, _ = fx
-    _add_curve(db)
+    add_probe_curve(db)
     out = tmp_path / "report"
     summary = write_report(db, out, models=["minilm"], concepts=["negation"], top=2)
     names = {p.name for p in out.iterdir()}
@@ -62,8 +49,8 @@ def test_report_pages_link_and_show_their_sources(fx, tmp_path):
         for href in re.findall(r'<a href="([^"]+)"', page.read_text()):
             assert (out / htmlmod.unescape(href)).is_file(), (page.name, href)
     # the figures: probe per layer, accuracy against k, agreement, layer distribution, compare bars
-    assert concept.count("<svg") >= 5
-    assert "acc_at_k" not in concept or "accuracy against k" in concept.lower()
+    assert concept.count("<svg") == 5  # agreement, layer distribution, compare, probe per layer, accuracy vs k
+    assert "no accuracy-vs-k points stored" not in concept and "k (neurons kept, log scale)" in concept
     # the SQL a page shows gives the page's rows again
     model_page = (out / "model-minilm.html").read_text()
     shown = re.search(r"atlas sql (&quot;|&#x27;)(SELECT model, run_id.*?)\1</pre>", model_page)

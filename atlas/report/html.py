@@ -112,10 +112,18 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def number(value: float) -> str:
+    """A float as the tables show it: four significant digits, blank for NaN.
+
+    >>> number(0.0194323138147549), number(12345.6), number(float("nan"))
+    ('0.01943', '12346', '')
+    """
+    return "" if value != value else (f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}")
+
+
 def _cell(value: Any, column: str, site: Site) -> str:
     if isinstance(value, float):
-        text = "" if value != value else (f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}")
-        return f'<td class="num">{text}</td>'
+        return f'<td class="num">{number(value)}</td>'
     if isinstance(value, (int,)) and not isinstance(value, bool):
         return f'<td class="num">{value}</td>'
     if value is None or value is pd.NA or (hasattr(value, "dtype") and value != value):
@@ -378,8 +386,10 @@ def _neuron_page(db: Any, site: Site, neuron: str) -> None:
             how = HOW_TO_FILL.get(name, "").format(run=run_text, neuron=neuron)
             body.append(panel(title, f'<p class="empty">none yet{f" (how to get it: {esc(how)})" if how else ""}</p>', src))
         elif name == "stats":
-            pairs = frame.T.reset_index().set_axis(["field", "value"], axis=1)
-            body.append(panel(title, table(pairs.astype(str), site), src))
+            values = [number(v) if isinstance(v, float) else ("" if v is None or v is pd.NA else str(v))
+                      for v in frame.iloc[0].tolist()]
+            pairs = pd.DataFrame({"field": [str(c) for c in frame.columns], "value": values})
+            body.append(panel(title, table(pairs, site), src))
         elif name == "histogram":
             svg = plots.histogram(frame, f"{neuron} (run {frame.attrs.get('run', run_text)})")
             body.append(panel(title, figure(svg, "no activations"), src))

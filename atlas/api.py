@@ -238,6 +238,45 @@ class Atlas:
             part.attrs["warnings"] = list(frame.attrs.get("warnings", []))
         return sections
 
+    def sql(self, text: str, **kwargs: Any) -> pd.DataFrame:
+        """Run one read-only SQL statement (tables and the named views of ``schema/``); a write is
+        refused. See :func:`atlas.report.sql.run_sql` (``limit``, ``timeout_s``).
+
+        Example:
+            >>> db.sql("SELECT layer, n_detectors FROM layer_detector_counts WHERE model = 'minilm'")  # doctest: +SKIP
+        """
+        from atlas.report.sql import run_sql
+
+        self.check()
+        return run_sql(self, text, **kwargs)
+
+    def report(self, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+        """Write the static HTML report into the folder ``out``: an overview per model, a page per
+        concept, a card per neuron it mentions and a comparison; see
+        :func:`atlas.report.html.write_report` (``runs``, ``models``, ``concepts``, ``top``)."""
+        from atlas.report.html import write_report
+
+        self.check()
+        return write_report(self, out, **kwargs)
+
+    def report_data(self, part: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """One of the report's DataFrames (``attrs["source"]`` holds its SQL or query): ``part``
+        names a function of :mod:`atlas.report.data` (``detector_counts``, ``top_units``,
+        ``probe_curve``, ``compare_depth``, ``model_layers``, ``scored_concepts``, ...).
+
+        Example:
+            >>> db.report_data("probe_curve", [1], "negation")  # doctest: +SKIP
+        """
+        from atlas.report import data
+
+        self.check()
+        func = getattr(data, part, None) if part in data.PARTS else None
+        if func is None:
+            from atlas.errors import AtlasError
+
+            raise AtlasError(f"no report data {part!r}", hint=f"one of: {', '.join(data.PARTS)}")
+        return func(self, *args, **kwargs)
+
     def compile(self, text: str, **kwargs: Any) -> str:
         """The SQL a query compiles to, for this database's dialect."""
         from atlas.query.api import compile_query
@@ -370,9 +409,13 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.query.api import run_query as func
     elif name == "compile":
         from atlas.query.api import compile_query as func
+    elif name == "sql":
+        from atlas.report.sql import run_sql as func
+    elif name == "report":
+        from atlas.report.html import write_report as func
     else:
         raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
-                       "explain_neurons, query, compile")
+                       "explain_neurons, query, compile, sql, report")
     return func
 
 

@@ -47,6 +47,10 @@ DEMO_QUERIES: list[tuple[str, str]] = [
 ]
 
 
+#: The concepts of the demo's report (``atlas report --concept ...``), and its top units per method.
+DEMO_REPORT_CONCEPTS = ("negation", "noun", "past_tense")
+DEMO_REPORT_TOP = 3
+
 #: The SQLite file ``atlas demo`` builds unless told otherwise.
 DEMO_PATH = "atlas-demo.db"
 
@@ -68,6 +72,7 @@ def run_demo(
     fresh: bool = True,
     n_sentences: int | None = None,
     progress: bool = True,
+    report: bool = True,
     out: Any = None,
 ) -> Any:
     """Build the demo atlas at ``path`` (a SQLite file) and print the demo queries.
@@ -77,6 +82,8 @@ def run_demo(
         fresh: delete an existing demo atlas at ``path`` first.
         n_sentences: use only the first N sentences of the demo corpus (tests use a few hundred).
         progress: show progress bars.
+        report: end by writing the HTML report (``atlas report``) into ``<stem>-report/`` beside
+            the atlas, and print its path and its time against the scoring time.
         out: where to print (default ``sys.stdout``).
 
     Returns:
@@ -108,9 +115,12 @@ def run_demo(
         runs[label] = db.extract(
             DEMO_MODEL, corpus="demo", name=name, sites=("mlp", "resid"), random_init=random_init, progress=progress
         )
+    scoring_s = 0.0
     for label, run_id in runs.items():
         step(f"score: {label} against the named concepts and UPOS tags")
+        t0 = time.perf_counter()
         summary = db.score(run_id, methods=demo_methods(), concepts=demo_concepts(db), progress=progress)
+        scoring_s += time.perf_counter() - t0
         n_scores = sum(m["rows"] for m in summary["methods"].values())
         print(
             f"   {n_scores:,} scores: {summary['n_neurons']:,} neurons x {summary['n_concepts']} concepts x "
@@ -120,9 +130,24 @@ def run_demo(
 
     step("queries")
     _ask(db, out)
+    if report:
+        step("report: overview, concept pages, neuron cards, comparison")
+        _report(db, path, scoring_s, out)
     print(f"\ndone in {time.perf_counter() - started:.0f} s. The atlas is {path}; ask it more:", file=out)
     print(f'  atlas query --db sqlite:///{path} "show concepts"', file=out)
     return db
+
+
+def _report(db: Any, path: Path, scoring_s: float, out: Any) -> None:
+    """Write the demo's report beside the atlas and say where, and how long it took against scoring."""
+    folder = path.with_name(path.stem + "-report")
+    concepts = [c for c in DEMO_REPORT_CONCEPTS if c in set(demo_concepts(db))]
+    summary = db.report(folder, models=["minilm"], concepts=concepts, top=DEMO_REPORT_TOP)
+    ratio = summary["seconds"] / scoring_s if scoring_s > 0 else float("nan")
+    print(f"   {summary['pages']} pages in {summary['seconds']:.1f} s ({ratio:.2f} of the {scoring_s:.0f} s of scoring)",
+          file=out)
+    print(f"   open {summary['index']}", file=out)
+    print(f"   the same for your atlas: atlas report --db sqlite:///{path} --out report/", file=out)
 
 
 def _open(path: Path, *, fresh: bool) -> Any:

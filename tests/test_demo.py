@@ -30,4 +30,11 @@ def test_demo_builds_an_atlas_and_answers_every_query(tmp_path):
     cmp = db.query("compare minilm, minilm-random where ap(noun) > 0.5 by depth")
     assert set(cmp["model"]) == {"minilm", "minilm-random"}
     assert ((cmp["fraction"] >= 0) & (cmp["fraction"] <= 1)).all()
+    # it ends by writing its report beside the atlas, and says where and how long it took
+    report = tmp_path / "demo-report" / "index.html"
+    assert report.is_file() and f"open {report}" in text
+    line = next(l for l in text.splitlines() if " pages in " in l)
+    seconds, scoring = float(line.split(" pages in ")[1].split(" s ")[0]), float(line.split(" of the ")[1].split(" s ")[0])
+    assert 0 < seconds and 0 < scoring
+    assert (tmp_path / "demo-report" / "concept-negation.html").is_file()
     db.close()

@@ -58,11 +58,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "describe",
         help="say what a query asks, in English",
-        description="Print one English sentence saying what a query asks (no database needed).",
-        epilog='examples:\n  atlas describe "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"',
+        description=("Print one English sentence saying what a query asks (no database needed). For\n"
+                     "'neuron NEURON' with an atlas at hand (--db, $ATLAS_DB or ./atlas.db), the neuron's\n"
+                     "activation histogram follows, as text."),
+        epilog=('examples:\n  atlas describe "neurons in bert layer>8 where selectivity(negation)>0.5 and iou(noun)>0.3"\n'
+                '  atlas describe "neuron minilm/mlp.0/829" --db sqlite:///atlas-demo.db'),
         formatter_class=Formatter,
     )
     p.add_argument("text", metavar="QUERY")
+    add_db_option(p)
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser(
@@ -87,8 +91,9 @@ SECTION_TITLES = {
 }
 
 
-def text_histogram(frame: Any, width: int = 40) -> str:
-    """A histogram section (low, high, count) as text bars, one line per bin.
+def text_histogram(frame: Any, width: int = 40, *, log: bool = False) -> str:
+    """A histogram section (low, high, count) as text bars, one line per bin (``log``: bar
+    lengths on a log scale, log(1 + count), so that a tail of a few words still shows).
 
     >>> import pandas as pd
     >>> print(text_histogram(pd.DataFrame({"low": [0.0, 0.5], "high": [0.5, 1.0], "count": [1, 2]}), width=4))
@@ -97,10 +102,13 @@ def text_histogram(frame: Any, width: int = 40) -> str:
     """
     if frame.empty:
         return "(no activations)"
-    top = max(int(frame["count"].max()), 1)
+    import math
+
+    scale = (lambda n: math.log1p(n)) if log else (lambda n: float(n))
+    top = max(scale(int(frame["count"].max())), 1.0)
     lines = []
     for low, high, count in frame[["low", "high", "count"]].itertuples(index=False):
-        bar = "#" * int(round(width * int(count) / top))
+        bar = "#" * int(round(width * scale(int(count)) / top))
         lines.append(f"{low:7.3f} .. {high:7.3f} | {bar:<{width}}  {int(count)}")
     return "\n".join(lines)
 
@@ -203,10 +211,24 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    from atlas.api import describe_query
+    from atlas.api import describe_query, parse_query
 
     print(describe_query(args.text))
+    statement = parse_query(args.text)
+    if type(statement).__name__ == "NeuronView" and _atlas_at_hand(args):
+        db = open_atlas(args)
+        histogram = db.neuron(str(statement.neuron))["histogram"]  # type: ignore[attr-defined]
+        run = histogram.attrs.get("run")
+        print(f"\nactivations{f' (run {run}, {len(histogram)} bins' if run is not None else ' ('}; bars on a log scale):")
+        print(text_histogram(histogram, log=True))
+        for warning in histogram.attrs.get("warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _atlas_at_hand(args: argparse.Namespace) -> bool:
+    """Whether ``describe`` may open an atlas: ``--db`` or ``$ATLAS_DB`` given, or ./atlas.db exists."""
+    return bool(getattr(args, "db", None) or os.environ.get("ATLAS_DB") or os.path.exists("atlas.db"))
 
 
 def _cmd_fmt(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """explanations: the search's metric, score, lengths, counts and parameter set on each row
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-29
 
 ``explanation`` (compositional explanations, ``atlas explain``) gains the columns the search
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

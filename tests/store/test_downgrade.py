@@ -85,7 +85,7 @@ def test_downgrade_dropping_rows_refuses(db):
     assert migrate.current_revision(db.engine) == "0001"
 
 
-@pytest.mark.parametrize("revision", ["zzz", "0009", "-x", "0", ""])
+@pytest.mark.parametrize("revision", ["zzz", "0099", "-x", "0", ""])
 def test_unknown_revision_lists_the_valid_ones(db, revision):
     with pytest.raises(StoreError) as info:
         migrate.downgrade(db.engine, revision)
@@ -93,8 +93,8 @@ def test_unknown_revision_lists_the_valid_ones(db, revision):
 
 
 def test_too_many_steps(db):
-    with pytest.raises(StoreError, match="cannot downgrade .* to '-5'.*valid targets"):
-        migrate.downgrade(db.engine, "-5", force=True)
+    with pytest.raises(StoreError, match="cannot downgrade .* to '-50'.*valid targets"):
+        migrate.downgrade(db.engine, "-50", force=True)
 
 
 def _fill_probe_result(db, *, probe=True):

@@ -247,6 +247,29 @@ class Atlas:
         """The query's canonical text (parses back to the same tree)."""
         return format_query(text)
 
+    # -- the shared knowledge base (atlas.kb) --------------------------------------------------
+    def kb_init(self, **kwargs: Any) -> dict[str, Any]:
+        """Create or check the reader, annotator and writer roles (PostgreSQL); see
+        :func:`atlas.kb.roles.init_roles` (``prefix``, ``timeout_s``)."""
+        from atlas.kb.roles import init_roles
+
+        self.check()
+        return init_roles(self.engine, **kwargs)
+
+    def kb_grant(self, user: str, role: str, **kwargs: Any) -> dict[str, Any]:
+        """Make ``user`` a reader, annotator or writer; see :func:`atlas.kb.roles.grant`."""
+        from atlas.kb.roles import grant
+
+        self.check()
+        return grant(self.engine, user, role, **kwargs)
+
+    def whoami(self) -> dict[str, Any]:
+        """The database user of this connection and its atlas role; see :func:`atlas.kb.roles.current_roles`."""
+        from atlas.kb.roles import current_roles
+
+        self.check()
+        return current_roles(self.engine)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -270,6 +270,33 @@ class Atlas:
         self.check()
         return current_roles(self.engine)
 
+    def add_note(self, target: str, text: str = "", **kwargs: Any) -> int:
+        """A note (or, with ``label=``, a label) on a neuron, ``concept:``, ``model:`` or ``run:``
+        target; returns its id. See :func:`atlas.kb.notes.add_note` (``private``, ``author``)."""
+        from atlas.kb.notes import add_note
+
+        self.check()
+        return add_note(self, target, text, **kwargs)
+
+    def label(self, target: str, label: str, **kwargs: Any) -> int:
+        """Label a neuron (or another target): ``db.label("minilm/mlp.0/829", "negation detector")``."""
+        return self.add_note(target, kwargs.pop("text", ""), label=label, **kwargs)
+
+    def notes(self, **kwargs: Any) -> pd.DataFrame:
+        """Notes and labels you may read; see :func:`atlas.kb.notes.list_notes` (``target``,
+        ``author``, ``label``, ``model``, ``labels_only``)."""
+        from atlas.kb.notes import list_notes
+
+        self.check()
+        return list_notes(self, **kwargs)
+
+    def remove_note(self, note_id: int) -> None:
+        """Delete one of your notes or labels; see :func:`atlas.kb.notes.remove_note`."""
+        from atlas.kb.notes import remove_note
+
+        self.check()
+        remove_note(self, note_id)
+
     def close(self) -> None:
         self.engine.dispose()
 

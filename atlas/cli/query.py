@@ -135,7 +135,7 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
         elif fmt == "json":
             import json
 
-            text = json.dumps({k: json.loads(v.to_json(orient="records")) for k, v in sections.items()}, indent=2) + "\n"
+            text = json.dumps({k: json.loads(v.to_json(orient="records", date_format="iso")) for k, v in sections.items()}, indent=2) + "\n"
         else:
             text = _sections_text(sections) + "\n"
         _emit(text, output)
@@ -151,7 +151,7 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
     if fmt == "csv":
         text = frame.to_csv(index=False)
     elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2) + "\n"
+        text = frame.to_json(orient="records", date_format="iso", indent=2) + "\n"
     else:
         text = render_table(frame, empty="(no rows)") + "\n"
     _emit(text, output)

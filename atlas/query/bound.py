@@ -49,6 +49,8 @@ FIELDS = {
     "max": ("stat", "max"),
     "fire_rate": ("stat", "fire_rate"),
     "threshold": ("stat", "threshold"),
+    # a lab's label on the neuron (a ``note`` row with a label): ``label = "negation detector"``
+    "label": ("note", "label"),
 }
 #: Fields of a ``probes`` condition: name → "text" (= or != a name) or "number".
 PROBE_FIELDS = {"task": "text", "metric": "text", "method": "text", "layer": "number", "value": "number"}

@@ -138,6 +138,8 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
     if isinstance(node, ast.NeuronView):
         return (f"what the atlas holds on {node.neuron}: its statistics, its best concepts by each method, "
                 "its top words in context, a histogram of its activations, its explanations and notes")
+    if isinstance(node, ast.NotesQuery):
+        return f"the lab's notes and labels on {node.neuron}, oldest first"
     if isinstance(node, ast.WordsQuery):
         by = node.by or "mean"
         order = "most frequent first" if by == "count" else f"highest {by} activation first"

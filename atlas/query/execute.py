@@ -194,7 +194,7 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     result = conn.execute(plan.select)
     columns = list(result.keys())
     rows = result.all()
-    cut = plan.kind in ("neurons", "top_tokens", "show", "probes") and not plan.composite_refs and len(rows) > plan.limit
+    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes") and not plan.composite_refs and len(rows) > plan.limit
     if cut:
         rows = rows[: plan.limit]
     extra: Any = None

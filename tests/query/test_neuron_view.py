@@ -46,7 +46,10 @@ def test_best_concepts_are_the_fixture_scores(fx: tuple[Any, Any]) -> None:
     stats = sections["stats"].iloc[0]
     ref_stats = data.stats[data.stats["neuron_id"] == nid].iloc[0]
     assert stats["mean"] == pytest.approx(ref_stats["mean"]) and stats["run"] == data.runs["minilm"]
-    assert sections["explanations"].empty and sections["notes"].empty
+    assert sections["explanations"].empty
+    from fixture_atlas import NOTES
+
+    assert sections["notes"]["text"].tolist() == [t for n, _, _, _, t in NOTES if n == NEURON]
     assert len(sections["top_words"]) == 5
 
 

@@ -297,6 +297,50 @@ class Atlas:
         self.check()
         remove_note(self, note_id)
 
+    def save_query(self, name: str, text: str, **kwargs: Any) -> dict[str, Any]:
+        """Keep a parameterised query (``$name`` placeholders) for the lab; see
+        :func:`atlas.kb.saved.save_query` (``description``, ``replace``)."""
+        from atlas.kb.saved import save_query
+
+        self.check()
+        return save_query(self, name, text, **kwargs)
+
+    def saved_queries(self) -> pd.DataFrame:
+        """The saved queries with their parameters; see :func:`atlas.kb.saved.saved_queries`."""
+        from atlas.kb.saved import saved_queries
+
+        self.check()
+        return saved_queries(self)
+
+    def run_saved(self, name: str, params: dict[str, str] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Run a saved query, each parameter going in as one token of the language; see
+        :func:`atlas.kb.saved.run_saved` (``limit``, ``timeout_s`` as :meth:`query`)."""
+        from atlas.kb.saved import run_saved
+
+        self.check()
+        return run_saved(self, name, params, **kwargs)
+
+    def saved_query_text(self, name: str, params: dict[str, str] | None = None) -> str:
+        """A saved query's text with its parameters filled in as tokens (what :meth:`run_saved` runs)."""
+        from atlas.kb.saved import fill, saved_text
+
+        self.check()
+        return fill(saved_text(self, name), dict(params or {}))
+
+    def remove_saved(self, name: str) -> None:
+        """Delete a saved query."""
+        from atlas.kb.saved import remove_saved
+
+        self.check()
+        remove_saved(self, name)
+
+    def load_saved(self, folder: str | Path, **kwargs: Any) -> list[str]:
+        """Save every ``NAME.nql`` of a folder (in one transaction); see :func:`atlas.kb.saved.load_folder`."""
+        from atlas.kb.saved import load_folder
+
+        self.check()
+        return load_folder(self, folder, **kwargs)
+
     def close(self) -> None:
         self.engine.dispose()
 

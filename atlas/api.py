@@ -341,6 +341,21 @@ class Atlas:
         self.check()
         return load_folder(self, folder, **kwargs)
 
+    def export(self, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+        """Write a model's or a run's part of the atlas to files; see :func:`atlas.kb.transfer.export_atlas`
+        (``model``, ``run``, ``fmt``, ``activations``)."""
+        from atlas.kb.transfer import export_atlas
+
+        self.check()
+        return export_atlas(self, out, **kwargs)
+
+    def import_export(self, folder: str | Path) -> dict[str, int]:
+        """Add an export (``atlas export``) to this atlas in one transaction; see :func:`atlas.kb.transfer.import_atlas`."""
+        from atlas.kb.transfer import import_atlas
+
+        self.check()
+        return import_atlas(self, folder)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -189,6 +189,15 @@ def fetch(engine: Engine | Connection, plan: Plan, *, timeout_s: float = 30, clo
                 return _fetch(conn, plan, clock)
 
 
+def utc_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Time columns as UTC-aware timestamps: SQLite hands back naive UTC times, PostgreSQL aware
+    ones, and an answer must read the same on both."""
+    for name in columns:
+        if name in frame.columns:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
 def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     arm(conn, clock)
     result = conn.execute(plan.select)
@@ -206,6 +215,8 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
         extra = pd.DataFrame([tuple(r) for r in second.all()], columns=list(second.keys()))
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     frame = shape(plan, frame, extra)
+    if plan.kind == "notes":
+        utc_times(frame, "created_at")
     frame.attrs["cut"] = cut
     return frame
 

@@ -44,7 +44,7 @@ from atlas.errors import AtlasError
 from atlas.query.binder import load_sets
 from atlas.query.bound import ModelInfo, ScoreRef, params_json
 from atlas.query.compiler import Plan, as_stored_array
-from atlas.query.execute import Clock, arm, fetch
+from atlas.query.execute import Clock, arm, fetch, utc_times
 from atlas.store.scores import unpack
 from atlas.store.tables import SCORE_BLOCK, Concept, Method, Run, ScoreSet, ScoreVector, Token
 
@@ -102,7 +102,7 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
     for name in ("explanations", "notes"):
         arm(conn, clock)
         result = conn.execute(plan.parts[name])
-        out[name] = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
+        out[name] = utc_times(pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys())), "created_at")
     if not out["explanations"].empty:
         out["explanations"]["params"] = [params_json(p) for p in out["explanations"]["params"]]
     return out

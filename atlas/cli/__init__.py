@@ -22,12 +22,12 @@ import sys
 from collections.abc import Sequence
 
 from atlas._version import __version__
-from atlas.cli import corpus, db, demo, extract, kb, note, query, saved, score, transfer
+from atlas.cli import corpus, db, demo, extract, kb, note, query, saved, score, serve, transfer
 from atlas.cli._common import Formatter, add_db_option
 from atlas.errors import AtlasError
 
 #: The command groups, in the order they appear in ``atlas --help``.
-COMMAND_MODULES = (db, corpus, extract, score, query, saved, note, transfer, kb, demo)
+COMMAND_MODULES = (db, corpus, extract, score, query, saved, note, transfer, kb, serve, demo)
 
 EPILOG = """\
 examples:

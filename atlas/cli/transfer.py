@@ -14,6 +14,7 @@ examples:
   atlas export --model minilm --out minilm-export/                      Parquet (needs pyarrow)
   atlas export --run 3 --out run3/ --format csv
   atlas export --model minilm --out minilm-export/ --format jsonl --activations
+  atlas export --model minilm --out minilm-oai/ --format csv --records openai
   atlas import minilm-export/ --db postgresql+psycopg://host/lab        into another atlas
   atlas export --all --out lab/ --activations && atlas import lab/ --db postgresql+psycopg://host/lab
 
@@ -35,6 +36,8 @@ def register(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
     p.add_argument("--format", dest="fmt", choices=("parquet", "csv", "jsonl"), default="parquet")
     p.add_argument("--activations", action="store_true", help="also copy the runs' activation arrays (.npy)")
+    p.add_argument("--records", choices=("openai", "neuronpedia"),
+                   help="also write a record per neuron: OpenAI automated-interpretability NeuronRecord JSON, or Neuronpedia's")
     add_db_option(p)
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser("import", help="add an export to this atlas",
@@ -47,8 +50,7 @@ def register(sub: Any) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     manifest = open_atlas(args).export(args.out, model=args.model, run=args.run, everything=args.everything,
-                                       fmt=args.fmt,
-                                       activations=args.activations)
+                                       fmt=args.fmt, activations=args.activations, records=args.records)
     rows = sum(t["rows"] for t in manifest["tables"].values())
     print(f"exported {rows:,} rows of {len(manifest['tables'])} tables and {manifest['scores']['rows']:,} scores "
           f"to {args.out}" + (f" with {len(manifest['activations'])} activation files" if args.activations else ""))

@@ -16,6 +16,9 @@
   params, concept, neuron, value (complete sets only; the view ``score``).
 * ``activations/`` (``--activations``): the activation arrays (``.npy``) of the exported runs,
   at their paths under the store root.
+* ``records/openai/`` or ``records/neuronpedia/`` (``--records``): a record per neuron in the
+  formats of OpenAI's automated-interpretability and of Neuronpedia (:mod:`atlas.kb.records`
+  documents the mapping).
 
 Values are written the same way in the three formats: JSON columns as JSON text, times as ISO
 8601, packed score vectors as the hex of their little-endian float32 bytes; CSV writes a missing
@@ -248,9 +251,11 @@ def _read(path: Path, fmt: str) -> pd.DataFrame:
 
 # -- export ---------------------------------------------------------------------------------
 def export_atlas(db: Any, out: str | Path, *, model: str | None = None, run: str | int | None = None,
-                 everything: bool = False, fmt: str = "parquet", activations: bool = False) -> dict[str, Any]:
+                 everything: bool = False, fmt: str = "parquet", activations: bool = False,
+                 records: str | None = None) -> dict[str, Any]:
     """Write a model's (or a run's, or with ``everything`` the whole atlas's) part of ``db``
-    under ``out``; returns the manifest."""
+    under ``out``; returns the manifest. ``records`` (``openai`` or ``neuronpedia``) adds a
+    record per neuron of each exported model (:mod:`atlas.kb.records`)."""
     if (model is not None) + (run is not None) + bool(everything) != 1:
         raise KnowledgeBaseError("export a model, a run or everything (one of them)",
                                  hint="give --model NAME, --run ID or --all")
@@ -287,6 +292,13 @@ def export_atlas(db: Any, out: str | Path, *, model: str | None = None, run: str
                 Base.metadata.tables["activation_file"].c.run_id.in_(scope["run"]))).mappings().all()
     if activations:
         manifest["activations"] = _copy_arrays(db, [dict(f) for f in files], root)
+    if records is not None:
+        from atlas.kb.records import write_records
+
+        with db.engine.connect() as conn:
+            names = list(conn.execute(select(Base.metadata.tables["model"].c.name)
+                                      .where(Base.metadata.tables["model"].c.id.in_(model_ids))).scalars())
+        manifest["records"] = {"format": records, "neurons": sum(write_records(db, n, root, records) for n in names)}
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 

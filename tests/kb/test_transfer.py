@@ -86,3 +86,38 @@ def test_a_models_export_answers_its_queries(fx: tuple[Any, Any], tmp_path: Path
         db.export(tmp_path / "x", model="minlm")
     with pytest.raises(KnowledgeBaseError, match="not an atlas export"):
         target.import_export(tmp_path)
+
+
+def test_neuron_records_in_openai_and_neuronpedia_formats(fx: tuple[Any, Any], tmp_path: Path) -> None:
+    import numpy as np
+
+    db, data = fx
+    m = db.export(tmp_path / "oai", model="minilm", fmt="csv", records="openai")
+    tops = [t for t in data.extra["top"] if t[0] == data.runs["minilm"]]
+    neurons = data.neurons.set_index("id")
+    assert m["records"]["neurons"] == len({t[1] for t in tops})
+    nid = tops[0][1]
+    n = neurons.loc[nid]
+    record = json.loads((tmp_path / "oai" / "records" / "openai" / n["site"] / str(n["layer"]) / f"{n['unit']}.json").read_text())
+    assert record["dataclass_name"] == "NeuronRecord"
+    assert record["neuron_id"] == {"dataclass_name": "NeuronId", "layer_index": int(n["layer"]), "neuron_index": int(n["unit"])}
+    firsts = record["most_positive_activation_records"]
+    assert len(firsts) == len([t for t in tops if t[1] == nid])
+    with db.engine.connect() as conn:
+        path = conn.exec_driver_sql(
+            f"SELECT f.path FROM activation_file f JOIN layer l ON l.id = f.layer_id WHERE f.run_id = {data.runs['minilm']} "
+            f"AND l.site = '{n['site']}' AND l.\"index\" = {int(n['layer'])}").scalar()
+        row = tops[0][3]
+        sent = conn.exec_driver_sql(f"SELECT s.first_row, s.n_tokens FROM token t JOIN sentence s ON s.id = t.sentence_id "
+                                    f"WHERE t.row = {row} AND t.corpus_id = s.corpus_id "
+                                    f"AND s.corpus_id = (SELECT corpus_id FROM run WHERE id = {data.runs['minilm']})").first()
+    column = np.asarray(db.store.open(path)[:, int(n["unit"])], dtype=np.float64)
+    first = firsts[0]
+    assert len(first["tokens"]) == len(first["activations"]) == sent[1]
+    assert np.allclose(first["activations"], column[sent[0]:sent[0] + sent[1]])
+    db.export(tmp_path / "np", model="minilm", fmt="csv", records="neuronpedia")
+    feature = json.loads((tmp_path / "np" / "records" / "neuronpedia" / "0-mlp" / "0.json").read_text())
+    assert feature["modelId"] == "minilm" and feature["layer"] == "0-mlp" and feature["index"] == "0"
+    assert {"description": "negation detector", "typeName": "atlas-label"} in feature["explanations"]
+    act = feature["activations"][0]
+    assert act["maxValue"] == max(act["values"]) and act["values"][act["maxValueTokenIndex"]] == act["maxValue"]

@@ -388,7 +388,7 @@ def _write_notes(conn: Any, neurons: pd.DataFrame, concept_ids: dict[str, int]) 
     ids = {f"{r.model}/{r.site}.{r.layer}/{r.unit}": int(r.id) for r in neurons.itertuples()}
     start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
     rows = [dict(target_kind="neuron", neuron_id=ids[n], concept_id=None, author=a, visibility=v, label=lb, text=t,
-                 created_at=start + dt.timedelta(minutes=i)) for i, (n, a, v, lb, t) in enumerate(NOTES)]
+                 created_at=start + dt.timedelta(minutes=i)) for i, (n, a, v, lb, t) in enumerate(NOTES) if n in ids]
     rows.append(dict(target_kind="concept", neuron_id=None, concept_id=concept_ids["negation"], author="alice",
                      visibility="lab", label=None, text="from UD Polarity=Neg", created_at=start + dt.timedelta(hours=1)))
     conn.execute(insert(Note.__table__), rows)

@@ -49,15 +49,29 @@ class Lab:
         return self.url(name)
 
 
+@pytest.fixture(scope="session")
+def lab_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL database holding the fixture atlas, built once (each ``lab`` copies it), and
+    its activation store."""
+    server = request.getfixturevalue("pg_server")
+    name = server.create(template=server.template)
+    store = tmp_path_factory.mktemp("lab_store")
+    db = atlas.connect(server.url(name), store_root=store)
+    db.init()  # records the store's folder, so the users' connections find the arrays
+    build_fixture_atlas(db)
+    db.close()
+    yield name, store
+    server.drop(name)
+
+
 @pytest.fixture
-def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest, lab_template: tuple[str, Path]) -> Iterator[Lab]:
     """A fresh PostgreSQL atlas holding the fixture atlas, with roles ``PREFIX_reader`` ... set up
     (statement timeout 2 s); every role it made is dropped afterwards."""
     server = request.getfixturevalue("pg_server")
-    name = server.create(template=server.template)
-    admin = atlas.connect(server.url(name), store_root=tmp_path / "store")
+    name = server.create(template=lab_template[0])
+    admin = atlas.connect(server.url(name), store_root=lab_template[1])
     prefix = f"kbt{os.getpid()}_{next(_n)}"
-    build_fixture_atlas(admin)
     admin.kb_init(prefix=prefix, timeout_s=2)
     found = Lab(admin, prefix)
     try:

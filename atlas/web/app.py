@@ -38,109 +38,111 @@ from atlas.web import render
 DEFAULT_TIMEOUT_S = 10.0
 
 
-def create_app(db: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Starlette:
-    """The ASGI application over the open atlas ``db`` (:class:`atlas.api.Atlas`)."""
-    who = db.whoami()
-    sqlite = db.engine.dialect.name == "sqlite"
-    can_write = sqlite or who.get("kind") in ("annotator", "writer", "owner")
-    label = f"{who['user']} ({who.get('kind') or 'no atlas role'})" if who.get("user") else "SQLite"
-    reason = (f"read-only: this server's database role {who.get('user')} is a {who.get('kind') or 'role'} "
-              "without the annotator grant")
+class Site:
+    """The pages and the API over one open atlas, as the database role of its connection."""
 
-    async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def __init__(self, db: Any, timeout_s: float) -> None:
+        self.db, self.timeout_s = db, timeout_s
+        self.who = who = db.whoami()
+        self.can_write = db.engine.dialect.name == "sqlite" or who.get("kind") in ("annotator", "writer", "owner")
+        self.label = f"{who['user']} ({who.get('kind') or 'no atlas role'})" if who.get("user") else "SQLite"
+        self.reason = (f"read-only: this server's database role {who.get('user')} is a {who.get('kind') or 'role'} "
+                       "without the annotator grant")
+
+    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await run_in_threadpool(fn, *args, **kwargs)
 
-    def html(title: str, body: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(render.page(title, body, who=label), status_code=status)
+    def html(self, title: str, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(render.page(title, body, who=self.label), status_code=status)
 
-    def failed(exc: AtlasError, status: int = 400) -> HTMLResponse:
+    def failed(self, exc: AtlasError, status: int = 400) -> HTMLResponse:
         from atlas.api import error_text
 
-        return html("error", render.error(error_text(exc)), status)
+        return self.html("error", render.error(error_text(exc)), status)
 
-    async def home(request: Request) -> Response:
+    async def home(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
         body = render.query_box(q)
         if q:
             try:
-                frame = await call(db.query, q, timeout_s=timeout_s)
+                frame = await self.call(self.db.query, q, timeout_s=self.timeout_s)
             except AtlasError as exc:
                 from atlas.api import error_text
 
-                return html("query", body + render.error(error_text(exc)), 400)
+                return self.html("query", body + render.error(error_text(exc)), 400)
             parts = frame.attrs.get("sections")
             body += render.sections(parts) if parts else render.table(frame, empty="(no rows)")
             body += "".join(f"<p class='muted warning'>warning: {render.esc(w)}</p>" for w in frame.attrs.get("warnings", []))
-        return html("query", body)
+        return self.html("query", body)
 
-    async def neuron(request: Request) -> Response:
+    async def neuron(self, request: Request) -> Response:
         nid = request.path_params["nid"]
         try:
-            parts = await call(db.neuron, nid, timeout_s=timeout_s)
+            parts = await self.call(self.db.neuron, nid, timeout_s=self.timeout_s)
         except AtlasError as exc:
-            return failed(exc, 404)
-        return html(nid, render.sections(parts) + "<h2>add a note</h2>" + render.notes_form(nid, can_write, reason))
+            return self.failed(exc, 404)
+        return self.html(nid, render.sections(parts) + "<h2>add a note</h2>" + render.notes_form(nid, self.can_write, self.reason))
 
-    async def concept(request: Request) -> Response:
+    async def concept(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            info = await call(db.concept, name)
-            notes = await call(db.notes, target=f"concept:{name}")
+            info = await self.call(self.db.concept, name)
+            notes = await self.call(self.db.notes, target=f"concept:{name}")
         except AtlasError as exc:
-            return failed(exc, 404)
+            return self.failed(exc, 404)
         corpora = pd.DataFrame(info.pop("corpora", []) or [])
         body = render.record(info) + "<h2>corpora</h2>" + render.table(corpora) + "<h2>notes</h2>" + render.table(notes)
-        return html(f"concept {name}", body + render.notes_form(f"concept:{name}", can_write, reason))
+        return self.html(f"concept {name}", body + render.notes_form(f"concept:{name}", self.can_write, self.reason))
 
-    async def models(request: Request) -> Response:
-        frame = await call(db.query, "show models", timeout_s=timeout_s)
-        return html("models", render.table(frame, link_names="/model/"))
+    async def models(self, request: Request) -> Response:
+        frame = await self.call(self.db.query, "show models", timeout_s=self.timeout_s)
+        return self.html("models", render.table(frame, link_names="/model/"))
 
-    async def model(request: Request) -> Response:
+    async def model(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            shown = await call(db.query, "show models", timeout_s=timeout_s)
+            shown = await self.call(self.db.query, "show models", timeout_s=self.timeout_s)
             row = shown[shown["name"] == name]
             if row.empty:
                 raise AtlasError(f"unknown model {name!r}", hint="the models page lists them")
-            runs = await call(db.runs)
-            notes = await call(db.notes, model=name)
+            runs = await self.call(self.db.runs)
+            notes = await self.call(self.db.notes, model=name)
         except AtlasError as exc:
-            return failed(exc, 404)
+            return self.failed(exc, 404)
         runs = runs[runs["model"] == name] if "model" in runs.columns else runs
         body = (render.record(row.iloc[0].to_dict()) + "<h2>runs</h2>" + render.table(runs, link_names=None)
                 + "<h2>notes and labels</h2>" + render.table(notes))
-        return html(f"model {name}", body + render.notes_form(f"model:{name}", can_write, reason))
+        return self.html(f"model {name}", body + render.notes_form(f"model:{name}", self.can_write, self.reason))
 
-    async def run(request: Request) -> Response:
+    async def run(self, request: Request) -> Response:
         ref = request.path_params["ref"]
         try:
-            info = await call(db.run, int(ref) if ref.isdigit() else ref)
+            info = await self.call(self.db.run, int(ref) if ref.isdigit() else ref)
         except AtlasError as exc:
-            return failed(exc, 404)
-        return html(f"run {ref}", render.record(info))
+            return self.failed(exc, 404)
+        return self.html(f"run {ref}", render.record(info))
 
-    async def add_note(request: Request) -> Response:
+    async def add_note(self, request: Request) -> Response:
         form = await _form(request)
         target = str(form.get("target", ""))
         text, lab = str(form.get("text", "")).strip(), str(form.get("label", "")).strip() or None
         try:
-            await call(db.add_note, target, text, label=lab, private=bool(form.get("private")))
+            await self.call(self.db.add_note, target, text, label=lab, private=bool(form.get("private")))
         except StorePermissionError:
             from atlas.kb.roles import denied_message
 
-            line = denied_message(db.engine, "annotator") or reason
-            return html("not allowed", render.error(f"error: {line}"), 403)
+            line = denied_message(self.db.engine, "annotator") or self.reason
+            return self.html("not allowed", render.error(f"error: {line}"), 403)
         except AtlasError as exc:
-            return failed(exc)
+            return self.failed(exc)
         page = "/neuron/" if "/" in target and ":" not in target.split("/")[0] else "/" + target.replace(":", "/", 1)
         dest = page + urlquote(target, safe="/:") if page == "/neuron/" else page
         return RedirectResponse(dest, status_code=303)
 
-    async def api_query(request: Request) -> Response:
+    async def api_query(self, request: Request) -> Response:
         q = request.query_params.get("q", "")
         try:
-            frame = await call(db.query, q, timeout_s=timeout_s)
+            frame = await self.call(self.db.query, q, timeout_s=self.timeout_s)
         except AtlasError as exc:
             return JSONResponse(_error(exc), status_code=400)
         parts = frame.attrs.get("sections")
@@ -150,32 +152,40 @@ def create_app(db: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Starlette:
         return JSONResponse({"columns": list(map(str, frame.columns)), "rows": _records(frame),
                              "warnings": frame.attrs.get("warnings", [])})
 
-    async def api_neuron(request: Request) -> Response:
+    async def api_neuron(self, request: Request) -> Response:
         try:
-            parts = await call(db.neuron, request.path_params["nid"], timeout_s=timeout_s)
+            parts = await self.call(self.db.neuron, request.path_params["nid"], timeout_s=self.timeout_s)
         except AtlasError as exc:
             return JSONResponse(_error(exc), status_code=404)
         return JSONResponse({k: _records(v) for k, v in parts.items()})
 
-    async def api_notes(request: Request) -> Response:
+    async def api_notes(self, request: Request) -> Response:
         target = request.query_params.get("target")
         try:
-            frame = await call(db.notes, **({"target": target} if target else {}))
+            frame = await self.call(self.db.notes, **({"target": target} if target else {}))
         except AtlasError as exc:
             return JSONResponse(_error(exc), status_code=400)
         return JSONResponse(_records(frame))
 
-    async def api_whoami(request: Request) -> Response:
-        return JSONResponse({"user": who.get("user"), "role": who.get("kind"), "can_annotate": can_write,
-                             "backend": db.engine.dialect.name})
+    async def api_whoami(self, request: Request) -> Response:
+        return JSONResponse({"user": self.who.get("user"), "role": self.who.get("kind"), "can_annotate": self.can_write,
+                             "backend": self.db.engine.dialect.name})
 
-    routes = [
-        Route("/", home), Route("/neuron/{nid:path}", neuron), Route("/concept/{name:path}", concept),
-        Route("/model/", models), Route("/model/{name}", model), Route("/run/{ref}", run),
-        Route("/notes", add_note, methods=["POST"]), Route("/api/query", api_query),
-        Route("/api/neuron/{nid:path}", api_neuron), Route("/api/notes", api_notes), Route("/api/whoami", api_whoami),
-    ]
-    return Starlette(routes=routes)
+    def routes(self) -> list[Route]:
+        """The routes of the pages and the API (see the module docstring)."""
+        s = self
+        return [
+            Route("/", s.home), Route("/neuron/{nid:path}", s.neuron), Route("/concept/{name:path}", s.concept),
+            Route("/model/", s.models), Route("/model/{name}", s.model), Route("/run/{ref}", s.run),
+            Route("/notes", s.add_note, methods=["POST"]), Route("/api/query", s.api_query),
+            Route("/api/neuron/{nid:path}", s.api_neuron), Route("/api/notes", s.api_notes),
+            Route("/api/whoami", s.api_whoami),
+        ]
+
+
+def create_app(db: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Starlette:
+    """The ASGI application over the open atlas ``db`` (:class:`atlas.api.Atlas`)."""
+    return Starlette(routes=Site(db, timeout_s).routes())
 
 
 async def _form(request: Request) -> dict[str, str]:

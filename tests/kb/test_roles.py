@@ -71,7 +71,7 @@ def test_annotator_writes_notes_only_and_private_notes_stay_private(lab: Any) ->
     for url, seen in ((ann, {"mine only", "for all"}), (other, {"for all"}), (reader, {"for all"})):
         e = _raw(url)
         with e.connect() as conn:
-            assert set(conn.execute(text("SELECT text FROM note")).scalars()) == seen
+            assert set(conn.execute(text("SELECT text FROM note WHERE neuron_id = :n"), {"n": nid}).scalars()) == seen
             conn.rollback()
             # another annotator cannot change or delete the note (no rows are visible to its UPDATE)
             if url == other:

@@ -299,6 +299,115 @@ class Atlas:
         """The query's canonical text (parses back to the same tree)."""
         return format_query(text)
 
+    # -- the shared knowledge base (atlas.kb) --------------------------------------------------
+    def kb_init(self, **kwargs: Any) -> dict[str, Any]:
+        """Create or check the reader, annotator and writer roles (PostgreSQL); see
+        :func:`atlas.kb.roles.init_roles` (``prefix``, ``timeout_s``)."""
+        from atlas.kb.roles import init_roles
+
+        self.check()
+        return init_roles(self.engine, **kwargs)
+
+    def kb_grant(self, user: str, role: str, **kwargs: Any) -> dict[str, Any]:
+        """Make ``user`` a reader, annotator or writer; see :func:`atlas.kb.roles.grant`."""
+        from atlas.kb.roles import grant
+
+        self.check()
+        return grant(self.engine, user, role, **kwargs)
+
+    def whoami(self) -> dict[str, Any]:
+        """The database user of this connection and its atlas role; see :func:`atlas.kb.roles.current_roles`."""
+        from atlas.kb.roles import current_roles
+
+        self.check()
+        return current_roles(self.engine)
+
+    def add_note(self, target: str, text: str = "", **kwargs: Any) -> int:
+        """A note (or, with ``label=``, a label) on a neuron, ``concept:``, ``model:`` or ``run:``
+        target; returns its id. See :func:`atlas.kb.notes.add_note` (``private``, ``author``)."""
+        from atlas.kb.notes import add_note
+
+        self.check()
+        return add_note(self, target, text, **kwargs)
+
+    def label(self, target: str, label: str, **kwargs: Any) -> int:
+        """Label a neuron (or another target): ``db.label("minilm/mlp.0/829", "negation detector")``."""
+        return self.add_note(target, kwargs.pop("text", ""), label=label, **kwargs)
+
+    def notes(self, **kwargs: Any) -> pd.DataFrame:
+        """Notes and labels you may read; see :func:`atlas.kb.notes.list_notes` (``target``,
+        ``author``, ``label``, ``model``, ``labels_only``)."""
+        from atlas.kb.notes import list_notes
+
+        self.check()
+        return list_notes(self, **kwargs)
+
+    def remove_note(self, note_id: int) -> None:
+        """Delete one of your notes or labels; see :func:`atlas.kb.notes.remove_note`."""
+        from atlas.kb.notes import remove_note
+
+        self.check()
+        remove_note(self, note_id)
+
+    def save_query(self, name: str, text: str, **kwargs: Any) -> dict[str, Any]:
+        """Keep a parameterised query (``$name`` placeholders) for the lab; see
+        :func:`atlas.kb.saved.save_query` (``description``, ``replace``)."""
+        from atlas.kb.saved import save_query
+
+        self.check()
+        return save_query(self, name, text, **kwargs)
+
+    def saved_queries(self) -> pd.DataFrame:
+        """The saved queries with their parameters; see :func:`atlas.kb.saved.saved_queries`."""
+        from atlas.kb.saved import saved_queries
+
+        self.check()
+        return saved_queries(self)
+
+    def run_saved(self, name: str, params: dict[str, str] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Run a saved query, each parameter going in as one token of the language; see
+        :func:`atlas.kb.saved.run_saved` (``limit``, ``timeout_s`` as :meth:`query`)."""
+        from atlas.kb.saved import run_saved
+
+        self.check()
+        return run_saved(self, name, params, **kwargs)
+
+    def saved_query_text(self, name: str, params: dict[str, str] | None = None) -> str:
+        """A saved query's text with its parameters filled in as tokens (what :meth:`run_saved` runs)."""
+        from atlas.kb.saved import fill, saved_text
+
+        self.check()
+        return fill(saved_text(self, name), dict(params or {}))
+
+    def remove_saved(self, name: str) -> None:
+        """Delete a saved query."""
+        from atlas.kb.saved import remove_saved
+
+        self.check()
+        remove_saved(self, name)
+
+    def load_saved(self, folder: str | Path, **kwargs: Any) -> list[str]:
+        """Save every ``NAME.nql`` of a folder (in one transaction); see :func:`atlas.kb.saved.load_folder`."""
+        from atlas.kb.saved import load_folder
+
+        self.check()
+        return load_folder(self, folder, **kwargs)
+
+    def export(self, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+        """Write a model's or a run's part of the atlas to files; see :func:`atlas.kb.transfer.export_atlas`
+        (``model``, ``run``, ``fmt``, ``activations``)."""
+        from atlas.kb.transfer import export_atlas
+
+        self.check()
+        return export_atlas(self, out, **kwargs)
+
+    def import_export(self, folder: str | Path) -> dict[str, int]:
+        """Add an export (``atlas export``) to this atlas in one transaction; see :func:`atlas.kb.transfer.import_atlas`."""
+        from atlas.kb.transfer import import_atlas
+
+        self.check()
+        return import_atlas(self, folder)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -155,6 +155,11 @@ class QueryLimitError(QueryError):
     """The query is too long, too complex, or ran past its time limit."""
 
 
+class KnowledgeBaseError(AtlasError):
+    """A knowledge-base operation that cannot run: roles on SQLite, an unknown note target, a
+    saved query's missing or extra parameter, an export folder that is not one."""
+
+
 def did_you_mean(word: str, choices: Iterable[str], *, what: str = "name") -> str | None:
     """Return a hint such as ``"did you mean 'negation'?"`` or ``None``.
 

@@ -76,6 +76,19 @@ CREATE TABLE model (
 	CONSTRAINT fk_model_parent_id_model FOREIGN KEY(parent_id) REFERENCES model (id) ON DELETE SET NULL
 );
 
+-- A named, parameterised query kept for the lab (``atlas saved``; :mod:`atlas.kb.saved`).
+-- ``$name`` placeholders in ``text`` are filled as tokens of the language when it runs.
+CREATE TABLE saved_query (
+	id INTEGER NOT NULL,
+	name VARCHAR(200) NOT NULL,
+	text TEXT NOT NULL,
+	description TEXT,
+	author VARCHAR(200) NOT NULL,
+	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	CONSTRAINT pk_saved_query PRIMARY KEY (id),
+	CONSTRAINT uq_saved_query_name UNIQUE (name)
+);
+
 -- The k words on which a neuron fires most (rank 0 = highest). A fact table without
 -- foreign keys (a per-row check slows the bulk COPY).
 CREATE TABLE top_activation (
@@ -313,19 +326,32 @@ CREATE TABLE neuron_stat (
 	CONSTRAINT fk_neuron_stat_neuron_id_neuron FOREIGN KEY(neuron_id) REFERENCES neuron (id) ON DELETE CASCADE
 );
 
--- A lab member's note on a neuron or a concept (the shared knowledge base).
+-- A lab member's note or label on a neuron, a concept, a model or a run (the shared
+-- knowledge base; :mod:`atlas.kb.notes`).
+--
+-- ``target_kind`` says which of ``neuron_id``, ``concept_id``, ``model_id``, ``run_id`` the
+-- note is on. ``author`` is the database user on PostgreSQL (row-level security, set up by
+-- ``atlas kb init``, shows a ``private`` note to its author only), ``$USER`` or ``--author``
+-- on SQLite. A row with a ``label`` is a label (``atlas label``); ``text`` may then be empty.
 CREATE TABLE note (
 	id INTEGER NOT NULL,
+	target_kind VARCHAR(10) DEFAULT 'neuron' NOT NULL,
 	neuron_id INTEGER,
 	concept_id INTEGER,
+	model_id INTEGER,
+	run_id INTEGER,
 	author VARCHAR(200) NOT NULL,
+	visibility VARCHAR(10) DEFAULT 'lab' NOT NULL,
 	label VARCHAR(200),
 	text TEXT NOT NULL,
 	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL,
 	CONSTRAINT pk_note PRIMARY KEY (id),
 	CONSTRAINT fk_note_neuron_id_neuron FOREIGN KEY(neuron_id) REFERENCES neuron (id) ON DELETE CASCADE,
-	CONSTRAINT fk_note_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE
+	CONSTRAINT fk_note_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE,
+	CONSTRAINT fk_note_model_id_model FOREIGN KEY(model_id) REFERENCES model (id) ON DELETE CASCADE,
+	CONSTRAINT fk_note_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
 );
+CREATE INDEX ix_note_label ON note (label);
 CREATE INDEX ix_note_neuron_id ON note (neuron_id);
 
 -- The values of a score set for units ``block * 256 ..`` of one layer, packed (float32;

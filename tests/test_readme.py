@@ -39,7 +39,7 @@ def _query_arguments() -> list[str]:
     for block in _blocks():
         for line in block.splitlines():
             line = line.strip().lstrip("$ ").strip()
-            if line.startswith("atlas query "):
+            if line.startswith("atlas query ") and "--saved" not in line:  # a saved query's name is no query
                 out.append(shlex.split(line.split("#", 1)[0])[2])
     return out
 

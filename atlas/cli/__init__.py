@@ -22,12 +22,12 @@ import sys
 from collections.abc import Sequence
 
 from atlas._version import __version__
-from atlas.cli import corpus, db, demo, explain, extract, query, report, score
+from atlas.cli import corpus, db, demo, explain, extract, kb, note, query, report, saved, score, serve, transfer
 from atlas.cli._common import Formatter, add_db_option
 from atlas.errors import AtlasError
 
 #: The command groups, in the order they appear in ``atlas --help``.
-COMMAND_MODULES = (db, corpus, extract, score, explain, query, report, demo)
+COMMAND_MODULES = (db, corpus, extract, score, explain, query, saved, note, report, transfer, kb, serve, demo)
 
 EPILOG = """\
 examples:
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AtlasError as exc:
-        print(render_error(exc), file=sys.stderr)
+        print(_permission_line(args, exc) or render_error(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; what was committed is kept, run the command again to resume", file=sys.stderr)
@@ -91,10 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         err = translate(exc, f"atlas {args.command}")
         if err is None:
             raise  # a bug: the traceback is what a report needs
-        print(render_error(err), file=sys.stderr)
+        print(_permission_line(args, err) or render_error(err), file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _permission_line(args: argparse.Namespace, exc: AtlasError) -> str | None:
+    """For a permission error on a shared atlas, the line naming the user's role and who can grant more."""
+    from atlas.errors import StorePermissionError
+
+    if not isinstance(exc, StorePermissionError):
+        return None
+    return kb.denied_line(args)
 
 
 def _terminate(signum: int, frame: object) -> None:

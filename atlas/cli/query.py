@@ -26,6 +26,9 @@ examples:
   atlas query "words of minilm/mlp.0/829 by mean min 5 limit 20"
   atlas query "show concepts like 'upos:%'" --format csv --output concepts.csv
   atlas query "neurons in minilm where iou(noun) > 0.3" --sql
+  atlas query 'neurons in minilm where label = "negation detector"'
+  atlas query "notes of minilm/mlp.0/829"
+  atlas query --saved strong --param model=minilm --param concept=noun --param t=0.5
 
 A missing score is NULL: every comparison on it is false (write 'has m(c)' or 'm(c) is missing').
 """
@@ -43,7 +46,10 @@ def register(sub: Any) -> None:
         epilog=QUERY_EPILOG,
         formatter_class=Formatter,
     )
-    p.add_argument("text", metavar="QUERY", help="the query text (quote it)")
+    p.add_argument("text", metavar="QUERY", nargs="?", help="the query text (quote it)")
+    p.add_argument("--saved", metavar="NAME", help="run the saved query NAME instead (see: atlas saved list)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a parameter of the saved query (repeatable); each value goes in as one token")
     p.add_argument("--format", choices=FORMATS, default=FORMATS[0], help=f"output format (default: {FORMATS[0]})")
     p.add_argument("--output", "-o", metavar="FILE", help="write the answer to FILE instead of the terminal")
     p.add_argument("--sql", action="store_true", help="print the SQL the query compiles to (values as parameters) and stop")
@@ -143,7 +149,7 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
         elif fmt == "json":
             import json
 
-            text = json.dumps({k: json.loads(v.to_json(orient="records")) for k, v in sections.items()}, indent=2) + "\n"
+            text = json.dumps({k: json.loads(v.to_json(orient="records", date_format="iso")) for k, v in sections.items()}, indent=2) + "\n"
         else:
             text = _sections_text(sections) + "\n"
         _emit(text, output)
@@ -159,7 +165,7 @@ def write_frame(frame: Any, fmt: str, output: str | None) -> None:
     if fmt == "csv":
         text = frame.to_csv(index=False)
     elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2) + "\n"
+        text = frame.to_json(orient="records", date_format="iso", indent=2) + "\n"
     else:
         text = render_table(frame, empty="(no rows)") + "\n"
     _emit(text, output)
@@ -189,8 +195,16 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     from atlas.api import parse_query
 
-    parse_query(args.text)  # syntax errors first: they need no database
+    if (args.text is None) == (args.saved is None):
+        raise AtlasError("give a query text or --saved NAME (one of them)",
+                         hint='atlas query "show models", or atlas query --saved NAME --param KEY=VALUE')
+    if args.param and args.saved is None:
+        raise AtlasError("--param goes with --saved NAME", hint="write the values into the query text instead")
+    if args.saved is None:
+        parse_query(args.text)  # syntax errors first: they need no database
     db = open_atlas(args)
+    if args.saved is not None:
+        args.text = db.saved_query_text(args.saved, parse_params(args.param))
     if args.sql:
         print(db.compile(args.text, **given(args, "inline")))
         return 0
@@ -208,6 +222,23 @@ def _query(args: argparse.Namespace) -> int:
     for warning in frame.attrs.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``["model=minilm", "t=0.5"]`` as a dict; a malformed or repeated one is an error.
+
+    >>> parse_params(["model=minilm", "t=0.5"])
+    {'model': 'minilm', 't': '0.5'}
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise AtlasError(f"--param {item!r} is not KEY=VALUE", hint="e.g. --param model=minilm")
+        if key.strip() in out:
+            raise AtlasError(f"--param {key.strip()} is given twice", hint="give each parameter once")
+        out[key.strip()] = value
+    return out
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:

@@ -335,6 +335,17 @@ class WordsQuery:
 
 
 @dataclass(frozen=True)
+class NotesQuery:
+    """``notes of minilm/mlp.0/829 limit 20``: the lab's notes and labels on one neuron, oldest
+    first (on PostgreSQL, row-level security hides others' private notes)."""
+
+    neuron: NeuronRef
+    limit: int | None = None
+    limit_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Show:
     """``show models | concepts [like PATTERN] | methods | runs``."""
 
@@ -372,8 +383,8 @@ class ProbesQuery:
     span: Span = _span()
 
 
-Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, Show,
-                  ExplainView]
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, NotesQuery,
+                  Show, ExplainView]
 
 
 def iter_calls(node: object) -> list[Call]:

@@ -310,7 +310,9 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
     for n in ast.iter_predicates(cond):
         if isinstance(n, ast.Compare) and (n.op == "mentions" or _is_text(n.left, n.right)):
             continue  # explanation = "FORMULA", explanation mentions CONCEPT: _check_explanations
-        if isinstance(n, ast.Compare):
+        if isinstance(n, ast.Compare) and (_is_label(n.left) or _is_label(n.right)):
+            _check_label(n, errors)
+        elif isinstance(n, ast.Compare):
             for side, other in ((n.left, n.right), (n.right, n.left)):
                 if isinstance(side, ast.String):
                     errors.add(
@@ -324,7 +326,7 @@ def _check_types(cond: ast.Condition | None, errors: _Errors) -> None:
                 errors.add(QueryTypeError, "a comparison needs a score or a field on one side", n.span)
         elif isinstance(n, ast.Between):
             for o in (n.operand, n.low, n.high):
-                if not number_like(o):
+                if not number_like(o) or _is_label(o):
                     errors.add(QueryTypeError, f"between needs numbers, not {operand_text(o)}", o.span)
         elif isinstance(n, (ast.IsMissing, ast.Has)):
             o = n.operand
@@ -378,6 +380,20 @@ def _check_explanations(conn: Connection, cond: ast.Condition | None, errors: _E
             if name not in known:
                 errors.add(QueryNameError, f"unknown concept '{shown(name)}'", p.right.span,
                            hint=_choices_hint(name, all_concept_names(conn), "concept"))
+def _is_label(o: ast.Operand) -> bool:
+    return isinstance(o, ast.Field) and o.name == "label"
+
+
+def _check_label(n: ast.Compare, errors: _Errors) -> None:
+    """``label = "negation detector"`` (or ``!=``): a label is equal or not to a quoted text."""
+    other = n.right if _is_label(n.left) else n.left
+    hint = 'write label = "negation detector" (or !=)'
+    if not isinstance(other, ast.String):
+        errors.add(QueryTypeError, f"a label is compared with a quoted text, not {operand_text(other)}", other.span,
+                   hint=hint)
+    elif n.op not in ("=", "!="):
+        errors.add(QueryTypeError, f"a label is equal (=) or not (!=) to a text; '{n.op}' does not apply", n.span,
+                   hint=hint)
 
 
 def _literal(errors: _Errors, node: ast.Number) -> str:
@@ -643,7 +659,7 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _bind_neurons(conn, st, bound, errors, limit)
     elif isinstance(st, ast.ProbesQuery):
         _bind_probes(conn, st, bound, errors)
-    elif isinstance(st, ast.TopTokens):
+    elif isinstance(st, (ast.TopTokens, ast.NotesQuery)):
         _bind_top_tokens(conn, st, bound, errors, limit)
     elif isinstance(st, (ast.NeuronView, ast.ExplainView)):
         _bind_neuron_ref(conn, st.neuron, bound, errors)
@@ -694,6 +710,13 @@ def _bind_neurons(
         for o in st.order:
             if isinstance(o.expr, (ast.Number, ast.String)):
                 errors.add(QueryTypeError, "order by needs a score or a field, not a constant", o.expr.span)
+            elif _is_label(o.expr):
+                errors.add(QueryTypeError, "order by needs a score or a number field; a neuron may have many labels",
+                           o.expr.span, hint="filter on it instead: where label = \"...\"")
+        if any(_is_label(o) for o in operands) and any(r.formula is not None for r in bound.refs):
+            span = next(o.span for o in operands if _is_label(o))
+            errors.add(QueryTypeError, "a label condition cannot be combined with a composite concept yet", span,
+                       hint="query the label and the composite concept separately")
         bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit)
         bound.limit_given = st.limit is not None or limit is not None
         return
@@ -749,9 +772,12 @@ def _bind_neuron_ref(conn: Connection, ref: ast.NeuronRef, bound: Bound, errors:
         )
 
 
-def _bind_top_tokens(conn: Connection, st: ast.TopTokens, bound: Bound, errors: _Errors, limit: int | None) -> None:
+def _bind_top_tokens(conn: Connection, st: ast.TopTokens | ast.NotesQuery, bound: Bound, errors: _Errors,
+                     limit: int | None) -> None:
+    """``top tokens of N`` (default limit 20) and ``notes of N`` (default 100)."""
     _bind_neuron_ref(conn, st.neuron, bound, errors)
-    bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else 20
+    default = 20 if isinstance(st, ast.TopTokens) else DEFAULT_LIMIT
+    bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else default
     bound.limit_given = bool(st.limit or limit)
 
 

@@ -54,6 +54,8 @@ FIELDS = {
     "explanation iou": ("explanation", "iou"),
     "explanation score": ("explanation", "score"),
     "explanation length": ("explanation", "length"),
+    # a lab's label on the neuron (a ``note`` row with a label): ``label = "negation detector"``
+    "label": ("note", "label"),
 }
 #: The text field of explanations (compared with = / != "FORMULA", or: mentions CONCEPT).
 EXPLANATION_TEXT = "explanation"

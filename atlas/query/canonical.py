@@ -191,6 +191,8 @@ def format_statement(node: ast.Statement) -> str:
         return "neuron " + neuron_text(node.neuron)
     if isinstance(node, ast.ExplainView):
         return "explain " + neuron_text(node.neuron)
+    if isinstance(node, ast.NotesQuery):
+        return "notes of " + neuron_text(node.neuron) + (f" limit {node.limit}" if node.limit is not None else "")
     if isinstance(node, ast.WordsQuery):
         text = "words of " + neuron_text(node.neuron)
         if node.by is not None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     and_,
     case,
     cast,
@@ -83,7 +84,7 @@ MAX_COMPOSITE_NEURONS = 20_000
 class Plan:
     """What to run and how to shape its rows into the answer."""
 
-    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | neuron | words | show
+    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | notes | neuron | words | show
     select: Select[Any]
     rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
     residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
@@ -226,9 +227,22 @@ class _Scope:
             return literal(as_stored(node.value) if stored else node.value, Float)
         raise AssertionError("strings are rejected by the binder")  # pragma: no cover
 
+    def label_condition(self, node: ast.Compare) -> ColumnElement[bool]:
+        """``label = "..."``: the neuron has a note with that label (``!=``: has none); on
+        PostgreSQL row-level security decides whose private labels count."""
+        text_node = node.right if isinstance(node.right, ast.String) else node.left
+        assert isinstance(text_node, ast.String)
+        note = Note.__table__.alias("lb")
+        found = exists(select(note.c.id).where(note.c.neuron_id == self.n.c.id,
+                                               note.c.label == literal(text_node.value, String)))
+        return found if node.op == "=" else not_(found)
+
     def condition(self, node: ast.Condition) -> ColumnElement[bool]:
         if isinstance(node, ast.Compare) and (node.op == "mentions" or _text_compare(node)):
             return self._explanation_text(node)
+        if isinstance(node, ast.Compare) and any(isinstance(o, ast.Field) and o.name == "label"
+                                                 for o in (node.left, node.right)):
+            return self.label_condition(node)
         if isinstance(node, ast.Compare):
             stored = _is_stored(node.left) or _is_stored(node.right)
             return OPS[node.op](self.operand(node.left, stored), self.operand(node.right, stored))  # type: ignore[no-any-return]
@@ -313,6 +327,8 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         return _probes(bound, st, dialect)
     if isinstance(st, ast.TopTokens):
         return _top_tokens(bound, st)
+    if isinstance(st, ast.NotesQuery):
+        return _notes(bound, st)
     if isinstance(st, (ast.NeuronView, ast.WordsQuery)):
         return _neuron_plan(bound, st)
     if isinstance(st, ast.ExplainView):
@@ -599,13 +615,26 @@ def _neuron_plan(bound: Bound, st: ast.NeuronView | ast.WordsQuery) -> Plan:
     top_bound = Bound(statement=ast.TopTokens(neuron=ref), neuron=model, limit=NEURON_TOP_WORDS)
     ex, note = Explanation.__table__, Note.__table__
     explanations = explanations_select(_neuron_id(model, ref))
-    notes = (
-        select(note.c.author, note.c.label, note.c.text, note.c.created_at)
-        .where(note.c.neuron_id == _neuron_id(model, ref)).order_by(note.c.created_at, note.c.id)
-    )
+    notes = notes_select(_neuron_id(model, ref))
     parts = {"top": _top_tokens(top_bound, top_bound.statement), "file": file,  # type: ignore[arg-type]
              "explanations": explanations, "notes": notes}
     return Plan(kind="neuron", select=stats, limit=bound.limit, bound=bound, parts=parts)
+
+
+def notes_select(neuron_id: Any) -> Select[Any]:
+    """The notes and labels on one neuron, oldest first (``notes of N`` and the neuron view)."""
+    note = Note.__table__
+    return (
+        select(note.c.id.label("note"), note.c.author, note.c.visibility, note.c.label, note.c.text,
+               note.c.created_at)
+        .where(note.c.neuron_id == neuron_id).order_by(note.c.created_at, note.c.id)
+    )
+
+
+def _notes(bound: Bound, st: ast.NotesQuery) -> Plan:
+    assert bound.neuron is not None
+    q = notes_select(_neuron_id(bound.neuron, st.neuron)).limit(bound.limit + 1)
+    return Plan(kind="notes", select=q, limit=bound.limit, bound=bound)
 
 
 #: Top words the neuron view shows.

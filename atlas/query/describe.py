@@ -146,6 +146,8 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
     if isinstance(node, ast.ExplainView):
         return (f"the stored compositional explanations of {node.neuron}: for each search, the best formula "
                 "over concepts of at most 1, 2, ... concepts, with its IoU and score")
+    if isinstance(node, ast.NotesQuery):
+        return f"the lab's notes and labels on {node.neuron}, oldest first"
     if isinstance(node, ast.WordsQuery):
         by = node.by or "mean"
         order = "most frequent first" if by == "count" else f"highest {by} activation first"

@@ -7,6 +7,12 @@ the statement once the deadline has passed (Datasette's ``sqlite_timelimit``). E
 overrun becomes a :class:`~atlas.errors.QueryLimitError` that names the limit and how to
 raise it. ``timeout_s`` is above 0 and at most :data:`MAX_TIMEOUT_S`.
 
+The client can only **lower** the server's bound: on PostgreSQL the ``SET LOCAL`` value is the
+least of the time left, the session's default ``statement_timeout`` (the role's, set by
+``atlas kb grant``; 0 counts as none) and the lab's bound in ``atlas_info``
+(``kb_statement_timeout_ms``, set by ``atlas kb init --timeout``). A query stopped by that bound
+says so, rather than suggesting a longer ``--timeout``.
+
 Example::
 
     clock = Clock(5)
@@ -76,6 +82,8 @@ class Clock:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = check_timeout(timeout_s)
         self.stop = time.monotonic() + self.timeout_s
+        #: the server's bound (seconds) when it was lower than the time left (PostgreSQL)
+        self.server_bound_s: float | None = None
 
     def left(self) -> float:
         """Seconds left (0 once past)."""
@@ -87,6 +95,13 @@ class Clock:
             raise timeout_error(self.timeout_s)
 
     def error(self) -> QueryLimitError:
+        if self.server_bound_s is not None:
+            return QueryLimitError(
+                f"the query ran past the database's statement timeout of {self.server_bound_s:g} s (your role's or "
+                "the lab's bound; --timeout can only lower it)",
+                hint="narrow the query (fewer models or layers, a stricter condition), or ask the atlas's "
+                "administrator for a longer bound (atlas kb init --timeout S)",
+            )
         return timeout_error(self.timeout_s)
 
 
@@ -95,7 +110,9 @@ def arm(conn: Connection, clock: Clock) -> None:
     handler reads the clock itself). Raises the time-limit error when none is left."""
     clock.check()
     if conn.dialect.name == "postgresql":
-        conn.execute(select_set_timeout(max(1, int(clock.left() * 1000))))
+        ms = max(1, int(clock.left() * 1000))
+        applied = int(conn.execute(select_set_timeout(ms)).first()[0])
+        clock.server_bound_s = applied / 1000 if applied < ms else None
 
 
 @contextmanager
@@ -141,10 +158,19 @@ def deadline(conn: Connection, *, timeout_s: float | None = None, clock: Clock |
         raw.set_progress_handler(None, 0)
 
 
-def select_set_timeout(ms: int) -> Any:
-    from sqlalchemy import func
+#: ``SET LOCAL statement_timeout`` to the least of ``:ms``, the session's default (the role's;
+#: 0 is none) and the lab's bound recorded by ``atlas kb init``; returns the value set.
+_SET_TIMEOUT = """SELECT b.ms, set_config('statement_timeout', CAST(b.ms AS text), true) FROM (SELECT LEAST(
+    :ms,
+    (SELECT NULLIF(CAST(reset_val AS integer), 0) FROM pg_settings WHERE name = 'statement_timeout'),
+    (SELECT CAST(value AS integer) FROM atlas_info WHERE key = 'kb_statement_timeout_ms')) AS ms) AS b"""
 
-    return select(func.set_config("statement_timeout", str(ms), True))
+
+def select_set_timeout(ms: int) -> Any:
+    """The statement that bounds the next statements of a PostgreSQL transaction (see :data:`_SET_TIMEOUT`)."""
+    from sqlalchemy import bindparam, text
+
+    return text(_SET_TIMEOUT).bindparams(bindparam("ms", int(ms)))
 
 
 def fetch(engine: Engine | Connection, plan: Plan, *, timeout_s: float = 30, clock: Clock | None = None) -> pd.DataFrame:
@@ -163,12 +189,21 @@ def fetch(engine: Engine | Connection, plan: Plan, *, timeout_s: float = 30, clo
                 return _fetch(conn, plan, clock)
 
 
+def utc_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Time columns as UTC-aware timestamps: SQLite hands back naive UTC times, PostgreSQL aware
+    ones, and an answer must read the same on both."""
+    for name in columns:
+        if name in frame.columns:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
 def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     arm(conn, clock)
     result = conn.execute(plan.select)
     columns = list(result.keys())
     rows = result.all()
-    cut = plan.kind in ("neurons", "top_tokens", "show", "probes") and not plan.composite_refs and len(rows) > plan.limit
+    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes") and not plan.composite_refs and len(rows) > plan.limit
     if cut:
         rows = rows[: plan.limit]
     extra: Any = None
@@ -180,6 +215,8 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
         extra = pd.DataFrame([tuple(r) for r in second.all()], columns=list(second.keys()))
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     frame = shape(plan, frame, extra)
+    if plan.kind == "notes":
+        utc_times(frame, "created_at")
     frame.attrs["cut"] = cut
     return frame
 

@@ -43,6 +43,7 @@ TERMINALS_EN = {
     "AGGREGATE": "max, min, mean or median",
     "_NEURON": "'neuron'",
     "_WORDS": "'words'",
+    "_NOTES": "'notes'",
     "STAR": "'*'",
     "LSQB": "'['",
     "RSQB": "']'",
@@ -223,6 +224,12 @@ class _ToAst(Transformer[Token, Any]):
         if len(children) > 1:
             _, limit, limit_span = children[1]
         return ast.TopTokens(neuron=neuron, limit=limit, limit_span=limit_span, span=self._s(meta))
+
+    def notes_query(self, meta: Any, children: list[Any]) -> ast.NotesQuery:
+        limit, limit_span = None, (0, 0)
+        if len(children) > 1:
+            _, limit, limit_span = children[1]
+        return ast.NotesQuery(neuron=children[0], limit=limit, limit_span=limit_span, span=self._s(meta))
 
     def neuron_view(self, meta: Any, children: list[Any]) -> ast.NeuronView:
         return ast.NeuronView(neuron=children[0], span=self._s(meta))

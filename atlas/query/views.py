@@ -46,7 +46,7 @@ from atlas.errors import AtlasError
 from atlas.query.binder import load_sets
 from atlas.query.bound import ModelInfo, ScoreRef
 from atlas.query.compiler import Plan, as_stored_array
-from atlas.query.execute import Clock, arm, fetch, shape_explanations
+from atlas.query.execute import Clock, arm, fetch, shape_explanations, utc_times
 from atlas.store.scores import unpack
 from atlas.store.tables import SCORE_BLOCK, Concept, Method, Run, ScoreSet, ScoreVector, Token
 
@@ -104,7 +104,8 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
     for name in ("explanations", "notes"):
         arm(conn, clock)
         result = conn.execute(plan.parts[name])
-        out[name] = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
+        frame = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
+        out[name] = utc_times(frame, "created_at") if name == "notes" else frame
     out["explanations"] = shape_explanations(out["explanations"])
     return out
 

@@ -16,7 +16,8 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     score (a view)                                the long form: one row per (set, neuron) of complete sets
     probe_result                                  a probe's accuracies per (run, method, layer, task)
     neuron_stat, top_activation                   per-neuron statistics and top-k words
-    explanation, similarity, note                 compositional explanations, cross-model links, lab notes
+    explanation, similarity, note                 compositional explanations, cross-model links, lab notes and labels
+    saved_query                                   named, parameterised queries kept for the lab
 
 Layer ``index`` is the block index counted from 0 on every site (TransformerLens' convention),
 so "layer 3" means the same block whether the site is ``mlp`` or ``resid``.
@@ -412,15 +413,40 @@ class Similarity(Base):
 
 
 class Note(Base):
-    """A lab member's note on a neuron or a concept (the shared knowledge base)."""
+    """A lab member's note or label on a neuron, a concept, a model or a run (the shared
+    knowledge base; :mod:`atlas.kb.notes`).
+
+    ``target_kind`` says which of ``neuron_id``, ``concept_id``, ``model_id``, ``run_id`` the
+    note is on. ``author`` is the database user on PostgreSQL (row-level security, set up by
+    ``atlas kb init``, shows a ``private`` note to its author only), ``$USER`` or ``--author``
+    on SQLite. A row with a ``label`` is a label (``atlas label``); ``text`` may then be empty.
+    """
 
     __tablename__ = "note"
+    __table_args__ = (Index(None, "label"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(10), server_default="neuron")
     neuron_id: Mapped[int | None] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), index=True)
     concept_id: Mapped[int | None] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     author: Mapped[str] = mapped_column(String(200))
+    visibility: Mapped[str] = mapped_column(String(10), server_default="lab")
     label: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SavedQuery(Base):
+    """A named, parameterised query kept for the lab (``atlas saved``; :mod:`atlas.kb.saved`).
+    ``$name`` placeholders in ``text`` are filled as tokens of the language when it runs."""
+
+    __tablename__ = "saved_query"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -451,6 +477,7 @@ __all__ = [
     "Run",
     "RunChunk",
     "SCORE_BLOCK",
+    "SavedQuery",
     "ScoreSet",
     "ScoreVector",
     "Sentence",

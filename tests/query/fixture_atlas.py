@@ -42,6 +42,7 @@ from atlas.store.tables import (
     Model,
     Neuron,
     NeuronStat,
+    Note,
     ProbeResult,
     Run,
     Sentence,
@@ -351,6 +352,7 @@ def build_fixture_atlas(
             variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(run, mid, idx, None), extra_rng)
             _write_probe_results(conn, layer_rows, models, runs, stale_run, failed_run, method_ids, extra_rng)
             _write_activations(db, conn, layer_rows, models, runs, n_tokens, mlp_width)
+            _write_notes(conn, neurons, concept_ids)
         if conn.dialect.name == "postgresql":
             for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
@@ -405,6 +407,26 @@ def _write_explanations(conn: Any, neurons: pd.DataFrame, runs: dict[str, int]) 
                                  mask_size=100, formula_size=200, overlap=50, search=search, params_hash=search * 8))
     if rows:
         conn.execute(insert(Explanation), rows)
+#: The fixture's notes and labels: (neuron, author, visibility, label, text), written oldest first.
+NOTES = (
+    ("minilm/mlp.0/0", "alice", "lab", None, "fires on no, not and never"),
+    ("minilm/mlp.0/0", "alice", "lab", "negation detector", ""),
+    ("minilm/mlp.0/0", "bob", "private", None, "maybe a position artefact"),
+    ("bert/mlp.9/1", "bob", "lab", "negation detector", "weaker than minilm's"),
+    ("bert/mlp.3/1", "alice", "private", "noun detector", ""),
+    ("minilm/mlp.2/3", "carol", "lab", "plural marker", "-s endings"),
+)
+
+
+def _write_notes(conn: Any, neurons: pd.DataFrame, concept_ids: dict[str, int]) -> None:
+    """:data:`NOTES` on their neurons, and one note on a concept, at fixed times."""
+    ids = {f"{r.model}/{r.site}.{r.layer}/{r.unit}": int(r.id) for r in neurons.itertuples()}
+    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+    rows = [dict(target_kind="neuron", neuron_id=ids[n], concept_id=None, author=a, visibility=v, label=lb, text=t,
+                 created_at=start + dt.timedelta(minutes=i)) for i, (n, a, v, lb, t) in enumerate(NOTES) if n in ids]
+    rows.append(dict(target_kind="concept", neuron_id=None, concept_id=concept_ids["negation"], author="alice",
+                     visibility="lab", label=None, text="from UD Polarity=Neg", created_at=start + dt.timedelta(hours=1)))
+    conn.execute(insert(Note.__table__), rows)
 
 
 def _write_variant(conn: Any, method_rows: list[dict[str, Any]], runs: dict[str, int], by_model: dict[str, np.ndarray],

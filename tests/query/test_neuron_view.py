@@ -52,7 +52,9 @@ def test_best_concepts_are_the_fixture_scores(fx: tuple[Any, Any]) -> None:
     assert explanations["max_length"].tolist() == [1, 2, 3, 1, 2, 3]
     assert explanations["formula"].tolist()[:3] == [canonical_text(f) for f in EXPLANATIONS[0]]
     assert explanations["search"].tolist() == ["beam 10"] * 3 + ["exact"] * 3
-    assert sections["notes"].empty
+    from fixture_atlas import NOTES
+
+    assert sections["notes"]["text"].tolist() == [t for n, _, _, _, t in NOTES if n == NEURON]
     assert len(sections["top_words"]) == 5
 
 

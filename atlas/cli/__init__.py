@@ -22,12 +22,12 @@ import sys
 from collections.abc import Sequence
 
 from atlas._version import __version__
-from atlas.cli import corpus, db, demo, extract, query, score
+from atlas.cli import corpus, db, demo, extract, query, score, similarity
 from atlas.cli._common import Formatter, add_db_option
 from atlas.errors import AtlasError
 
 #: The command groups, in the order they appear in ``atlas --help``.
-COMMAND_MODULES = (db, corpus, extract, score, query, demo)
+COMMAND_MODULES = (db, corpus, extract, score, similarity, query, demo)
 
 EPILOG = """\
 examples:

@@ -182,3 +182,22 @@ def test_killed_job_resumes_to_the_same_rows(db, tmp_path, tiny, monkeypatch) ->
         assert dict(conn.execute(select(Correlation.id, Correlation.status)).all()) == {again["correlation_id"]: "complete"}
     assert rows(again["correlation_id"]) == before
     assert not db.store.path(f"similarity/{again['correlation_id']}").exists()
+
+
+def test_cli_correlate_and_list(db, tmp_path, tiny, capsys) -> None:
+    from atlas.cli import main
+
+    store_corpus(db, "t", make_sentences(12, seed=3), tmp_path)
+    _extract(db, tiny("bert"), "b")
+    _extract(db, tiny("bert-permuted"), "bp")
+    opts = ["--db", db.url, "--store", str(db.store.root)]
+    assert main(["correlate", "b", "bp", "--sites", "mlp", "--top", "2", "-q", *opts]) == 0
+    out = capsys.readouterr().out
+    assert "correlation 1: b (run 1) x bp (run 2), sites mlp: 4 layer pairs" in out
+    assert main(["correlate", "--list", *opts]) == 0
+    assert "complete" in capsys.readouterr().out
+    assert main(["correlate", "b", "nope", *opts]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no model named 'nope'") and "Traceback" not in err
+    frame = db.correlations()
+    assert frame[["model", "other_model", "sites", "status", "top_k"]].values.tolist() == [["b", "bp", "mlp", "complete", 2]]

@@ -119,45 +119,53 @@ def dense_pair(pa: Path, pb: Path, n: int) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", choices=["pud", "demo"], default="pud")
-    ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--keep", help="work folder to keep (default: a temporary one); an existing one's extractions are reused")
+    ap.add_argument("--sites", default="mlp,resid", help="sites correlated (default mlp,resid)")
+    ap.add_argument("--layers", default=None, help="layers correlated, e.g. 0,2,4 (default: all six)")
     args = ap.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="h4-bench-correlate-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"bench/bench_correlate.py, load average {os.getloadavg()[0]:.1f} at start, {os.cpu_count()} cores")
+    reuse = (work / "bench.db").is_file()
     db = atlas.connect(f"sqlite:///{work / 'bench.db'}", store_root=work / "store")
     db.init()
-    if args.corpus == "pud":
-        db.add_corpus("c", PUD, progress=False)
-    else:
-        db.add_corpus("c", builtin="demo", progress=False)
-    perms = permuted_copy(work / "minilm-perm")
+    perms = permuted_copy(work / "minilm-perm")  # seeded: the same permutation as the stored copy's
     t0 = time.perf_counter()
-    for name, src, extra in (("minilm", "builtin:all-minilm-l6-v2", {}),
-                             ("minilm-random", "builtin:all-minilm-l6-v2", {"random_init": True}),
-                             ("minilm-perm", str(work / "minilm-perm"), {})):
-        db.extract(src, corpus="c", name=name if not extra else "minilm", progress=False, **extra)
+    if not reuse:
+        if args.corpus == "pud":
+            db.add_corpus("c", PUD, progress=False)
+        else:
+            db.add_corpus("c", builtin="demo", progress=False)
+        for name, src, extra in (("minilm", "builtin:all-minilm-l6-v2", {}),
+                                 ("minilm-random", "builtin:all-minilm-l6-v2", {"random_init": True}),
+                                 ("minilm-perm", str(work / "minilm-perm"), {})):
+            db.extract(src, corpus="c", name=name if not extra else "minilm", progress=False, **extra)
     n_words = db.run("minilm")["n_words"]
-    print(f"corpus {args.corpus}: {n_words} words; three extractions {time.perf_counter() - t0:.0f} s")
+    print(f"corpus {args.corpus}: {n_words:,} words; three extractions {time.perf_counter() - t0:.0f} s"
+          f"{' (reused from an earlier run of this script)' if reuse else ''}")
+    layers = [int(x) for x in args.layers.split(",")] if args.layers else list(range(6))
+    print(f"correlated: sites {args.sites}, layers {','.join(map(str, layers))} of both models")
 
     for other in ("minilm-random", "minilm-perm"):
-        out, dt, peak = traced(db.correlate, "minilm", other, progress=False)
+        out, dt, peak = traced(db.correlate, "minilm", other, progress=False, sites=args.sites,
+                               layers=args.layers)
         print(f"[job] atlas correlate minilm {other}: {dt:.1f} s, peak traced {peak:.0f} MiB, "
               f"{out['layer_pairs']} layer pairs, {out['n_neurons']:,} neurons, {out['rows']:,} rows stored")
 
-    check_permutation(db, perms)
+    check_permutation(db, perms, layers)
     pa, wa = layer_file(db, "minilm", "mlp", 0)
     n = int(np.load(pa, mmap_mode="r").shape[0])
     t_s = t_d = 0.0
     p_s = p_d = 0.0
     worst = 0.0
-    for layer in range(6):
+    for layer in layers:
         pa, wa = layer_file(db, "minilm", "mlp", layer)
         pb, wb = layer_file(db, "minilm-random", "mlp", layer)
         rs, ts, ps = traced(streaming_pair, pa, pb, wa, wb, n)
         rd, td, pd_ = traced(dense_pair, pa, pb, n)
         t_s, t_d, p_s, p_d = t_s + ts, t_d + td, max(p_s, ps), max(p_d, pd_)
         worst = max(worst, float(np.abs(rs - rd).max()))
-    print(f"[pairs] 6 mlp.L x mlp.L pairs of minilm x minilm-random, {n:,} words:")
+    print(f"[pairs] the {len(layers)} mlp.L x mlp.L pairs of minilm x minilm-random, {n:,} words:")
     print(f"   blockwise core   {t_s:7.1f} s   peak {p_s:6.0f} MiB")
     print(f"   dense corrcoef   {t_d:7.1f} s   peak {p_d:6.0f} MiB")
     print(f"   time ratio dense/blockwise {t_d / t_s:.2f}, memory ratio {p_d / p_s:.2f}; largest |r difference| {worst:.2e}")
@@ -175,7 +183,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def check_permutation(db, perms: dict[int, np.ndarray]) -> None:
+def check_permutation(db, perms: dict[int, np.ndarray], layers: list[int]) -> None:
     """Share of mlp units whose top partner in minilm-perm is their permuted self."""
     from sqlalchemy import select
 
@@ -189,7 +197,7 @@ def check_permutation(db, perms: dict[int, np.ndarray]) -> None:
                            .where(Similarity.correlation_id == cid, Similarity.rank == 0, Similarity.run_id != perm_run)).all()
         mc = conn.execute(select(NeuronSimilarity.value).where(NeuronSimilarity.correlation_id == cid,
                                                                NeuronSimilarity.method == "maxcorr")).scalars().all()
-    inverse = {layer: np.argsort(p) for layer, p in perms.items()}
+    inverse = {layer: np.argsort(p) for layer, p in perms.items() if layer in layers}
     mlp = [(nid, oid, v) for nid, oid, v in top if units[nid][0] == "mlp"]
     found = sum(1 for nid, oid, v in mlp if units[oid][2] == inverse[units[nid][1]][units[nid][2]]
                 and units[oid][1] == units[nid][1] and abs(v) > 0.999)

@@ -166,30 +166,44 @@ def linear_cka(m: Moments, a: Spectrum, b: Spectrum) -> float:
     return float(np.linalg.norm(m.cross) ** 2 / denom) if denom > 0 else float("nan")
 
 
-def cca(r_ab: np.ndarray, a: Spectrum, b: Spectrum, share: float = SVCCA_VARIANCE) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical correlations of the layers' 99 %-variance principal subspaces, and A's
-    canonical weights in unit space ``[width_a, k]`` (so that ``h_k = Z_A w_k``)."""
+def cca(r_ab: np.ndarray, a: Spectrum, b: Spectrum, share: float = SVCCA_VARIANCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical correlations of the layers' 99 %-variance principal subspaces (one SVD), and
+    each side's canonical variables projected on its own units: ``corr(h_k, z_i)`` as
+    ``[width, k]`` (A's, B's). With ``W = P_k Λ_k^{-1/2}``, ``R_AA W = P_k Λ_k^{1/2}``, so no
+    ``width³`` product is needed."""
     wa, wb = a.whitener(share), b.whitener(share)
-    if wa.shape[1] == 0 or wb.shape[1] == 0:
-        return np.zeros(0), np.zeros((r_ab.shape[0], 0))
-    u, s, _vt = np.linalg.svd(wa.T @ r_ab @ wb, full_matrices=False)
-    return np.clip(s, 0.0, 1.0), wa @ u
+    ka, kb = wa.shape[1], wb.shape[1]
+    if ka == 0 or kb == 0:
+        return np.zeros(0), np.zeros((r_ab.shape[0], 0)), np.zeros((r_ab.shape[1], 0))
+    u, s, vt = np.linalg.svd(wa.T @ r_ab @ wb, full_matrices=False)
+    proj_a = (a.eigvecs[:, :ka] * np.sqrt(a.eigvals[:ka])[None, :]) @ u
+    proj_b = (b.eigvecs[:, :kb] * np.sqrt(b.eigvals[:kb])[None, :]) @ vt.T
+    return np.clip(s, 0.0, 1.0), proj_a, proj_b
+
+
+def _pw(s: np.ndarray, proj: np.ndarray) -> float:
+    weights = np.abs(proj).sum(axis=0)
+    return float((s * weights).sum() / weights.sum()) if s.size and weights.sum() > 0 else float("nan")
 
 
 def svcca(r_ab: np.ndarray, a: Spectrum, b: Spectrum) -> float:
     """Mean canonical correlation (SVCCA)."""
-    s, _ = cca(r_ab, a, b)
+    s, _, _ = cca(r_ab, a, b)
     return float(s.mean()) if s.size else float("nan")
 
 
 def pwcca(r_ab: np.ndarray, a: Spectrum, b: Spectrum) -> float:
     """Projection-weighted CCA, weights from A's side (asymmetric, as Morcos et al.)."""
-    s, w = cca(r_ab, a, b)
-    if not s.size:
-        return float("nan")
-    r_aa = (a.eigvecs * a.eigvals[None, :]) @ a.eigvecs.T
-    weights = np.abs(r_aa @ w).sum(axis=0)
-    return float((s * weights).sum() / weights.sum()) if weights.sum() > 0 else float("nan")
+    s, proj_a, _ = cca(r_ab, a, b)
+    return _pw(s, proj_a)
+
+
+def layer_measures(m: Moments, r_ab: np.ndarray, a: Spectrum, b: Spectrum) -> dict[str, float]:
+    """CKA, SVCCA and PWCCA from each side, from one SVD: ``{"cka", "svcca", "pwcca",
+    "pwcca_b"}``."""
+    s, proj_a, proj_b = cca(r_ab, a, b)
+    return {"cka": linear_cka(m, a, b), "svcca": float(s.mean()) if s.size else float("nan"),
+            "pwcca": _pw(s, proj_a), "pwcca_b": _pw(s, proj_b)}
 
 
 def linreg(r_ab: np.ndarray, b: Spectrum) -> np.ndarray:
@@ -220,6 +234,7 @@ __all__ = [
     "array_reader",
     "cca",
     "correlation",
+    "layer_measures",
     "cross_moments",
     "linear_cka",
     "linreg",

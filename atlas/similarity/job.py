@@ -282,8 +282,7 @@ def _pair(db: Any, folder: Path, fa: dict[str, Any], fb: dict[str, Any], n_rows:
     ib, vb = core.top_partners(r.T, top_k)
     la, lb = core.linreg(r, sb), core.linreg(r.T, sa)
     layer = {
-        "cka": core.linear_cka(m, sa, sb), "svcca": core.svcca(r, sa, sb),
-        "pwcca": core.pwcca(r, sa, sb), "pwcca_b": core.pwcca(r.T, sb, sa),
+        **core.layer_measures(m, r, sa, sb),
         "maxcorr": float(np.abs(va[:, 0]).mean()), "maxcorr_b": float(np.abs(vb[:, 0]).mean()),
         "linreg": float(la.mean()), "linreg_b": float(lb.mean()),
     }
@@ -352,13 +351,13 @@ def _finish(db: Any, cid: int, folder: Path, a: _Side, b: _Side, pairs: list[tup
             nid = np.concatenate(cols["nid"])
             rows += bulk_insert(conn, Similarity.__table__, {
                 "neuron_id": nid, "other_neuron_id": np.concatenate(cols["oid"]), "method": ["pearson"] * len(nid),
-                "value": np.concatenate(cols["val"]).astype(np.float64), "corpus_id": np.full(len(nid), run_a.corpus_id, np.int64),
+                "value": _f32(np.concatenate(cols["val"])), "corpus_id": np.full(len(nid), run_a.corpus_id, np.int64),
                 "correlation_id": np.full(len(nid), cid, np.int64), "run_id": np.full(len(nid), mine, np.int64),
                 "other_run_id": np.full(len(nid), theirs, np.int64), "rank": np.concatenate(cols["rank"]).astype(np.int64),
             })
             units = np.concatenate(cols["unit"])
             for method in ("maxcorr", "linreg"):
-                vals = np.concatenate(cols[method]).astype(np.float64)
+                vals = _f32(np.concatenate(cols[method]))
                 rows += bulk_insert(conn, NeuronSimilarity.__table__, {
                     "correlation_id": np.full(len(vals), cid, np.int64), "method": [method] * len(vals),
                     "neuron_id": units, "value": vals,
@@ -373,7 +372,13 @@ def _finish(db: Any, cid: int, folder: Path, a: _Side, b: _Side, pairs: list[tup
 
 
 def _f(v: Any) -> float | None:
-    return None if v is None or not np.isfinite(v) else float(v)
+    return None if v is None or not np.isfinite(v) else float(np.float32(v))
+
+
+def _f32(values: np.ndarray) -> np.ndarray:
+    """Values as the float32 they are compared at (scores are float32: a query's ``> 0.8``
+    rounds 0.8 the same way)."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
 
 
 def _replace_older(conn: Any, cid: int, run_a: int, run_b: int) -> None:

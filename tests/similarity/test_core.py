@@ -87,3 +87,14 @@ def test_top_partners_of_a_permutation() -> None:
     np.testing.assert_array_equal(idx[:, 0], np.argsort(perm))
     np.testing.assert_allclose(vals[:, 0], 1.0, atol=1e-6)
     assert (np.abs(vals[:, 0]) >= np.abs(vals[:, 1])).all() and (np.abs(vals[:, 1]) >= np.abs(vals[:, 2])).all()
+
+
+def test_layer_measures_in_one_svd() -> None:
+    a, b = _pair(n=300, wa=9, wb=6, seed=2)
+    m, sa, sb, r = _stats(a, b, 50)
+    got = core.layer_measures(m, r, sa, sb)
+    _, sb2, sa2, r2 = _stats(b, a, 50)[0], _stats(b, a, 50)[1], _stats(b, a, 50)[2], _stats(b, a, 50)[3]
+    assert got["svcca"] == pytest.approx(core.svcca(r, sa, sb))
+    assert got["pwcca"] == pytest.approx(core.pwcca(r, sa, sb))
+    assert got["pwcca_b"] == pytest.approx(core.pwcca(r2, sb2, sa2))
+    assert got["cka"] == pytest.approx(core.linear_cka(m, sa, sb))

@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--keep", help="work folder to keep (default: a temporary one); an existing one's extractions are reused")
     ap.add_argument("--sites", default="mlp,resid", help="sites correlated (default mlp,resid)")
     ap.add_argument("--layers", default=None, help="layers correlated, e.g. 0,2,4 (default: all six)")
+    ap.add_argument("--growth-only", action="store_true", help="only step 5 (memory as the corpus grows)")
     args = ap.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="h4-bench-correlate-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -146,15 +147,26 @@ def main() -> None:
     layers = [int(x) for x in args.layers.split(",")] if args.layers else list(range(6))
     print(f"correlated: sites {args.sites}, layers {','.join(map(str, layers))} of both models")
 
-    for other in ("minilm-random", "minilm-perm"):
+    for other in ("minilm-random", "minilm-perm") if not args.growth_only else ():
         out, dt, peak = traced(db.correlate, "minilm", other, progress=False, sites=args.sites,
                                layers=args.layers)
         print(f"[job] atlas correlate minilm {other}: {dt:.1f} s, peak traced {peak:.0f} MiB, "
               f"{out['layer_pairs']} layer pairs, {out['n_neurons']:,} neurons, {out['rows']:,} rows stored")
 
-    check_permutation(db, perms, layers)
     pa, wa = layer_file(db, "minilm", "mlp", 0)
     n = int(np.load(pa, mmap_mode="r").shape[0])
+    if not args.growth_only:
+        check_permutation(db, perms, layers)
+        dense_against_blockwise(db, layers, n)
+    growth(db, n)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    db.close()
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def dense_against_blockwise(db, layers: list[int], n: int) -> None:
+    """Step 4: the same layer pairs, blockwise and dense, in this process."""
     t_s = t_d = 0.0
     p_s = p_d = 0.0
     worst = 0.0
@@ -170,17 +182,18 @@ def main() -> None:
     print(f"   dense corrcoef   {t_d:7.1f} s   peak {p_d:6.0f} MiB")
     print(f"   time ratio dense/blockwise {t_d / t_s:.2f}, memory ratio {p_d / p_s:.2f}; largest |r difference| {worst:.2e}")
 
+
+
+def growth(db, n: int) -> None:
+    """Step 5: one layer pair on growing prefixes of the corpus (blocks of 4,096 words: from
+    two whole blocks on, the blockwise peak no longer depends on the number of words)."""
     pa, wa = layer_file(db, "minilm", "mlp", 0)
     pb, wb = layer_file(db, "minilm-random", "mlp", 0)
     print("[growth] one layer pair (mlp.0 x mlp.0), peak traced MiB:")
-    for rows in (n // 4, n):
+    for rows in (n // 4, n // 2, 3 * n // 4, n):
         _, ts, ps = traced(streaming_pair, pa, pb, wa, wb, rows)
         _, td, pd_ = traced(dense_pair, pa, pb, rows)
         print(f"   {rows:>7,} words: blockwise {ps:6.0f} MiB ({ts:5.1f} s)   dense {pd_:6.0f} MiB ({td:5.1f} s)")
-    print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    db.close()
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_permutation(db, perms: dict[int, np.ndarray], layers: list[int]) -> None:

@@ -99,12 +99,15 @@ def cross_moments(read_a: Reader, read_b: Reader | None, n_rows: int, *, block: 
         blk = (ca.T @ cb).astype(np.float64)
         va = np.einsum("ij,ij->j", ca, ca, dtype=np.float64)
         vb = va if same else np.einsum("ij,ij->j", cb, cb, dtype=np.float64)
+        del xa, xb, ca, cb  # before the next block is read: the peak stays two blocks' worth
         if mean_a is None:
             n, mean_a, mean_b, cross, var_a, var_b = m, ma, mb, blk, va, vb
             continue
         da, db = ma - mean_a, mb - mean_b
         w = n * m / (n + m)
-        cross += blk + w * np.outer(da, db)
+        blk += np.outer(da * w, db)
+        cross += blk
+        del blk
         var_a = var_a + va + w * da * da
         var_b = var_a if same else var_b + vb + w * db * db
         mean_a = mean_a + da * (m / (n + m))

@@ -208,6 +208,49 @@ class Atlas:
 
         self.check()
         return explain(self, run, **kwargs)
+    # -- cross-model similarity --------------------------------------------------------------
+    def correlate(self, a: int | str, b: int | str, **kwargs: Any) -> dict[str, Any]:
+        """Correlate every neuron of run ``a`` with every neuron of run ``b`` (same corpus) and
+        store partners, maxcorr, linreg and layer similarities; see
+        :func:`atlas.similarity.job.correlate` (``sites``, ``layers``, ``top_k``)."""
+        from atlas.similarity.job import correlate
+
+        self.check()
+        return correlate(self, a, b, **kwargs)
+
+    def correlations(self) -> pd.DataFrame:
+        """The stored correlations: id, model, run, other_model, other_run, sites, status,
+        top_k, finished_at (``atlas correlate --list``)."""
+        from atlas.similarity.read import list_correlations
+
+        self.check()
+        return list_correlations(self)
+
+    def similar(self, neuron_id: str, models: str | list[str] | None = None, *, limit: int = 10) -> pd.DataFrame:
+        """The neuron's closest partners in other models (``similar to NEURON in MODELS limit
+        N``): model, neuron, site, layer, unit, value (Pearson r), abs, rank, run.
+
+        Example:
+            >>> db.similar("minilm/mlp.3/318", "gpt2", limit=5)  # doctest: +SKIP
+        """
+        from atlas.query.canonical import name_text, quote
+
+        if isinstance(models, str):
+            models = [models]
+        where = f" in {', '.join(name_text(m) for m in models)}" if models else ""
+        return self.query(f"similar to {quote(str(neuron_id))}{where} limit {int(limit)}")
+
+    def layer_similarity(self, a: str, b: str, method: str = "cka", *, site: str = "mlp") -> pd.DataFrame:
+        """The layer x layer similarity matrix of two models (``layers of A vs B site=SITE by
+        METHOD``): a row per layer of ``a`` (column ``layer``), a column per layer of ``b``
+        (``B.0``, ``B.1``, ...). ``method``: cka, svcca, pwcca, maxcorr, linreg.
+
+        Example:
+            >>> db.layer_similarity("minilm", "bert", "cka")  # doctest: +SKIP
+        """
+        from atlas.query.canonical import name_text
+
+        return self.query(f"layers of {name_text(a)} vs {name_text(b)} site={site} by {method}")
 
     # -- queries ---------------------------------------------------------------------------
     def query(self, text: str, **kwargs: Any) -> pd.DataFrame:
@@ -514,6 +557,8 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.methods.job import score as func
     elif name == "explain_neurons":
         from atlas.explain.job import explain as func
+    elif name == "correlate":
+        from atlas.similarity.job import correlate as func
     elif name == "query":
         from atlas.query.api import run_query as func
     elif name == "compile":
@@ -524,7 +569,7 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.report.html import write_report as func
     else:
         raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
-                       "explain_neurons, query, compile, sql, report")
+                       "explain_neurons, correlate, query, compile, sql, report")
     return func
 
 

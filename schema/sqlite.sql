@@ -185,6 +185,30 @@ CREATE TABLE activation_file (
 	CONSTRAINT fk_activation_file_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE
 );
 
+-- One ``atlas correlate`` job: two runs over the same corpus, compared unit by unit.
+--
+-- ``status`` is ``building`` while the job runs (its partial results live in the activation
+-- store under ``similarity/<id>/``, invisible to queries) and ``complete`` once its
+-- ``similarity``, ``neuron_similarity`` and ``layer_similarity`` rows are written, in one
+-- transaction that also deletes the older complete correlations of the same two runs and
+-- sites. ``params``: sites, layers, top_k; ``provenance``: versions, host, timings.
+CREATE TABLE correlation (
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+	run_id INTEGER NOT NULL,
+	other_run_id INTEGER NOT NULL,
+	sites VARCHAR(100) NOT NULL,
+	params JSON NOT NULL,
+	params_hash VARCHAR(64) NOT NULL,
+	status VARCHAR(10) NOT NULL,
+	provenance JSON,
+	created_at DATETIME NOT NULL,
+	finished_at DATETIME,
+	CONSTRAINT fk_correlation_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_correlation_other_run_id_run FOREIGN KEY(other_run_id) REFERENCES run (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_correlation_other_run_id ON correlation (other_run_id);
+CREATE INDEX ix_correlation_run_id ON correlation (run_id);
+
 -- One unit. ``model_id``, ``site`` and ``layer`` are copied from its layer so that queries
 -- filter neurons without a join; the canonical id is ``model/site.layer/unit`` (see
 -- :mod:`atlas.naming`).
@@ -310,6 +334,33 @@ CREATE TABLE explanation (
 CREATE INDEX ix_explanation_neuron_id ON explanation (neuron_id);
 CREATE INDEX ix_explanation_run_id_explanation_params_hash ON explanation (run_id, params_hash);
 
+-- The similarity of two layers of a correlation: ``cka``, ``svcca`` (symmetric),
+-- ``pwcca``, ``maxcorr``, ``linreg`` (from ``layer_id``'s side: the mean over its units).
+CREATE TABLE layer_similarity (
+	correlation_id INTEGER NOT NULL,
+	method VARCHAR(20) NOT NULL,
+	layer_id INTEGER NOT NULL,
+	other_layer_id INTEGER NOT NULL,
+	value FLOAT,
+	CONSTRAINT pk_layer_similarity PRIMARY KEY (correlation_id, method, layer_id, other_layer_id),
+	CONSTRAINT fk_layer_similarity_correlation_id_correlation FOREIGN KEY(correlation_id) REFERENCES correlation (id) ON DELETE CASCADE,
+	CONSTRAINT fk_layer_similarity_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE,
+	CONSTRAINT fk_layer_similarity_other_layer_id_layer FOREIGN KEY(other_layer_id) REFERENCES layer (id) ON DELETE CASCADE
+);
+
+-- Per neuron and correlation, its similarity to the other run as a whole: ``maxcorr``
+-- (largest ``|r|`` with any unit of the other run, same site) and ``linreg`` (the best
+-- multiple correlation of regressing it on one layer of the other run).
+CREATE TABLE neuron_similarity (
+	correlation_id INTEGER NOT NULL,
+	method VARCHAR(20) NOT NULL,
+	neuron_id INTEGER NOT NULL,
+	value FLOAT,
+	CONSTRAINT pk_neuron_similarity PRIMARY KEY (correlation_id, method, neuron_id),
+	CONSTRAINT fk_neuron_similarity_correlation_id_correlation FOREIGN KEY(correlation_id) REFERENCES correlation (id) ON DELETE CASCADE,
+	CONSTRAINT fk_neuron_similarity_neuron_id_neuron FOREIGN KEY(neuron_id) REFERENCES neuron (id) ON DELETE CASCADE
+);
+
 -- Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha).
 CREATE TABLE neuron_stat (
 	run_id INTEGER NOT NULL,
@@ -369,6 +420,11 @@ CREATE TABLE score_vector (
  WITHOUT ROWID;
 
 -- A link between two neurons (cross-model correlation and similar).
+--
+-- Rows of a correlation (``correlation_id``) are each neuron's ``top_k`` partners in the
+-- other run (``rank`` 0 = largest ``|value|``; ``value`` the signed Pearson correlation,
+-- ``method`` ``"pearson"``); the correlation row holds the runs' ids, parameters and
+-- provenance, ``run_id`` / ``other_run_id`` copy them so a reader needs no join.
 CREATE TABLE similarity (
 	id INTEGER NOT NULL,
 	neuron_id INTEGER NOT NULL,
@@ -376,11 +432,19 @@ CREATE TABLE similarity (
 	method VARCHAR(100) NOT NULL,
 	value FLOAT NOT NULL,
 	corpus_id INTEGER,
+	correlation_id INTEGER,
+	run_id INTEGER,
+	other_run_id INTEGER,
+	rank INTEGER,
 	CONSTRAINT pk_similarity PRIMARY KEY (id),
 	CONSTRAINT fk_similarity_neuron_id_neuron FOREIGN KEY(neuron_id) REFERENCES neuron (id) ON DELETE CASCADE,
 	CONSTRAINT fk_similarity_other_neuron_id_neuron FOREIGN KEY(other_neuron_id) REFERENCES neuron (id) ON DELETE CASCADE,
-	CONSTRAINT fk_similarity_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE
+	CONSTRAINT fk_similarity_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE,
+	CONSTRAINT fk_similarity_correlation_id_correlation FOREIGN KEY(correlation_id) REFERENCES correlation (id) ON DELETE CASCADE,
+	CONSTRAINT fk_similarity_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_similarity_other_run_id_run FOREIGN KEY(other_run_id) REFERENCES run (id) ON DELETE CASCADE
 );
+CREATE INDEX ix_similarity_correlation_id_similarity_neuron_id_similarity_rank ON similarity (correlation_id, neuron_id, rank);
 CREATE INDEX ix_similarity_method_similarity_neuron_id_similarity_value ON similarity (method, neuron_id, value);
 
 -- One row per (complete score set, neuron): the long form of the packed score vectors.

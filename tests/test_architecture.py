@@ -37,6 +37,7 @@ LAYERS: dict[str, float] = {
     "atlas.query.canonical": 6.15,  # the canonical text of trees (format; score and formula labels)
     "atlas.query.parser": 6.2,
     "atlas.query.bound": 6.25,  # the bound tree's types: the binder makes them, the compiler reads them
+    "atlas.query.similar": 6.27,  # cross-model similarity: correlation ids (binder) and their SQL (compiler)
     "atlas.query.prefilter": 6.28,
     "atlas.query.binder": 6.3,
     "atlas.query.compiler": 6.4,

@@ -22,12 +22,12 @@ import sys
 from collections.abc import Sequence
 
 from atlas._version import __version__
-from atlas.cli import corpus, db, demo, explain, extract, kb, note, query, report, saved, score, serve, transfer
+from atlas.cli import corpus, db, demo, explain, extract, kb, note, query, report, saved, score, serve, similarity, transfer
 from atlas.cli._common import Formatter, add_db_option
 from atlas.errors import AtlasError
 
 #: The command groups, in the order they appear in ``atlas --help``.
-COMMAND_MODULES = (db, corpus, extract, score, explain, query, saved, note, report, transfer, kb, serve, demo)
+COMMAND_MODULES = (db, corpus, extract, score, explain, similarity, query, saved, note, report, transfer, kb, serve, demo)
 
 EPILOG = """\
 examples:

@@ -92,6 +92,7 @@ SECTION_TITLES = {
     "concepts": "best concepts by each method",
     "top_words": "top words in context",
     "histogram": "activations",
+    "similar": "closest neurons in other models (atlas correlate)",
     "explanations": "explanations",
     "notes": "notes",
 }

@@ -172,7 +172,9 @@ def run_query(db: Any, text: str, *, limit: int | None = None, timeout_s: float 
         statistics (neuron, model, site, layer, unit, depth, run, mean, std, min, max,
         fire_rate, threshold), and every section in ``frame.attrs["sections"]`` (stats,
         concepts, top_words, histogram, explanations, notes: see :mod:`atlas.query.views`).
-        ``words of``: word, n, mean, max. ``show``: the catalog rows.
+        ``words of``: word, n, mean, max. ``similar to``: neuron, model, site, layer, unit,
+        value (Pearson r), abs, rank, run, correlation. ``layers of A vs B``: layer (of A), then
+        a column per layer of B (``B.0``, ...). ``show``: the catalog rows.
 
     Raises:
         QueryError: the query cannot be parsed, bound or run (the CLI renders it with a caret);

@@ -249,6 +249,11 @@ class NeuronRef:
         return f"{self.model}/{self.site}.{self.layer}/{self.unit}"
 
 
+#: Calls whose argument is a model, not a concept: a neuron's similarity to another model,
+#: stored by ``atlas correlate`` (``maxcorr(gpt2)``; ``(*)``: over every correlated model).
+SIMILARITY_METHODS = ("maxcorr", "mincorr", "linreg")
+
+
 # -- statements -----------------------------------------------------------------------------
 
 
@@ -346,6 +351,30 @@ class NotesQuery:
 
 
 @dataclass(frozen=True)
+class SimilarQuery:
+    """``similar to minilm/mlp.3/318 in gpt2 limit 10``: the neuron's closest partners in other
+    models (stored by ``atlas correlate``), by |Pearson r|."""
+
+    neuron: NeuronRef
+    models: tuple[ModelRef, ...] = ()  # () = every model correlated with the neuron's
+    limit: int | None = None
+    limit_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayersQuery:
+    """``layers of minilm vs bert site=mlp by cka``: a layer x layer similarity matrix."""
+
+    model: ModelRef
+    other: ModelRef
+    filters: tuple[Filter, ...] = ()
+    by: str | None = None  # cka (default) | svcca | pwcca | maxcorr | linreg
+    by_span: Span = field(default=(0, 0), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Show:
     """``show models | concepts [like PATTERN] | methods | runs``."""
 
@@ -384,7 +413,7 @@ class ProbesQuery:
 
 
 Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, NotesQuery,
-                  Show, ExplainView]
+                  SimilarQuery, LayersQuery, Show, ExplainView]
 
 
 def iter_calls(node: object) -> list[Call]:

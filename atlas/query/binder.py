@@ -28,7 +28,7 @@ import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
 from atlas.naming import site_names, unit_site
-from atlas.query import prefilter
+from atlas.query import prefilter, similar
 from atlas.query.bound import (
     DEFAULT_LIMIT,
     EXPLANATION_TEXT,
@@ -567,6 +567,96 @@ def _bind_calls(
     return list(refs.values())
 
 
+def _bind_similarity(conn: Connection, calls: list[ast.Call], models: list[ModelInfo], errors: _Errors) -> list[ScoreRef]:
+    """``maxcorr(M)``, ``mincorr(*)``, ``linreg(M)``: the argument is a model (or ``*``, every
+    model correlated with the query's); each resolves to the correlations it reads
+    (:func:`atlas.query.similar.links`). None stored for any of the query's models is an error
+    naming the command that computes one."""
+    if not calls:
+        return []
+    found = similar.links(conn, [m.id for m in models])
+    refs: dict[str, ScoreRef] = {}
+    for call in calls:
+        if call.params:
+            errors.add(QueryTypeError, f"{call.method} takes no parameters", (call.params[0].span[0], call.params[-1].span[1]),
+                       hint=f"write {call.method}(MODEL)")
+            continue
+        if not isinstance(call.arg, (ast.ConceptName, ast.ConceptAll)):
+            errors.add(QueryTypeError, f"{call.method}(...) takes one model name (or * for every correlated model)",
+                       call.arg.span, hint=f"write e.g. {call.method}(gpt2)")
+            continue
+        other_id = None
+        if isinstance(call.arg, ast.ConceptName):
+            others = _bind_models(conn, (ast.ModelRef(call.arg.name, span=call.arg.span),), errors)
+            if not others:
+                continue
+            other_id = others[0].id
+        picked = [x for m in models for x in similar.chosen(found, m.id, other_id)]
+        if not picked and models:
+            target = "any other model" if other_id is None else shown(call.arg.name)  # type: ignore[union-attr]
+            other = "OTHER_MODEL" if other_id is None else call.arg.name  # type: ignore[union-attr]
+            errors.add(QueryNameError, f"no correlation of {', '.join(m.name for m in models)} with {target} is stored",
+                       call.arg.span, hint=f"compute it with: atlas correlate {models[0].name} {other}")
+            continue
+        label = operand_text(call)
+        refs.setdefault(label, ScoreRef(call.method, label, None, None, call, similar=tuple(picked)))
+    return list(refs.values())
+
+
+def _bind_similar_query(conn: Connection, st: ast.SimilarQuery, bound: Bound, errors: _Errors, limit: int | None) -> None:
+    """``similar to NEURON [in MODELS] [limit N]``: the correlations of the neuron's model (with
+    the named models, or every one) that cover its site."""
+    _bind_neuron_ref(conn, st.neuron, bound, errors)
+    others = _bind_models(conn, st.models, errors) if st.models else []
+    bound.models = others
+    bound.limit = _bind_limit(st.limit, st.limit_span, errors, limit) if (st.limit or limit) else similar.SIMILAR_LIMIT
+    bound.limit_given = bool(st.limit or limit)
+    me = bound.neuron
+    if errors.items or me is None:
+        return
+    found = [x for x in similar.links(conn, [me.id]) if x.site == st.neuron.site]
+    spans = {r.name: r.span for r in st.models}
+    for other in others:
+        got = similar.chosen(found, me.id, other.id)
+        if not got:
+            errors.add(QueryNameError, f"no correlation of {me.name} with {other.name} covers {st.neuron.site} units",
+                       spans[other.name], hint=f"compute it with: atlas correlate {me.name} {other.name} --sites {st.neuron.site}")
+        bound.links += got
+    if not others:
+        bound.links = similar.chosen(found, me.id, None)
+        if not bound.links:
+            errors.add(QueryNameError, f"no correlation of {me.name} with another model covers {st.neuron.site} units",
+                       st.neuron.span, hint=f"compute one with: atlas correlate {me.name} OTHER_MODEL")
+
+
+def _bind_layers_query(conn: Connection, st: ast.LayersQuery, bound: Bound, errors: _Errors) -> None:
+    """``layers of A vs B [site=S] [layer filters] [by METHOD]``: the latest complete
+    correlation of the two models that covers the site (default mlp)."""
+    models = _bind_models(conn, (st.model, st.other), errors)
+    method = st.by or similar.LAYER_METHODS[0]
+    if method not in similar.LAYER_METHODS:
+        errors.add(QueryNameError, f"no layer measure '{shown(method)}'", st.by_span,
+                   hint=_choices_hint(method, similar.LAYER_METHODS, "measure"))
+    site = "mlp"
+    for f in st.filters:
+        if isinstance(f, ast.SiteIs) and f.op == "=":
+            site = f.site
+        elif not isinstance(f, (ast.LayerCmp, ast.LayerRange)):
+            errors.add(QueryTypeError, "layers of ... takes site=SITE and layer filters only", f.span,
+                       hint="write e.g. layers of minilm vs bert site=mlp layer < 4 by cka")
+    if len(models) == 1 and st.model.name == st.other.name:
+        models = models * 2
+    bound.models, bound.site, bound.layer_method, bound.limit = models, site, method, MAX_LIMIT
+    if errors.items or len(models) != 2:
+        return
+    a, b = models
+    found = [x for x in similar.links(conn, [a.id]) if x.site == site and x.other_model_id == b.id]
+    if not found:
+        errors.add(QueryNameError, f"no correlation of {a.name} with {b.name} covers their {site} layers",
+                   (st.model.span[0], st.other.span[1]), hint=f"compute it with: atlas correlate {a.name} {b.name} --sites {site}")
+    bound.links = found
+
+
 def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str], bool]:
     stats: list[str] = []
     depth = False
@@ -591,6 +681,13 @@ def _missing_scores(bound: Bound) -> list[str]:
     conditions on them match no neuron of that model)."""
     out: list[str] = []
     for ref in bound.refs:
+        if ref.similar is not None:
+            lacking = [m.name for m in bound.models if not any(x.model_id == m.id for x in ref.similar)]
+            if lacking:
+                out.append(f"{ref.label} has no correlation for {', '.join(lacking)}: its values there are missing, so "
+                           f"conditions on it match none of those neurons (compute it with 'atlas correlate "
+                           f"{lacking[0]} {ref.call.arg.name if isinstance(ref.call.arg, ast.ConceptName) else 'OTHER_MODEL'}')")
+            continue
         if ref.every:
             lacking = [m.name for m in bound.models if not bound.every_sets(m)]
             what = "no complete score set of any concept"
@@ -666,6 +763,10 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         bound.limit = MAX_LIMIT
     elif isinstance(st, ast.WordsQuery):
         _bind_words(conn, st, bound, errors, limit)
+    elif isinstance(st, ast.SimilarQuery):
+        _bind_similar_query(conn, st, bound, errors, limit)
+    elif isinstance(st, ast.LayersQuery):
+        _bind_layers_query(conn, st, bound, errors)
     else:
         assert isinstance(st, ast.Show)
         _check_like(st, errors)
@@ -696,7 +797,10 @@ def _bind_neurons(
     if isinstance(st, ast.AggregateQuery):
         calls.insert(0, st.score)
     grouped = not isinstance(st, ast.NeuronQuery)
+    sims = [c for c in calls if c.method in ast.SIMILARITY_METHODS]
+    calls = [c for c in calls if c.method not in ast.SIMILARITY_METHODS]
     bound.refs = _bind_calls(conn, calls, errors, allow_composite=not grouped, allow_every=grouped)
+    bound.refs += _bind_similarity(conn, sims, bound.models, errors)
     if grouped:
         _check_every(st, calls, errors)  # type: ignore[arg-type]
     load_sets(conn, bound.models, bound.refs)

@@ -104,6 +104,7 @@ class ScoreRef:
     params: dict[str, Any] | None = None  # the call's parameters, resolved (None: the default parameterisation)
 
     every: bool = False  # method(*): every concept the method has a stored set of
+    similar: tuple[Any, ...] | None = None  # maxcorr/mincorr/linreg: the correlations read (atlas.query.similar.Link)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -188,6 +189,8 @@ class Bound:
     neuron: ModelInfo | None = None  # top tokens: the neuron's model
     warnings: list[str] = field(default_factory=list)  # what the answer silently lacks (unscored models)
     candidates: dict[int, np.ndarray] | None = None  # layer id → the only units that can match (atlas.query.prefilter)
+    links: list[Any] = field(default_factory=list)  # similar to / layers of: the correlations read (atlas.query.similar.Link)
+    layer_method: str | None = None  # layers of: the layer measure
 
     def ref(self, call: ast.Call) -> ScoreRef:
         """The reference a call resolved to."""

@@ -202,6 +202,19 @@ def format_statement(node: ast.Statement) -> str:
         if node.limit is not None:
             text += f" limit {node.limit}"
         return text
+    if isinstance(node, ast.SimilarQuery):
+        text = "similar to " + neuron_text(node.neuron)
+        if node.models:
+            text += " in " + ", ".join(name_text(m.name) for m in node.models)
+        if node.limit is not None:
+            text += f" limit {node.limit}"
+        return text
+    if isinstance(node, ast.LayersQuery):
+        text = f"layers of {name_text(node.model.name)} vs {name_text(node.other.name)}"
+        text += "".join(" " + filter_text(f) for f in node.filters)
+        if node.by is not None:
+            text += f" by {node.by}"
+        return text
     text = f"show {node.what}"
     if node.like is not None:
         text += f" like {quote(node.like)}"

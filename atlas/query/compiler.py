@@ -50,6 +50,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 import atlas.query.ast as ast
+from atlas.query import similar
 from atlas.query.bound import EXPLANATION_TEXT, FIELDS, OPS, Bound, ModelInfo, ScoreRef, as_stored, scope_conditions
 from atlas.store.tables import (
     SCORE_BLOCK,
@@ -84,7 +85,7 @@ MAX_COMPOSITE_NEURONS = 20_000
 class Plan:
     """What to run and how to shape its rows into the answer."""
 
-    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | notes | neuron | words | show
+    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | notes | neuron | words | explanations | similar | layers | show
     select: Select[Any]
     rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
     residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
@@ -170,6 +171,10 @@ class _Scope:
         self.values: dict[str, ColumnElement[Any]] = {}
         self.concept: Any = None
         for i, ref in enumerate(r for r in bound.refs if r.formula is None):
+            if ref.similar is not None:  # maxcorr(M) and kin: atlas.query.similar
+                star = isinstance(ref.call.arg, ast.ConceptAll)
+                self.values[ref.label] = similar.neuron_value(ref.method, star, list(ref.similar), self.n)
+                continue
             if ref.every:
                 self._join_every(ref, i, dialect)
                 continue
@@ -335,6 +340,22 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         assert bound.neuron is not None
         return Plan(kind="explanations", select=explanations_select(_neuron_id(bound.neuron, st.neuron)),
                     limit=bound.limit, bound=bound)
+    if isinstance(st, ast.SimilarQuery):
+        assert bound.neuron is not None
+        ref = st.neuron
+        q = similar.similar_select(bound.neuron.id, ref.site, ref.layer, ref.unit, bound.links, bound.limit)
+        return Plan(kind="similar", select=q, limit=bound.limit, bound=bound)
+    if isinstance(st, ast.LayersQuery):
+        a, b = bound.models
+        tests: list[Callable[[Any], Any]] = []
+        for f in st.filters:
+            if isinstance(f, ast.LayerCmp):
+                tests.append(lambda col, f=f: OPS[f.op](col, f.value))
+            elif isinstance(f, ast.LayerRange):
+                tests.append(lambda col, f=f: col.between(f.low, f.high))
+        cid = bound.links[0].correlation_id if bound.links else None
+        q = similar.layers_select(a.id, b.id, bound.site or "mlp", bound.layer_method or "cka", cid, tests)
+        return Plan(kind="layers", select=q, limit=bound.limit, bound=bound)
     assert isinstance(st, ast.Show)
     return _show(bound, st, dialect)
 

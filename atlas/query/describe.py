@@ -27,6 +27,9 @@ def _preposition(method: str) -> str:
 def _call_en(node: ast.Call) -> str:
     """``iou with noun``, ``iou (alpha=0.01) with noun``, ``ap for every scored concept``."""
     params = f" ({', '.join(param_text(p) for p in node.params)})" if node.params else ""
+    if node.method in ast.SIMILARITY_METHODS:
+        arg = "every correlated model" if isinstance(node.arg, ast.ConceptAll) else formula_text(node.arg)
+        return f"{node.method} with {arg}"
     arg = "every scored concept" if isinstance(node.arg, ast.ConceptAll) else formula_text(node.arg)
     return f"{node.method}{params} {_preposition(node.method)} {arg}"
 
@@ -71,6 +74,10 @@ def _probe_condition_en(node: ast.Condition) -> str:
         return f"it is not true that {grouped(node.operand, _probe_condition_en, (ast.And, ast.Or))}"
     joiner = " and " if isinstance(node, ast.And) else " or "
     return joiner.join(grouped(item, _probe_condition_en, (ast.And, ast.Or)) for item in node.items)
+
+
+def _site_of(filters: tuple[ast.Filter, ...]) -> str:
+    return next((f.site for f in filters if isinstance(f, ast.SiteIs)), "mlp")
 
 
 def _filters_en(filters: tuple[ast.Filter, ...]) -> str:
@@ -154,6 +161,14 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
         least = f", seen at least {node.min_count} times" if node.min_count is not None else ""
         return (f"the {node.limit or 20} words (lower-cased) of the corpus on which {node.neuron} fires, "
                 f"with their count, mean and max activation{least} ({order})")
+    if isinstance(node, ast.SimilarQuery):
+        where = f" in {', '.join(m.name for m in node.models)}" if node.models else " in every model correlated with it"
+        return (f"the {node.limit or 10} neurons{where} whose activations correlate most with {node.neuron}'s "
+                "over the words of their shared corpus (by |Pearson r|)")
+    if isinstance(node, ast.LayersQuery):
+        return (f"the {node.by or 'cka'} similarity of every layer of {node.model.name} with every layer of "
+                f"{node.other.name}{_filters_en(node.filters) or ''} ({_site_of(node.filters)} site), a row per layer of "
+                f"{node.model.name}")
     if node.what == "concepts" and node.like is not None:
         return f"the concepts whose name is like {quote(node.like)}"
     return f"the {node.what} in the atlas"

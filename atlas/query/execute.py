@@ -203,7 +203,7 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     result = conn.execute(plan.select)
     columns = list(result.keys())
     rows = result.all()
-    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes") and not plan.composite_refs and len(rows) > plan.limit
+    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes", "similar") and not plan.composite_refs and len(rows) > plan.limit
     if cut:
         rows = rows[: plan.limit]
     extra: Any = None
@@ -300,6 +300,23 @@ def _shape_probes(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     return order.merge(wide, on=keys, how="left").reset_index(drop=True)
 
 
+def _layer_matrix(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """``layers of A vs B``: a row per layer of A (``layer``), a column per layer of B
+    (``B.0``, ``B.1``, ...); empty cells where a pair has no value."""
+    assert plan.bound is not None
+    other = plan.bound.models[1].name
+    _ints(frame, ["layer", "other_layer"])
+    _floats(frame, ["value"])
+    if frame.empty:
+        return pd.DataFrame({"layer": pd.Series([], dtype="int64")})
+    wide = frame.pivot(index="layer", columns="other_layer", values="value")
+    wide = wide.reindex(columns=sorted(wide.columns))
+    wide.columns = [f"{other}.{int(c)}" for c in wide.columns]
+    wide = wide.reset_index()
+    wide["layer"] = wide["layer"].astype("int64")
+    return wide
+
+
 def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
     """Turn fetched rows into the answer's columns, with the same dtypes on both backends."""
     if plan.kind == "neurons":
@@ -326,6 +343,14 @@ def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
         return _shape_probes(plan, frame)
     if plan.kind == "explanations":
         return shape_explanations(frame)
+    if plan.kind == "similar":
+        _ints(frame, ["layer", "unit", "rank", "run", "correlation"])
+        _floats(frame, ["value", "abs"])
+        ids = frame["model"].astype(str) + "/" + frame["site"].astype(str) + "." + frame["layer"].astype(str) + "/" + frame["unit"].astype(str)
+        frame.insert(0, "neuron", ids.astype(object))
+        return frame
+    if plan.kind == "layers":
+        return _layer_matrix(plan, frame)
     if plan.kind == "top_tokens":
         contexts = []
         for sid, pos in zip(frame["sentence_id"], frame["position"]):

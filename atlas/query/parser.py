@@ -259,6 +259,22 @@ class _ToAst(Transformer[Token, Any]):
             )
         return ("min_count", int(value.value), (word.start_pos or 0, value.end_pos or 0))
 
+    def similar_query(self, meta: Any, children: list[Any]) -> ast.SimilarQuery:
+        c = self._clauses(children[1:])
+        return ast.SimilarQuery(neuron=children[0], models=c.get("models", ()), limit=c.get("limit"),
+                                limit_span=c.get("limit_span", (0, 0)), span=self._s(meta))
+
+    def model_name(self, meta: Any, children: list[Token]) -> Token:
+        return children[0]
+
+    other_model = model_name
+
+    def layers_query(self, meta: Any, children: list[Any]) -> ast.LayersQuery:
+        a, b = (ast.ModelRef(name=_unquote(t.value) if t.type == "STRING" else t.value, span=_tok_span(t)) for t in children[:2])
+        c = self._clauses(children[2:])
+        return ast.LayersQuery(model=a, other=b, filters=c["filters"], by=c.get("by"), by_span=c.get("by_span", (0, 0)),
+                               span=self._s(meta))
+
     def show(self, meta: Any, children: list[Any]) -> ast.Show:
         what = children[0].value.lower()
         like = _unquote(children[1].value) if len(children) > 1 else None

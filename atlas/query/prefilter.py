@@ -35,7 +35,8 @@ _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
 
 
 def _stored(node: ast.Operand) -> bool:
-    return isinstance(node, ast.Call) and not node.composite and not node.every
+    return (isinstance(node, ast.Call) and not node.composite and not node.every
+            and node.method not in ast.SIMILARITY_METHODS)
 
 
 def _tests(cond: ast.Condition) -> list[tuple[ast.Call, Callable[[np.ndarray], np.ndarray]]]:

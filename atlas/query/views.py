@@ -15,9 +15,12 @@ DataFrames; the frame itself is the ``stats`` section):
 * ``histogram``: its activations over the run's corpus in :data:`HISTOGRAM_BINS` bins
   (low, high, count), read from the activation file of its layer in the model's latest done
   run that has one;
+* ``similar``: its :data:`SIMILAR_PER_MODEL` closest partners in each model correlated with
+  its own (``atlas correlate``; the correlations ``similar to NEURON`` reads): model, neuron,
+  value (Pearson r), abs, rank, correlation;
 * ``explanations``: its stored compositional explanations (``atlas explain``), as ``explain N``
   shows them: max_length, formula, length, iou, score, metric, search, run, mask;
-* ``notes``: the rows of that table for the neuron.
+* ``notes``: the lab's notes and labels on the neuron (``atlas note``, ``atlas label``).
 
 ``words of NEURON [by mean | max | count] [min N] [limit N]`` groups the same activation column by
 lower-cased word form: word, n (occurrences), mean, max.
@@ -43,6 +46,7 @@ from sqlalchemy import Connection, select
 
 import atlas.query.ast as ast
 from atlas.errors import AtlasError
+from atlas.query import similar
 from atlas.query.binder import load_sets
 from atlas.query.bound import ModelInfo, ScoreRef
 from atlas.query.compiler import Plan, as_stored_array
@@ -55,7 +59,9 @@ BEST_CONCEPTS = 5
 #: Bins of the neuron view's activation histogram.
 HISTOGRAM_BINS = 20
 #: The order of the neuron view's sections.
-SECTIONS = ("stats", "concepts", "top_words", "histogram", "explanations", "notes")
+SECTIONS = ("stats", "concepts", "top_words", "histogram", "similar", "explanations", "notes")
+#: Partners per other model the neuron view's ``similar`` section lists.
+SIMILAR_PER_MODEL = 3
 
 
 def run_view(db: Any, conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
@@ -101,6 +107,7 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
     column, run = _activations(db, conn, plan, clock, warnings)
     out["histogram"] = histogram(column)
     out["histogram"].attrs["run"] = run
+    out["similar"] = similar_partners(conn, model, ref, clock)
     for name in ("explanations", "notes"):
         arm(conn, clock)
         result = conn.execute(plan.parts[name])
@@ -108,6 +115,28 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
         out[name] = utc_times(frame, "created_at") if name == "notes" else frame
     out["explanations"] = shape_explanations(out["explanations"])
     return out
+
+
+def similar_partners(conn: Connection, model: ModelInfo, ref: ast.NeuronRef, clock: Clock,
+                     per_model: int = SIMILAR_PER_MODEL) -> pd.DataFrame:
+    """The neuron's closest partners in each other model correlated with its own (the latest
+    complete correlation per model that covers its site): model, neuron, value, abs, rank,
+    correlation; the most similar model first."""
+    columns = ["model", "neuron", "value", "abs", "rank", "correlation"]
+    arm(conn, clock)
+    picked = similar.chosen([x for x in similar.links(conn, [model.id]) if x.site == ref.site], model.id, None)
+    parts = []
+    for link in picked:
+        arm(conn, clock)
+        rows = conn.execute(similar.similar_select(model.id, ref.site, ref.layer, ref.unit, [link], per_model - 1)).mappings().all()
+        parts += [{"model": r["model"], "neuron": f"{r['model']}/{r['site']}.{r['layer']}/{r['unit']}", "value": r["value"],
+                   "abs": r["abs"], "rank": r["rank"], "correlation": r["correlation"]} for r in rows]
+    frame = pd.DataFrame(parts, columns=columns)
+    if not frame.empty:
+        best = frame.groupby("model")["abs"].transform("max")
+        frame = frame.assign(_best=best).sort_values(["_best", "model", "abs"], ascending=[False, True, False], kind="stable")
+        frame = frame.drop(columns="_best").reset_index(drop=True)
+    return frame.astype({"value": "float64", "abs": "float64", "rank": "int64", "correlation": "int64"})
 
 
 def best_concepts(conn: Connection, model: ModelInfo, layer_id: int, unit: int, clock: Clock,

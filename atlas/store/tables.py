@@ -18,6 +18,7 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     neuron_stat, top_activation                   per-neuron statistics and top-k words
     explanation, similarity, note                 compositional explanations, cross-model links, lab notes and labels
     saved_query                                   named, parameterised queries kept for the lab
+    correlation ─< similarity, neuron_similarity, layer_similarity   a cross-model comparison of two runs
 
 Layer ``index`` is the block index counted from 0 on every site (TransformerLens' convention),
 so "layer 3" means the same block whether the site is ``mlp`` or ``resid``.
@@ -399,17 +400,74 @@ class Explanation(Base):
     params_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class Correlation(Base):
+    """One ``atlas correlate`` job: two runs over the same corpus, compared unit by unit.
+
+    ``status`` is ``building`` while the job runs (its partial results live in the activation
+    store under ``similarity/<id>/``, invisible to queries) and ``complete`` once its
+    ``similarity``, ``neuron_similarity`` and ``layer_similarity`` rows are written, in one
+    transaction that also deletes the older complete correlations of the same two runs and
+    sites. ``params``: sites, layers, top_k; ``provenance``: versions, host, timings.
+    """
+
+    __tablename__ = "correlation"
+    __table_args__ = (Index(None, "run_id"), Index(None, "other_run_id"), {"sqlite_autoincrement": True})
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    other_run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    sites: Mapped[str] = mapped_column(String(100))  # "mlp,resid"
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="building")  # building | complete
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Similarity(Base):
-    """A link between two neurons (cross-model correlation and similar)."""
+    """A link between two neurons (cross-model correlation and similar).
+
+    Rows of a correlation (``correlation_id``) are each neuron's ``top_k`` partners in the
+    other run (``rank`` 0 = largest ``|value|``; ``value`` the signed Pearson correlation,
+    ``method`` ``"pearson"``); the correlation row holds the runs' ids, parameters and
+    provenance, ``run_id`` / ``other_run_id`` copy them so a reader needs no join."""
 
     __tablename__ = "similarity"
-    __table_args__ = (Index(None, "method", "neuron_id", "value"),)
+    __table_args__ = (Index(None, "method", "neuron_id", "value"), Index(None, "correlation_id", "neuron_id", "rank"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"))
     other_neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"))
     method: Mapped[str] = mapped_column(String(100))
     value: Mapped[float] = mapped_column(Float)
     corpus_id: Mapped[int | None] = mapped_column(ForeignKey("corpus.id", ondelete="CASCADE"))
+    correlation_id: Mapped[int | None] = mapped_column(ForeignKey("correlation.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    other_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    rank: Mapped[int | None] = mapped_column(Integer)
+
+
+class NeuronSimilarity(Base):
+    """Per neuron and correlation, its similarity to the other run as a whole: ``maxcorr``
+    (largest ``|r|`` with any unit of the other run, same site) and ``linreg`` (the best
+    multiple correlation of regressing it on one layer of the other run)."""
+
+    __tablename__ = "neuron_similarity"
+    correlation_id: Mapped[int] = mapped_column(ForeignKey("correlation.id", ondelete="CASCADE"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    neuron_id: Mapped[int] = mapped_column(ForeignKey("neuron.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class LayerSimilarity(Base):
+    """The similarity of two layers of a correlation: ``cka``, ``svcca`` (symmetric),
+    ``pwcca``, ``maxcorr``, ``linreg`` (from ``layer_id``'s side: the mean over its units)."""
+
+    __tablename__ = "layer_similarity"
+    correlation_id: Mapped[int] = mapped_column(ForeignKey("correlation.id", ondelete="CASCADE"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"), primary_key=True)
+    other_layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
 
 
 class Note(Base):
@@ -467,11 +525,14 @@ __all__ = [
     "Concept",
     "ConceptCount",
     "Corpus",
+    "Correlation",
     "Explanation",
     "Layer",
+    "LayerSimilarity",
     "Method",
     "Model",
     "Neuron",
+    "NeuronSimilarity",
     "Note",
     "ProbeResult",
     "Run",

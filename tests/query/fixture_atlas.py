@@ -37,15 +37,19 @@ from atlas.store.tables import (
     Concept,
     ConceptCount,
     Corpus,
+    Correlation,
     Layer,
+    LayerSimilarity,
     Method,
     Model,
     Neuron,
+    NeuronSimilarity,
     NeuronStat,
     Note,
     ProbeResult,
     Run,
     Sentence,
+    Similarity,
     Token,
     TopActivation,
 )
@@ -353,6 +357,7 @@ def build_fixture_atlas(
             _write_probe_results(conn, layer_rows, models, runs, stale_run, failed_run, method_ids, extra_rng)
             _write_activations(db, conn, layer_rows, models, runs, n_tokens, mlp_width)
             _write_notes(conn, neurons, concept_ids)
+            _write_correlations(conn, neurons, layer_rows, models, runs, stale_run)
         if conn.dialect.name == "postgresql":
             for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
@@ -494,3 +499,58 @@ def _write_activations(db: Any, conn: Any, layer_rows: list[dict[str, Any]], mod
     store.flush(arr)
     conn.execute(insert(ActivationFile), [dict(run_id=run_id, layer_id=layer_row["id"], path=rel, n_rows=n_tokens,
                                                width=width, dtype="float16")])
+
+
+#: Partners per neuron in the fixture's correlations.
+FIXTURE_TOP_K = 3
+
+
+def _write_correlations(conn: Any, neurons: pd.DataFrame, layer_rows: list[dict[str, Any]], models: tuple[tuple[str, int], ...],
+                        runs: dict[str, int], stale_run: int | None) -> None:
+    """What ``atlas correlate`` stores, drawn from its own seeded RNG (nothing else drawn changes):
+    ``minilm x gpt2`` (mlp, resid) and ``bert x gpt2`` (mlp), plus two traps a query must not
+    read: an older complete ``bert x gpt2`` over bert's stale run, and a newer one still building."""
+    names = [m[0] for m in models]
+    if not {"bert", "gpt2", "minilm"} <= set(names):
+        return
+    rng = np.random.default_rng(4321)
+    plan = [("bert", "gpt2", ("mlp",), "complete", stale_run), ("minilm", "gpt2", ("mlp", "resid"), "complete", None),
+            ("bert", "gpt2", ("mlp",), "complete", None), ("bert", "gpt2", ("mlp",), "building", None)]
+    for a, b, sites, status, run_a in plan:
+        cid = conn.execute(insert(Correlation).values(
+            run_id=run_a or runs[a], other_run_id=runs[b], sites=",".join(sites), params={"sites": list(sites), "top_k": FIXTURE_TOP_K},
+            params_hash=f"fixture-{a}-{b}-{run_a}-{status}", status=status, provenance={"fixture": True}, created_at=FIXED_TIME,
+            finished_at=FIXED_TIME if status == "complete" else None)).inserted_primary_key[0]
+        for site in sites:
+            for mine, theirs in ((a, b), (b, a)):
+                _fixture_partners(conn, rng, int(cid), neurons, site, mine, theirs, run_a if mine == a and run_a else runs[mine], runs[theirs])
+            ids = {m: [r["id"] for r in layer_rows if r["model_id"] == names.index(m) + 1 and r["site"] == site] for m in (a, b)}
+            rows = []
+            for la in ids[a]:
+                for lb in ids[b]:
+                    for method in ("cka", "svcca", "pwcca", "maxcorr", "linreg"):
+                        for x, y in ((la, lb), (lb, la)):
+                            rows.append(dict(correlation_id=int(cid), method=method, layer_id=x, other_layer_id=y,
+                                             value=float(np.round(rng.random(), 3))))
+            conn.execute(insert(LayerSimilarity), rows)
+
+
+def _fixture_partners(conn: Any, rng: np.random.Generator, cid: int, neurons: pd.DataFrame, site: str, mine: str, theirs: str,
+                      run_mine: int, run_other: int) -> None:
+    """For each ``site`` unit of ``mine``: FIXTURE_TOP_K partners in ``theirs`` (|value| descending),
+    its maxcorr (the first partner's |value|) and a linreg at least as large."""
+    me = neurons[(neurons["model"] == mine) & (neurons["site"] == site)]["id"].to_numpy()
+    other = neurons[(neurons["model"] == theirs) & (neurons["site"] == site)]["id"].to_numpy()
+    k = FIXTURE_TOP_K
+    picks = np.argsort(rng.random((len(me), len(other))), axis=1)[:, :k]
+    vals = np.round(rng.uniform(-1, 1, (len(me), k)), 3)
+    vals = np.take_along_axis(vals, np.argsort(-np.abs(vals), axis=1, kind="stable"), axis=1)
+    bulk_insert(conn, Similarity.__table__, dict(
+        neuron_id=np.repeat(me, k), other_neuron_id=other[picks].ravel(), method=["pearson"] * (len(me) * k),
+        value=vals.ravel().astype(np.float64), corpus_id=np.full(len(me) * k, 1), correlation_id=np.full(len(me) * k, cid),
+        run_id=np.full(len(me) * k, run_mine), other_run_id=np.full(len(me) * k, run_other), rank=np.tile(np.arange(k), len(me))))
+    maxcorr = np.abs(vals[:, 0])
+    linreg = np.round(maxcorr + (1 - maxcorr) * rng.random(len(me)), 3)
+    for method, values in (("maxcorr", maxcorr), ("linreg", linreg)):
+        bulk_insert(conn, NeuronSimilarity.__table__, dict(correlation_id=np.full(len(me), cid), method=[method] * len(me),
+                                                           neuron_id=me, value=values.astype(np.float64)))

@@ -78,7 +78,8 @@ def test_neuron_card_renders_every_section(fx, tmp_path, monkeypatch):
                   "explanations", "notes", "similar", "causal"):
         assert f"<h2>{title}</h2>" in page, title
     assert "gpt2/mlp.1/2" in page and "0.93" in page  # an unknown section: a table
-    assert "none yet (how to get it: atlas causal" in page and "none yet (how to get it: atlas explain" in page
+    assert "none yet (how to get it: atlas causal" in page  # an empty section says how to fill it
+    assert "noun and not plural" in page  # the fixture's stored explanations
     assert "<mark>" in page  # the top word highlighted in its sentence
 
 

@@ -114,6 +114,24 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return len(sa & sb) / union if union else float("nan")
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 1, tied values sharing their average rank (``scipy.stats.rankdata``'s default,
+    in numpy: importing ``scipy.stats`` takes seconds).
+
+    >>> average_ranks(np.array([10., 30, 20, 30])).tolist()
+    [1.0, 3.5, 2.0, 3.5]
+    """
+    x = np.asarray(x)
+    order = np.argsort(x, kind="stable")
+    srt = x[order]
+    new = np.r_[True, srt[1:] != srt[:-1]] if x.shape[0] else np.zeros(0, bool)
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], x.shape[0]]
+    ranks = np.empty(x.shape[0])
+    ranks[order] = ((starts + ends + 1) / 2.0)[np.cumsum(new) - 1]
+    return ranks
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     """Spearman's rank correlation over the units where both have a value (average ranks for
     ties), and that number of units. NaN when fewer than 3 units or a constant side.
@@ -121,14 +139,12 @@ def spearman(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     >>> round(spearman(np.array([1., 2, 3, np.nan]), np.array([1., 3, 2, 5]))[0], 3)
     0.5
     """
-    from scipy.stats import rankdata  # scipy.stats takes a while to import: only when computing
-
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     both = np.isfinite(a) & np.isfinite(b)
     n = int(both.sum())
     if n < 3:
         return float("nan"), n
-    ra, rb = rankdata(a[both]), rankdata(b[both])
+    ra, rb = average_ranks(a[both]), average_ranks(b[both])
     if ra.std() == 0 or rb.std() == 0:
         return float("nan"), n
     return float(np.corrcoef(ra, rb)[0, 1]), n
@@ -392,6 +408,12 @@ def _store(db: Any, run_id: int, results: dict[int, Any], sizes: list[int], layo
     return len(rows)
 
 
+def stored_sizes(db: Any, run: int) -> list[int]:
+    """The top-n sizes the run has agreement rows of (what a rescore recomputes)."""
+    with db.engine.connect() as conn:
+        return sorted(int(n) for n in conn.execute(select(Agreement.n).where(Agreement.run_id == run).distinct()).scalars())
+
+
 # -- reading --------------------------------------------------------------------------------
 
 
@@ -402,7 +424,7 @@ def agreement_frame(
     """The stored agreement of ``concept`` in ``run`` (a run id, or a model name: its latest done
     run): one row per site, pair of methods and top-n size, with columns ``concept, site,
     method_a, params_a, method_b, params_b, n, n_units, jaccard, spearman`` (params as JSON
-    text), sorted by site, n, method_a, method_b. ``methods`` keeps the pairs of those method
+    text), each pair in name order, sorted by site, n, method_a, method_b. ``methods`` keeps the pairs of those method
     names; ``n`` and ``site`` keep one size and one site. Empty when nothing is stored (compute
     it with :func:`compute_agreement`).
 
@@ -433,6 +455,9 @@ def agreement_frame(
     for col in ("params_a", "params_b"):
         frame[col] = [json.dumps(p if isinstance(p, dict) else json.loads(p or "{}"), sort_keys=True, separators=(",", ":"))
                       for p in frame[col]]
+    swap = (frame["method_a"] + " " + frame["params_a"]) > (frame["method_b"] + " " + frame["params_b"])
+    for x, y in (("method_a", "method_b"), ("params_a", "params_b")):  # each pair in name order
+        frame.loc[swap, [x, y]] = frame.loc[swap, [y, x]].to_numpy()
     frame.insert(0, "concept", concept)
     for col in ("jaccard", "spearman"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")

@@ -138,3 +138,32 @@ def test_numpy_helpers_on_ties_and_gaps():
     assert n == 4 and rho == pytest.approx(spearmanr([1, 2, 2, 4], [1, 3, 2, 4]).statistic)
     votes, place = neuron_vote([np.array([5.0, 4, 3, 2]), np.array([5.0, 4, 3, 2])], n=2)
     assert votes.tolist() == [2, 2, 0, 0] and place.tolist() == [1, 2, 3, 4]
+
+
+def test_average_ranks_equal_scipys():
+    from scipy.stats import rankdata
+
+    from atlas.methods.agreement import average_ranks
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = rng.integers(0, 4, rng.integers(1, 30)).astype(float)
+        assert average_ranks(x).tolist() == rankdata(x).tolist()
+
+
+def test_atlas_score_stores_agreement_and_the_cli_recomputes_it(db, tmp_path, capsys):
+    from atlas.cli import main
+
+    tiny = make_run(db, tmp_path)
+    result = db.score(tiny.run_id, methods="ap,selectivity", concepts="upos:NOUN", progress=False)
+    assert result["agreement"]["top"] == [100] and result["agreement"]["n_concepts"] == 1
+    assert set(db.agreement("tiny", "upos:NOUN")["n"]) == {100}
+    assert main(["agreement", "--run", "tiny", "--top", "3,5", "--db", db.url, "--store", str(tmp_path / "store")]) == 0
+    assert "1 concepts, 4 rows (top-3, 5)" in capsys.readouterr().out
+    # scoring again recomputes every stored size
+    again = db.score(tiny.run_id, methods="iou", concepts="upos:NOUN", progress=False)
+    assert again["agreement"]["top"] == [3, 5, 100]
+    frame = db.agreement(tiny.run_id, "upos:NOUN", n=5, site="mlp")
+    assert sorted(zip(frame["method_a"], frame["method_b"])) == [("ap", "iou"), ("ap", "selectivity"), ("iou", "selectivity")]
+    assert main(["agreement", "--run", "tiny", "--top", "0", "--db", db.url]) == 1
+    assert "at least 1" in capsys.readouterr().err

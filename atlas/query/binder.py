@@ -493,17 +493,12 @@ def _bind_calls(
             )
             ok = False
         params = resolve_params(conn, call, errors) if call.method in methods else None
-        if call.params and call.composite:
-            errors.add(QueryTypeError, "a composite concept is scored with the method's default parameters only",
-                       (call.params[0].span[0], call.params[-1].span[1]),
-                       hint=f"drop the brackets: {call.method}({formula_text(call.arg)})")  # type: ignore[arg-type]
-            ok = False
         label = operand_text(call)
         if ok and label not in refs:
             if call.every:
                 refs[label] = ScoreRef(call.method, label, None, None, call, params, every=True)
             elif call.composite:
-                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)  # type: ignore[arg-type]
+                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call, params)  # type: ignore[arg-type]
             else:
                 assert isinstance(call.arg, ast.ConceptName)
                 refs[label] = ScoreRef(call.method, label, concepts[call.arg.name], None, call, params)

@@ -109,9 +109,10 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     >>> jaccard(np.array([1, 2, 3]), np.array([2, 3, 4]))
     0.5
     """
-    sa, sb = set(np.asarray(a).tolist()), set(np.asarray(b).tolist())
-    union = len(sa | sb)
-    return len(sa & sb) / union if union else float("nan")
+    sa, sb = np.unique(np.asarray(a)), np.unique(np.asarray(b))
+    inter = np.intersect1d(sa, sb, assume_unique=True).shape[0]
+    union = sa.shape[0] + sb.shape[0] - inter
+    return inter / union if union else float("nan")
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
@@ -161,17 +162,53 @@ def neuron_vote(values: Sequence[np.ndarray], n: int, higher_is_more: Sequence[b
     >>> votes.tolist(), place.tolist()
     ([1.0, 2.0, 1.0, 0.0], [3.0, 1.0, 2.0, 4.0])
     """
-    k = len(values)
-    flags = list(higher_is_more) if higher_is_more is not None else [True] * k
-    n_units = np.asarray(values[0]).shape[0]
+    flags = list(higher_is_more) if higher_is_more is not None else [True] * len(values)
+    ranked = [_Ranked.of(v, hi) for v, hi in zip(values, flags)]
+    return _vote(ranked, n)
+
+
+@dataclass
+class _Ranked:
+    """One method's values over a site's units, ranked once: what the pairs and the vote reuse."""
+
+    order: np.ndarray  # unit indices, best first (:func:`ranking`)
+    place: np.ndarray  # each unit's position in ``order``
+    finite: np.ndarray  # bool: units with a value
+    oriented: np.ndarray  # values, negated for a method whose lower is more
+    ranks: np.ndarray  # average ranks of ``oriented[finite]``
+
+    @classmethod
+    def of(cls, values: np.ndarray, higher_is_more: bool = True) -> _Ranked:
+        v = np.asarray(values, np.float64)
+        order = ranking(v, higher_is_more)
+        place = np.empty(v.shape[0])
+        place[order] = np.arange(v.shape[0])
+        finite = np.isfinite(v)
+        oriented = v if higher_is_more else -v
+        return cls(order, place, finite, oriented, average_ranks(oriented[finite]))
+
+    def top(self, n: int) -> np.ndarray:
+        return self.order[: min(int(n), int(self.finite.sum()))]
+
+
+def _pair_spearman(a: _Ranked, b: _Ranked) -> tuple[float, int]:
+    """:func:`spearman` of two ranked methods, reusing their ranks when both have values on the
+    same units (the usual case)."""
+    if np.array_equal(a.finite, b.finite):
+        n = int(a.finite.sum())
+        if n < 3 or a.ranks.std() == 0 or b.ranks.std() == 0:
+            return float("nan"), n
+        return float(np.corrcoef(a.ranks, b.ranks)[0, 1]), n
+    return spearman(a.oriented, b.oriented)
+
+
+def _vote(ranked: Sequence[_Ranked], n: int) -> tuple[np.ndarray, np.ndarray]:
+    n_units = ranked[0].order.shape[0]
     votes = np.zeros(n_units)
     mean_place = np.zeros(n_units)
-    for v, hi in zip(values, flags):
-        order = ranking(v, hi)
-        votes[top_n(v, n, hi)] += 1
-        place = np.empty(n_units)
-        place[order] = np.arange(n_units)
-        mean_place += place / k
+    for r in ranked:
+        votes[r.top(n)] += 1
+        mean_place += r.place / len(ranked)
     order = np.lexsort((np.arange(n_units), mean_place, -votes))
     final = np.empty(n_units)
     final[order] = np.arange(1, n_units + 1)
@@ -355,27 +392,25 @@ def compute_agreement(
 def _concept_figures(
     run_id: int, concept_id: int, group: list[Voter], vectors: list[dict[str, np.ndarray]], sizes: list[int]
 ) -> tuple[list[dict[str, Any]], dict[int, dict[str, tuple[np.ndarray, np.ndarray]]]]:
-    """The agreement rows of one concept and its votes: ``{n: {site: (votes, place)}}``."""
+    """The agreement rows of one concept and its votes: ``{n: {site: (votes, place)}}``. Each
+    method's values are ranked once per site (:class:`_Ranked`), then every pair and the vote
+    reuse the ranks."""
     now = dt.datetime.now(dt.timezone.utc)
     rows: list[dict[str, Any]] = []
     votes: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {n: {} for n in sizes}
     for site in vectors[0]:
-        vals = [v[site] for v in vectors]
-        his = [g.higher_is_more for g in group]
-        tops = {n: [top_n(v, n, hi) for v, hi in zip(vals, his)] for n in sizes}
+        ranked = [_Ranked.of(v[site], g.higher_is_more) for v, g in zip(vectors, group)]
         for i, j in combinations(range(len(group)), 2):
             a, b = (i, j) if group[i].method_id < group[j].method_id else (j, i)
-            oriented_a = vals[a] if his[a] else -vals[a]
-            oriented_b = vals[b] if his[b] else -vals[b]
-            rho, n_units = spearman(oriented_a, oriented_b)
+            rho, n_units = _pair_spearman(ranked[a], ranked[b])
             for n in sizes:
-                jac = jaccard(tops[n][a], tops[n][b])
+                jac = jaccard(ranked[a].top(n), ranked[b].top(n))
                 rows.append({"run_id": run_id, "concept_id": concept_id, "site": site, "method_a": group[a].method_id,
                              "method_b": group[b].method_id, "n": n, "n_units": n_units,
                              "jaccard": None if np.isnan(jac) else jac, "spearman": None if np.isnan(rho) else rho,
                              "created_at": now})
         for n in sizes:
-            votes[n][site] = neuron_vote(vals, n, his)
+            votes[n][site] = _vote(ranked, n)
     return rows, votes
 
 

@@ -7,6 +7,8 @@ is raised carrying all of them in ``errors`` (the renderer draws each one).
 
 Which scores a query reads: for each model, the latest run with status ``done`` that has
 scores; for each method name, the latest ``method`` row of that name with scores in that run.
+``agreement of ...`` reads the ``agreement`` rows of each model's latest done run that has some
+for the concept (:func:`_bind_agreement`).
 
 Example::
 

@@ -327,7 +327,8 @@ def _concept_filter(conn: Connection, concepts: Sequence[str] | None) -> dict[in
     by_name = {n: i for i, n in names.items()}
     unknown = [c for c in concepts if c not in by_name]
     if unknown:
-        raise ConceptError(f"unknown concept {unknown[0]!r}", hint=did_you_mean(unknown[0], by_name) or "list them with: atlas concept list")
+        raise ConceptError(f"unknown concept {unknown[0]!r}",
+                           hint=did_you_mean(unknown[0], by_name) or "list them with: atlas concept list")
     return {by_name[c]: c for c in concepts}
 
 

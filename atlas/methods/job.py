@@ -309,8 +309,9 @@ def _property_concepts(conn: Connection, names: list[str]) -> list[int]:
     kinds = dict(conn.execute(select(Concept.name, Concept.kind).where(Concept.name.in_(names))).all())
     clash = [n for n in names if n in kinds and kinds[n] != PROPERTY_KIND]
     if clash:
-        raise ConceptError(f"the concept {clash[0]!r} is a {kinds[clash[0]]} concept, so the property {clash[0]} cannot be stored under its name",
-                           hint=f"rename that concept, or score without probeless (--methods ...)")
+        raise ConceptError(f"the concept {clash[0]!r} is a {kinds[clash[0]]} concept, so the property {clash[0]} "
+                           "cannot be stored under its name",
+                           hint="rename that concept, or score without probeless (--methods ...)")
     for name in names:
         if name not in found:
             found[name] = conn.execute(insert(Concept).values(

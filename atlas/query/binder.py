@@ -845,7 +845,8 @@ def _agreement_rows(conn: Connection, models: list[ModelInfo], concept_id: int) 
     for model_id, run_id in runs:
         by_id[model_id].agreement_run = run_id
         ids = set()
-        for a, b in conn.execute(select(ag.c.method_a, ag.c.method_b).where(ag.c.run_id == run_id, ag.c.concept_id == concept_id).distinct()):
+        pairs = select(ag.c.method_a, ag.c.method_b).where(ag.c.run_id == run_id, ag.c.concept_id == concept_id).distinct()
+        for a, b in conn.execute(pairs):
             ids |= {a, b}
         rows = conn.execute(select(Method.id, Method.name, Method.params).where(Method.id.in_(sorted(ids))).order_by(Method.id))
         out[model_id] = [(int(i), n, dict(p or {})) for i, n, p in rows]
@@ -901,7 +902,9 @@ def _bind_agreement(conn: Connection, st: ast.AgreementQuery, bound: Bound, erro
     bound.warnings += _agreement_warnings(st, bound)
 
 
-def _pick_method_row(name: str, params: dict[str, Any] | None, rows: list[tuple[int, str, dict[str, Any]]]) -> tuple[int, dict[str, Any], bool] | None:
+def _pick_method_row(
+    name: str, params: dict[str, Any] | None, rows: list[tuple[int, str, dict[str, Any]]]
+) -> tuple[int, dict[str, Any], bool] | None:
     """The newest stored row of ``name`` with ``params`` (filled with the defaults), else, for a
     call without parameters, the newest of any (``fallback``)."""
     defaults = _spec_defaults(name)

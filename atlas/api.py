@@ -189,12 +189,44 @@ class Atlas:
         self.check()
         return show_run(self, ref)
 
-    def score(self, run: int | str, **kwargs: Any) -> Any:
-        """Score a run's neurons against concepts. See :func:`atlas.methods.job.score`."""
+    def score(self, run: int | str, *, agreement: bool = True, **kwargs: Any) -> Any:
+        """Score a run's neurons against concepts (see :func:`atlas.methods.job.score`), then,
+        unless ``agreement=False`` (or ``write=False``), store the agreement of the methods and
+        their NeuronVote for every concept of the run scored by two methods or more
+        (:meth:`compute_agreement`, at the top-n sizes already stored for the run and 100);
+        its summary is the result's ``"agreement"``."""
+        from atlas.methods.agreement import DEFAULT_TOP, compute_agreement, stored_sizes
         from atlas.methods.job import score
 
         self.check()
-        return score(self, run, **kwargs)
+        result = score(self, run, **kwargs)
+        if agreement and kwargs.get("write", True):
+            sizes = sorted(set(stored_sizes(self, result["run_id"])) | {DEFAULT_TOP})
+            result["agreement"] = compute_agreement(self, result["run_id"], top=sizes)
+        return result
+
+    def compute_agreement(self, run: int | str, **kwargs: Any) -> dict[str, Any]:
+        """Compute and store how far the methods scored in a run agree, per concept (top-n
+        Jaccard, Spearman) and their NeuronVote (``vote``, ``vote_rank`` score sets); ``top``,
+        ``methods``, ``concepts``. See :func:`atlas.methods.agreement.compute_agreement`."""
+        from atlas.methods.agreement import compute_agreement
+
+        self.check()
+        return compute_agreement(self, run, **kwargs)
+
+    def agreement(self, run: int | str, concept: str, **kwargs: Any) -> pd.DataFrame:
+        """The stored agreement of the methods on one concept: ``run`` is a run id or a model
+        name (its latest done run); one row per site, pair of methods and top-n size: concept,
+        site, method_a, params_a, method_b, params_b, n, n_units, jaccard, spearman. ``methods``,
+        ``n`` and ``site`` narrow it. See :func:`atlas.methods.agreement.agreement_frame`.
+
+        Example:
+            >>> db.agreement("minilm", "noun", n=100)  # doctest: +SKIP
+        """
+        from atlas.methods.agreement import agreement_frame
+
+        self.check()
+        return agreement_frame(self, run, concept, **kwargs)
 
     def explain_neurons(self, run: int | str, **kwargs: Any) -> Any:
         """Search and store compositional explanations of a run's neurons (the best formula
@@ -559,6 +591,8 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.explain.job import explain as func
     elif name == "correlate":
         from atlas.similarity.job import correlate as func
+    elif name == "agreement":
+        from atlas.methods.agreement import compute_agreement as func
     elif name == "query":
         from atlas.query.api import run_query as func
     elif name == "compile":
@@ -569,7 +603,7 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.report.html import write_report as func
     else:
         raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
-                       "explain_neurons, correlate, query, compile, sql, report")
+                       "explain_neurons, correlate, agreement, query, compile, sql, report")
     return func
 
 

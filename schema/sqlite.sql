@@ -185,6 +185,31 @@ CREATE TABLE activation_file (
 	CONSTRAINT fk_activation_file_layer_id_layer FOREIGN KEY(layer_id) REFERENCES layer (id) ON DELETE CASCADE
 );
 
+-- How far two scoring methods agree on one concept in one run (Fan et al. 2023), per site:
+-- ``jaccard``, the overlap of their top-``n`` units (highest values first, ties broken by
+-- layer and unit; units without a value left out), and ``spearman``, the rank correlation of
+-- their values over every unit that has both. One row per unordered pair (``method_a`` is the
+-- smaller method id); ``n_units`` is the number of units with both values. Written by
+-- ``atlas agreement`` (and at the end of ``atlas score``), which also stores the NeuronVote as
+-- score sets of the methods ``vote`` and ``vote_rank`` (``atlas.methods.agreement``).
+CREATE TABLE agreement (
+	run_id INTEGER NOT NULL,
+	concept_id INTEGER NOT NULL,
+	site VARCHAR(20) NOT NULL,
+	method_a INTEGER NOT NULL,
+	method_b INTEGER NOT NULL,
+	n INTEGER NOT NULL,
+	n_units INTEGER NOT NULL,
+	jaccard FLOAT,
+	spearman FLOAT,
+	created_at DATETIME NOT NULL,
+	CONSTRAINT pk_agreement PRIMARY KEY (run_id, concept_id, site, method_a, method_b, n),
+	CONSTRAINT fk_agreement_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_agreement_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE,
+	CONSTRAINT fk_agreement_method_a_method FOREIGN KEY(method_a) REFERENCES method (id) ON DELETE CASCADE,
+	CONSTRAINT fk_agreement_method_b_method FOREIGN KEY(method_b) REFERENCES method (id) ON DELETE CASCADE
+);
+
 -- One ``atlas correlate`` job: two runs over the same corpus, compared unit by unit.
 --
 -- ``status`` is ``building`` while the job runs (its partial results live in the activation

@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,15 @@ def _sentence_index(db: Any, corpus_id: int, n_words: int) -> np.ndarray:
     return out
 
 
-def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str) -> np.ndarray:
+def score_mask(
+    db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str, params: Mapping[str, Any] | None = None
+) -> np.ndarray:
     """The value of ``method`` for each neuron (``neuron.id``) against the word mask ``mask``.
 
     Thresholds and statistics come from each neuron's whole column, so the values equal what
-    :func:`atlas.methods.job.score` stores for a concept with that mask (same default parameters).
+    :func:`atlas.methods.job.score` stores for a concept with that mask and the same parameters
+    (``params`` overrides the method's defaults, as ``atlas score --param`` does: ``{"alpha":
+    0.05}``; ``iou[alpha=0.05](noun and not plural)`` in a query).
 
     Args:
         db: an :class:`atlas.Atlas`.
@@ -45,6 +50,7 @@ def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, me
         neuron_ids: neuron ids (any order, any layers of the run).
         mask: bool ``[n_words]`` of the run's corpus.
         method: a corpus-based method name (``iou``, ``ap``, ``selectivity``, ...).
+        params: parameter overrides (unknown names raise :class:`MethodError`).
 
     Returns:
         float64 ``[len(neuron_ids)]`` in the order of ``neuron_ids`` (NaN where undefined).
@@ -63,6 +69,7 @@ def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, me
             f"{method!r} cannot be computed for a composite concept at query time",
             hint="probes are trained by 'atlas score --methods probe'; use a corpus method such as iou or selectivity",
         )
+    chosen = spec.params(params)  # checked before anything is read
     mask = np.asarray(mask, bool).ravel()
     ids = np.asarray(list(neuron_ids), np.int64)
     with db.engine.connect() as conn:
@@ -98,6 +105,6 @@ def score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, me
         units = unit_of[where]
         uniq, inverse = np.unique(units, return_inverse=True)
         X = np.asarray(arr[:, uniq])
-        est = spec.make().fit(X, mask[:, None], **context)
+        est = spec.make(chosen).fit(X, mask[:, None], **context)
         out[where] = np.asarray(est.scores_)[inverse, 0]
     return out

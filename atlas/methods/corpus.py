@@ -299,6 +299,10 @@ PROBELESS_MIN_COUNT = 100
 class Probeless(_MeanMethod):
     """Probeless ranking for multi-valued properties (METHODS.md §3.1), over the whole property.
 
+    The scoring job stores ``property_scores_`` too (``property_level``): as the set of a
+    concept of kind ``property`` named after the property (``upos``, ``feat:Number``; see
+    :func:`atlas.methods.job.property_sets`), so ``probeless(upos)`` ranks neurons for UPOS as a whole.
+
     For a property (``upos``, ``xpos``, ``deprel``, ``feat:Key``; see
     :func:`~atlas.methods.base.property_of`), ``Z`` is the set of its values with at least
     ``min_count`` words in the corpus (default 100, Antverg & Belinkov's) and ``q(z)`` the
@@ -317,6 +321,9 @@ class Probeless(_MeanMethod):
             score ``Σ_{z<z'} |q(z) − q(z')|`` (``[n_neurons]``): the neuron's ranking for the
             property as a whole.
     """
+
+    #: The scoring job also stores ``property_scores_``, one set per property (see above).
+    property_level = True
 
     def _formula(self, stats: CorpusStats, mu_pos: np.ndarray, mu_neg: np.ndarray, context: dict[str, Any]) -> np.ndarray:
         out = np.abs(mu_pos - mu_neg)

@@ -222,7 +222,7 @@ def _score(
     sel = _choose_concepts(db, matrix, concepts, min_count)
     context = _context_inputs(db, run_row, chosen, sel, matrix)
     neuron_ids = _neuron_ids(db, files)
-    job = _open_sets(db, run_row.id, chosen, sel) if write else None
+    job = _open_sets(db, run_row.id, chosen, sel, context) if write else None
     done = _run_layers(db, run_row, files, neuron_ids, chosen, sel, context, job, progress)
     if job is not None:
         t0 = time.perf_counter()
@@ -234,7 +234,7 @@ def _score(
     out_methods = {
         spec.name: {
             "method_id": job.method_ids[spec.name] if job else None,
-            "rows": n_units * len(_columns(spec, sel)) if job else 0,
+            "rows": n_units * (len(_columns(spec, sel)) + len(job.properties.get(spec.name, []))) if job else 0,
             "compute_s": round(done.compute_s[spec.name], 3),
             "write_s": round(done.write_s.get(spec.name, 0.0), 3),
             **({"values_used": done.values_used[spec.name]} if spec.name in done.values_used else {}),
@@ -280,26 +280,71 @@ def _columns(spec: MethodSpec, sel: _Concepts) -> list[int]:
 
 @dataclass
 class _Job:
-    """The score sets one job writes: per method, its method row and one set per scored column."""
+    """The score sets one job writes: per method, its method row and one set per scored column
+    (then, for a property-level method, one per property: ``properties``)."""
 
     method_ids: dict[str, int]
     set_ids: dict[str, list[int]]
     done_layers: set[int]  # layers every set of the job already holds (a resumed job skips them)
+    properties: dict[str, list[str]] = field(default_factory=dict)  # method → properties with a set
 
 
-def _open_sets(db: Any, run_id: int, chosen: Chosen, sel: _Concepts) -> _Job:
+#: The ``concept.kind`` of a whole property (``upos``, ``feat:Number``), scored by property-level methods.
+PROPERTY_KIND = "property"
+
+
+def property_sets(spec: MethodSpec, params: Mapping[str, Any], context: dict[str, Any]) -> list[str]:
+    """The properties a property-level method (``probeless``: its estimator has
+    ``property_level``) stores a set for: those among the scored concepts with two values or
+    more of at least ``min_count`` words in the corpus (the estimator's ``property_scores_``)."""
+    if not getattr(spec.estimator, "property_level", False):
+        return []
+    min_count = int(params.get("min_count", 1))
+    full = context.get("property_columns") or {}
+    return sorted(p for p, (_, Yp) in full.items() if int((np.asarray(Yp, bool).sum(0) >= min_count).sum()) >= 2)
+
+
+def _property_concepts(conn: Connection, names: list[str]) -> list[int]:
+    """The ids of the ``property`` concepts named ``names``, created where missing.
+
+    Raises:
+        ConceptError: a concept of that name exists with another kind (a user's own).
+    """
+    found = dict(conn.execute(select(Concept.name, Concept.id).where(Concept.name.in_(names))).all())
+    kinds = dict(conn.execute(select(Concept.name, Concept.kind).where(Concept.name.in_(names))).all())
+    clash = [n for n in names if n in kinds and kinds[n] != PROPERTY_KIND]
+    if clash:
+        raise ConceptError(f"the concept {clash[0]!r} is a {kinds[clash[0]]} concept, so the property {clash[0]} "
+                           "cannot be stored under its name",
+                           hint="rename that concept, or score without probeless (--methods ...)")
+    for name in names:
+        if name not in found:
+            found[name] = conn.execute(insert(Concept).values(
+                name=name, kind=PROPERTY_KIND, level="token", builtin=True,
+                description=f"the property {name} as a whole (all its values): property-level rankings such as probeless",
+            )).inserted_primary_key[0]
+    return [int(found[n]) for n in names]
+
+
+def _open_sets(db: Any, run_id: int, chosen: Chosen, sel: _Concepts, context: dict[str, Any]) -> _Job:
     """Create (or, after an interruption, find again) the job's building sets."""
     method_ids: dict[str, int] = {}
     set_ids: dict[str, list[int]] = {}
+    properties: dict[str, list[str]] = {}
     with write_transaction(db.engine) as conn:
         for spec, p in chosen:
             mid = method_row(conn, spec, p)
             method_ids[spec.name] = mid
-            set_ids[spec.name] = scores.open_sets(conn, run_id, mid, sel.ids[_columns(spec, sel)].tolist())
+            concept_ids = sel.ids[_columns(spec, sel)].tolist()
+            props = property_sets(spec, p, context)
+            if props:
+                properties[spec.name] = props
+                concept_ids += _property_concepts(conn, props)
+            set_ids[spec.name] = scores.open_sets(conn, run_id, mid, concept_ids)
         written = scores.layers_written(conn, [i for ids in set_ids.values() for i in ids])
     layer_sets = list(written.values())
     done = set.intersection(*layer_sets) if layer_sets else set()
-    return _Job(method_ids, set_ids, done)
+    return _Job(method_ids, set_ids, done, properties)
 
 
 @dataclass
@@ -329,7 +374,7 @@ def _run_layers(
                 done.resumed += 1
                 bar.update(steps)
                 continue
-            values, threshold, probes = _fit_layer(db, f, chosen, sel, context, done, bar)
+            values, threshold, probes = _fit_layer(db, f, chosen, sel, context, done, bar, job)
             if job is not None:
                 bar.set_postfix_str(f"{layer} write")
                 _write_layer(db, run, f["layer_id"], ids, job, chosen, values, threshold, probes, done)
@@ -342,10 +387,12 @@ def _run_layers(
 
 
 def _fit_layer(
-    db: Any, f: dict[str, Any], chosen: Chosen, sel: _Concepts, context: dict[str, Any], done: _Done, bar: Any
+    db: Any, f: dict[str, Any], chosen: Chosen, sel: _Concepts, context: dict[str, Any], done: _Done, bar: Any,
+    job: _Job | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, dict[str, Any]]:
-    """Every chosen method on one layer: ``{method: values[unit, column]}``, the layer's
-    NetDissect thresholds (when computed) and the probes' results."""
+    """Every chosen method on one layer: ``{method: values[unit, column]}`` (a property-level
+    method's property scores as columns after its concepts', in ``job.properties`` order), the
+    layer's NetDissect thresholds (when computed) and the probes' results."""
     X = db.store.open(f["path"])
     if X.shape[0] != sel.n_words:
         raise MethodError(
@@ -368,6 +415,10 @@ def _fit_layer(
         else:
             est.fit(X, sel.Y, **ctx)
         values[spec.name] = np.asarray(est.scores_, dtype=np.float64)
+        props = job.properties.get(spec.name, []) if job is not None else []
+        if props:
+            extra = [np.asarray(est.property_scores_[p], dtype=np.float64) for p in props]
+            values[spec.name] = np.column_stack([values[spec.name], *extra])
         if getattr(est, "values_", None):
             done.values_used[spec.name] = dict(est.values_)
         done.compute_s[spec.name] += time.perf_counter() - t0

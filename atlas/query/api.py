@@ -96,6 +96,13 @@ def score_sources(bound: Bound) -> list[dict[str, Any]]:
         for m in bound.models:
             out.append({"score": "probes", "model": m.name, "run": m.probe_run, "method_id": None, "params": None, "set": None})
         return out
+    if isinstance(bound.statement, ast.AgreementQuery):
+        for m in bound.models:
+            for a in m.agreement_methods or [None]:  # type: ignore[list-item]
+                out.append({"score": "agreement", "model": m.name, "run": m.agreement_run, "set": None,
+                            "method": None if a is None else a.label, "method_id": None if a is None else a.method_id,
+                            "params": None if a is None else a.params})
+        return out
     for ref in bound.refs:
         if ref.every:
             out += _every_sources(bound, ref.label)
@@ -136,6 +143,10 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
     for s in sources:
         if s["score"] == "probes":
             where = "no probe results" if s["run"] is None else f"run {s['run']}"
+        elif s["score"] == "agreement":
+            where = "no stored agreement" if s["run"] is None else f"run {s['run']}"
+            if s.get("method") is not None:
+                where += f", {s['method']}: method row {s['method_id']} {s['params']}"
         else:
             where = "no complete score set" if s["run"] is None else f"run {s['run']}, method row {s['method_id']} {s['params']}"
             if s.get("n_concepts"):

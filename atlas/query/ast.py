@@ -412,8 +412,30 @@ class ProbesQuery:
     span: Span = _span()
 
 
-Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, TopTokens, NeuronView, WordsQuery, NotesQuery,
-                  SimilarQuery, LayersQuery, Show, ExplainView]
+@dataclass(frozen=True)
+class MethodRef:
+    """A method named without a concept, optionally with a parameterisation: ``iou[fires]``."""
+
+    method: str
+    params: tuple[Param, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AgreementQuery:
+    """``agreement of ap, iou, probe on noun in minilm where n = 100``: the stored agreement of
+    each pair of the methods on the concept (top-n Jaccard, Spearman); ``methods`` empty for
+    ``*`` (every stored pair)."""
+
+    methods: tuple[MethodRef, ...]
+    concept: ConceptName
+    models: tuple[ModelRef, ...]
+    where: Condition | None = None
+    span: Span = _span()
+
+
+Statement = Union[NeuronQuery, CountQuery, CompareQuery, AggregateQuery, ProbesQuery, AgreementQuery, TopTokens, NeuronView,
+                  WordsQuery, NotesQuery, SimilarQuery, LayersQuery, Show, ExplainView]
 
 
 def iter_calls(node: object) -> list[Call]:

@@ -7,6 +7,8 @@ is raised carrying all of them in ``errors`` (the renderer draws each one).
 
 Which scores a query reads: for each model, the latest run with status ``done`` that has
 scores; for each method name, the latest ``method`` row of that name with scores in that run.
+``agreement of ...`` reads the ``agreement`` rows of each model's latest done run that has some
+for the concept (:func:`_bind_agreement`).
 
 Example::
 
@@ -27,9 +29,11 @@ from sqlalchemy import Connection, Engine, func, select, true
 import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
+from atlas.methods.agreement import derived_defaults
 from atlas.naming import site_names, unit_site
 from atlas.query import prefilter, similar
 from atlas.query.bound import (
+    AGREEMENT_FIELDS,
     DEFAULT_LIMIT,
     EXPLANATION_TEXT,
     FIELDS,
@@ -38,14 +42,15 @@ from atlas.query.bound import (
     MAX_LIMIT,
     MAX_REFS,
     PROBE_FIELDS,
+    AgreementMethod,
     Bound,
     ModelInfo,
     ScoreRef,
     ScoreSource,
     params_json,
 )
-from atlas.query.canonical import formula_text, operand_text, param_text
-from atlas.store.tables import Concept, Layer, Method, Model, NeuronStat, ProbeResult, Run, ScoreSet
+from atlas.query.canonical import concept_text, formula_text, operand_text, param_text, params_text
+from atlas.store.tables import Agreement, Concept, Layer, Method, Model, NeuronStat, ProbeResult, Run, ScoreSet
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_REFS", "Bound", "ModelInfo", "ScoreRef", "bind", "load_models", "method_names"]
 
@@ -143,8 +148,9 @@ def load_models(conn: Connection, names: list[str]) -> dict[str, ModelInfo]:
 
 
 def _spec_defaults(method: str) -> dict[str, Any] | None:
-    """The registry's default parameters of ``method`` (None for a method not installed here)."""
-    return dict(registry.get(method).defaults) if method in registry.names() else None
+    """The registry's default parameters of ``method``, or a derived method's (``vote``:
+    :mod:`atlas.methods.agreement`); None for a method not installed here."""
+    return dict(registry.get(method).defaults) if method in registry.names() else derived_defaults(method)
 
 
 def _same_params(stored: dict[str, Any], wanted: dict[str, Any], defaults: dict[str, Any] | None) -> bool:
@@ -216,6 +222,8 @@ def _param_values(method: str, conn: Connection) -> dict[str, set[Any]]:
         for key, default in spec.defaults.items():
             out.setdefault(key, set()).add(_hashable(default))
             out[key] |= {_hashable(v) for v in declared.get(key, ())}
+    for key, default in (derived_defaults(method) or {}).items():
+        out.setdefault(key, set()).add(_hashable(default))
     for params in conn.execute(select(Method.params).where(Method.name == method)).scalars():
         for key, value in (params or {}).items():
             out.setdefault(key, set()).add(_hashable(value))
@@ -548,17 +556,12 @@ def _bind_calls(
             )
             ok = False
         params = resolve_params(conn, call, errors) if call.method in methods else None
-        if call.params and call.composite:
-            errors.add(QueryTypeError, "a composite concept is scored with the method's default parameters only",
-                       (call.params[0].span[0], call.params[-1].span[1]),
-                       hint=f"drop the brackets: {call.method}({formula_text(call.arg)})")  # type: ignore[arg-type]
-            ok = False
         label = operand_text(call)
         if ok and label not in refs:
             if call.every:
                 refs[label] = ScoreRef(call.method, label, None, None, call, params, every=True)
             elif call.composite:
-                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call)  # type: ignore[arg-type]
+                refs[label] = ScoreRef(call.method, label, None, formula_text(call.arg), call, params)  # type: ignore[arg-type]
             else:
                 assert isinstance(call.arg, ast.ConceptName)
                 refs[label] = ScoreRef(call.method, label, concepts[call.arg.name], None, call, params)
@@ -756,6 +759,8 @@ def _bind(conn: Connection, st: ast.Statement, text: str, limit: int | None) -> 
         _bind_neurons(conn, st, bound, errors, limit)
     elif isinstance(st, ast.ProbesQuery):
         _bind_probes(conn, st, bound, errors)
+    elif isinstance(st, ast.AgreementQuery):
+        _bind_agreement(conn, st, bound, errors)
     elif isinstance(st, (ast.TopTokens, ast.NotesQuery)):
         _bind_top_tokens(conn, st, bound, errors, limit)
     elif isinstance(st, (ast.NeuronView, ast.ExplainView)):
@@ -991,3 +996,156 @@ def probe_text_value(node: ast.Operand) -> str | None:
     if isinstance(node, ast.String):
         return node.value
     return None
+
+
+def _method_label(name: str, params: dict[str, Any]) -> str:
+    """A stored method row as ``agreement of *`` labels it: the name, then in brackets the
+    parameters that differ from the method's defaults (``iou[alpha=0.01]``)."""
+    defaults = _spec_defaults(name) or {}
+    differ = {k: v for k, v in sorted(params.items()) if defaults.get(k, object()) != v}
+    return name + (f"[{', '.join(f'{k}={v}' for k, v in differ.items())}]" if differ else "")
+
+
+def _agreement_rows(conn: Connection, models: list[ModelInfo], concept_id: int) -> dict[int, list[tuple[int, str, dict[str, Any]]]]:
+    """Fill each model's ``agreement_run`` (its latest done run with agreement rows of the
+    concept); ``{model_id: [(method_id, name, params), ...]}`` of the method rows stored there,
+    oldest first."""
+    by_id = {m.id: m for m in models}
+    if not by_id:
+        return {}
+    ag = Agreement.__table__
+    runs = conn.execute(
+        select(Run.model_id, func.max(Run.id))
+        .where(Run.model_id.in_(list(by_id)), Run.status == "done",
+               select(func.min(ag.c.n)).where(ag.c.run_id == Run.id, ag.c.concept_id == concept_id).scalar_subquery().is_not(None))
+        .group_by(Run.model_id)
+    ).all()
+    out: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+    for model_id, run_id in runs:
+        by_id[model_id].agreement_run = run_id
+        ids = set()
+        pairs = select(ag.c.method_a, ag.c.method_b).where(ag.c.run_id == run_id, ag.c.concept_id == concept_id).distinct()
+        for a, b in conn.execute(pairs):
+            ids |= {a, b}
+        rows = conn.execute(select(Method.id, Method.name, Method.params).where(Method.id.in_(sorted(ids))).order_by(Method.id))
+        out[model_id] = [(int(i), n, dict(p or {})) for i, n, p in rows]
+    return out
+
+
+def _bind_agreement(conn: Connection, st: ast.AgreementQuery, bound: Bound, errors: _Errors) -> None:
+    """``agreement of METHODS on CONCEPT in MODELS [where ...]``: per model, the latest done run
+    with agreement rows of the concept, and in it the method row each named method reads (as
+    ``method(concept)`` would: its parameters, else the defaults, else the newest, with a
+    warning); ``*`` reads every stored pair. Conditions on site, n, n_units, jaccard, spearman."""
+    bound.models = _bind_models(conn, st.models, errors)
+    bound.limit = MAX_LIMIT
+    concept = st.concept
+    bound.concept_id = load_concepts(conn, [concept.name]).get(concept.name)
+    if bound.concept_id is None:
+        errors.add(QueryNameError, f"unknown concept '{shown(concept.name)}'", concept.span,
+                   hint=_choices_hint(concept.name, all_concept_names(conn), "concept"))
+    known = method_names(conn)
+    wanted: list[tuple[ast.MethodRef, dict[str, Any] | None]] = []
+    labels: set[str] = set()
+    for ref in st.methods:
+        label = ref.method + params_text(ref.params)
+        if ref.method not in known:
+            errors.add(QueryNameError, f"unknown method '{shown(ref.method)}'", (ref.span[0], ref.span[0] + len(ref.method)),
+                       hint=_choices_hint(ref.method, known, "method"))
+            continue
+        if label in labels:
+            errors.add(QueryTypeError, f"{label} is named twice", ref.span, hint="name each method once")
+        labels.add(label)
+        wanted.append((ref, resolve_params(conn, ast.Call(ref.method, concept, ref.params, span=ref.span), errors)))
+    if len(st.methods) == 1:
+        errors.add(QueryTypeError, "agreement compares two methods or more", st.methods[0].span,
+                   hint=f"name another, e.g. agreement of {st.methods[0].method}, {'iou' if st.methods[0].method == 'ap' else 'ap'} "
+                        f"on {concept_text(concept.name)} in ..., "
+                        "or every stored pair: agreement of * on ...")
+    _check_agreement_where(st.where, bound.models, errors)
+    if bound.concept_id is None or errors.items:
+        return
+    stored = _agreement_rows(conn, bound.models, bound.concept_id)
+    for m in bound.models:
+        rows = stored.get(m.id, [])
+        if not st.methods:
+            named = sorted(rows, key=lambda r: (_method_label(r[1], r[2]), r[0]))
+            m.agreement_methods = [AgreementMethod(_method_label(n, p), i, params_json(p), k) for k, (i, n, p) in enumerate(named)]
+            continue
+        for k, (ref, params) in enumerate(wanted):
+            pick = _pick_method_row(ref.method, params, rows)
+            if pick is None:
+                continue
+            mid, p, fallback = pick
+            m.agreement_methods.append(AgreementMethod(ref.method + params_text(ref.params), mid, params_json(p), k, fallback))
+    bound.warnings += _agreement_warnings(st, bound)
+
+
+def _pick_method_row(
+    name: str, params: dict[str, Any] | None, rows: list[tuple[int, str, dict[str, Any]]]
+) -> tuple[int, dict[str, Any], bool] | None:
+    """The newest stored row of ``name`` with ``params`` (filled with the defaults), else, for a
+    call without parameters, the newest of any (``fallback``)."""
+    defaults = _spec_defaults(name)
+    mine = [(i, p) for i, n, p in rows if n == name]
+    exact = [(i, p) for i, p in mine if _same_params(p, params or {}, defaults)]
+    if exact:
+        return exact[-1][0], exact[-1][1], False
+    if params is None and mine:
+        return mine[-1][0], mine[-1][1], True
+    return None
+
+
+def _agreement_warnings(st: ast.AgreementQuery, bound: Bound) -> list[str]:
+    """What the answer lacks: models without agreement rows of the concept, methods without rows."""
+    out = []
+    concept = concept_text(st.concept.name)
+    for m in bound.models:
+        if m.agreement_run is None:
+            out.append(f"{m.name} has no stored agreement on {concept} (compute it with 'atlas agreement --run {m.name}', "
+                       "after scoring two methods or more)")
+            continue
+        found = {a.label for a in m.agreement_methods}
+        for ref in st.methods:
+            label = ref.method + params_text(ref.params)
+            if label not in found:
+                out.append(f"{label} has no stored agreement on {concept} in {m.name} (run {m.agreement_run}): its pairs are "
+                           f"missing (score it, then run 'atlas agreement --run {m.agreement_run}')")
+        for a in m.agreement_methods:
+            if a.fallback:
+                out.append(f"{a.label} of {m.name} read the parameterisation {a.params} (method row {a.method_id}): no "
+                           f"agreement with its default parameters is stored")
+    return out
+
+
+def _check_agreement_where(where: ast.Condition | None, models: list[ModelInfo], errors: _Errors) -> None:
+    """Agreement conditions: ``site`` (= or != a site of the models) and numbers on n,
+    n_units, jaccard, spearman."""
+    sites = {s for m in models for s in m.widths} or set(site_names())
+    for p in ast.iter_predicates(where):
+        operands = [p.left, p.right] if isinstance(p, ast.Compare) else list(ast.iter_operands(p))
+        left = operands[0]
+        if any(isinstance(o, ast.Call) for o in operands):
+            errors.add(QueryTypeError, "agreement is filtered on site, n, n_units, jaccard and spearman, not on scores",
+                       next(o for o in operands if isinstance(o, ast.Call)).span, hint="write e.g. where n = 100 and jaccard > 0.2")
+            continue
+        if not isinstance(left, ast.Field) or left.name not in AGREEMENT_FIELDS:
+            if isinstance(left, ast.Field):
+                errors.add(QueryNameError, f"agreement has no field '{shown(left.name)}'", left.span,
+                           hint=_choices_hint(left.name, AGREEMENT_FIELDS, "field"))
+            else:
+                errors.add(QueryTypeError, "an agreement condition starts with a field: site, n, n_units, jaccard or spearman", p.span)
+            continue
+        if AGREEMENT_FIELDS[left.name] == "text":
+            value = probe_text_value(p.right) if isinstance(p, ast.Compare) and p.op in ("=", "!=") else None
+            if value is None:
+                errors.add(QueryTypeError, "site is a name: compare it with = or != and a site such as mlp", p.span)
+            elif value not in sites:
+                errors.add(QueryNameError, f"no model named has the site '{shown(value)}'", p.right.span,
+                           hint=_choices_hint(value, sites, "site"))
+            continue
+        for o in operands[1:]:
+            if not isinstance(o, ast.Number):
+                errors.add(QueryTypeError, f"{left.name} is a number; compare it with a number, not {operand_text(o)}", o.span)
+        if isinstance(p, ast.IsMissing | ast.Has) and left.name not in ("jaccard", "spearman"):
+            errors.add(QueryTypeError, f"only jaccard and spearman can be missing, not {left.name}", left.span)

@@ -61,6 +61,8 @@ FIELDS = {
 EXPLANATION_TEXT = "explanation"
 #: Fields of a ``probes`` condition: name → "text" (= or != a name) or "number".
 PROBE_FIELDS = {"task": "text", "metric": "text", "method": "text", "layer": "number", "value": "number"}
+#: Fields of an ``agreement`` condition (the ``agreement`` table's figures).
+AGREEMENT_FIELDS = {"site": "text", "n": "number", "n_units": "number", "jaccard": "number", "spearman": "number"}
 #: What ``count``, ``compare`` and the aggregates may group by (``concept`` with a ``method(*)``).
 GROUPS = ("model", "layer", "depth", "concept")
 
@@ -77,7 +79,22 @@ class ModelInfo:
     stat_run: int | None  # latest done run with neuron statistics
     corpus_id: int | None  # corpus of score_run
     probe_run: int | None = None  # probes: latest done run with probe results
+    agreement_run: int | None = None  # agreement: latest done run with agreement rows of the concept
+    agreement_methods: list[AgreementMethod] = field(default_factory=list)  # agreement: the method rows it reads
     sets: dict[tuple[Any, ...], ScoreSource] = field(default_factory=dict)  # ScoreRef.key → the set it reads
+
+
+@dataclass(frozen=True)
+class AgreementMethod:
+    """One method row an ``agreement`` statement reads for a model: the label its column shows
+    (the query's own text, ``iou[fires]``; for ``*`` the name, with the parameters that differ
+    from the defaults), the row, its parameters (JSON text) and its place in the query."""
+
+    label: str
+    method_id: int
+    params: str
+    order: int
+    fallback: bool = False  # named without parameters, and no row with the defaults was stored
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,7 @@ class Bound:
     site: str | None = None  # the site the units default to
     neuron: ModelInfo | None = None  # top tokens: the neuron's model
     warnings: list[str] = field(default_factory=list)  # what the answer silently lacks (unscored models)
+    concept_id: int | None = None  # agreement: the concept
     candidates: dict[int, np.ndarray] | None = None  # layer id → the only units that can match (atlas.query.prefilter)
     links: list[Any] = field(default_factory=list)  # similar to / layers of: the correlations read (atlas.query.similar.Link)
     layer_method: str | None = None  # layers of: the layer measure

@@ -182,6 +182,12 @@ def format_statement(node: ast.Statement) -> str:
         if node.by is not None:
             text += f" by {node.by}"
         return text
+    if isinstance(node, ast.AgreementQuery):
+        methods = ", ".join(f"{m.method}{params_text(m.params)}" for m in node.methods) or "*"
+        text = f"agreement of {methods} on {concept_text(node.concept.name)} in {_source_text(node.models, ())}"
+        if node.where is not None:
+            text += f" where {condition_text(node.where)}"
+        return text
     if isinstance(node, ast.TopTokens):
         text = "top tokens of " + neuron_text(node.neuron)
         if node.limit is not None:

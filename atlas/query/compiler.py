@@ -55,6 +55,7 @@ from atlas.query.bound import EXPLANATION_TEXT, FIELDS, OPS, Bound, ModelInfo, S
 from atlas.store.tables import (
     SCORE_BLOCK,
     ActivationFile,
+    Agreement,
     Concept,
     ConceptCount,
     Corpus,
@@ -85,7 +86,7 @@ MAX_COMPOSITE_NEURONS = 20_000
 class Plan:
     """What to run and how to shape its rows into the answer."""
 
-    kind: str  # neurons | count | compare | aggregate | probes | top_tokens | notes | neuron | words | explanations | similar | layers | show
+    kind: str  # neurons | count | compare | aggregate | probes | agreement | top_tokens | notes | neuron | words | explanations | similar | layers | show
     select: Select[Any]
     rename: dict[str, str] = field(default_factory=dict)  # SQL label → output column
     residual: ast.Condition | None = None  # conditions evaluated in pandas (composite concepts)
@@ -330,6 +331,8 @@ def compile_bound(bound: Bound, *, dialect: str = "sqlite") -> Plan:
         return _aggregate(bound, st, dialect)
     if isinstance(st, ast.ProbesQuery):
         return _probes(bound, st, dialect)
+    if isinstance(st, ast.AgreementQuery):
+        return _agreement(bound, st, dialect)
     if isinstance(st, ast.TopTokens):
         return _top_tokens(bound, st)
     if isinstance(st, ast.NotesQuery):
@@ -558,8 +561,36 @@ def _probes(bound: Bound, st: ast.ProbesQuery, dialect: str) -> Plan:
     return Plan(kind="probes", select=q, by=st.by, limit=bound.limit, bound=bound)
 
 
+def _agreement(bound: Bound, st: ast.AgreementQuery, dialect: str) -> Plan:
+    """The stored agreement rows of the concept, per model: its agreement run and the method
+    rows the binder picked (both ends of a pair among them), with the statement's conditions.
+    Labels and the pairs' orientation (the query's order) are applied in pandas
+    (``plan.parts["methods"]``: model name → {method id: :class:`AgreementMethod`})."""
+    ag, m, run = Agreement.__table__, Model.__table__, Run.__table__
+    per_model = []
+    for info in bound.models:
+        ids = sorted({a.method_id for a in info.agreement_methods})
+        if info.agreement_run is not None and len(ids) > 1:
+            per_model.append(and_(ag.c.run_id == info.agreement_run, ag.c.method_a.in_(ids), ag.c.method_b.in_(ids)))
+    cols = {"site": ag.c.site, "n": ag.c.n, "n_units": ag.c.n_units, "jaccard": ag.c.jaccard, "spearman": ag.c.spearman}
+    where: list[Any] = [ag.c.concept_id == bound.concept_id, or_(*per_model) if per_model else false()]
+    if st.where is not None:
+        where.append(_probe_condition(st.where, cols))
+    q = (
+        select(m.c.name.label("model"), ag.c.site.label("site"), ag.c.method_a.label("method_a"), ag.c.method_b.label("method_b"),
+               ag.c.n.label("n"), ag.c.n_units.label("n_units"), ag.c.jaccard.label("jaccard"), ag.c.spearman.label("spearman"))
+        .select_from(ag.join(run, run.c.id == ag.c.run_id).join(m, m.c.id == run.c.model_id))
+        .where(*where)
+        .order_by(_sortable(m.c.name, dialect), _sortable(ag.c.site, dialect), ag.c.n, ag.c.method_a, ag.c.method_b)
+        .limit(bound.limit + 1)
+    )
+    methods = {info.name: {a.method_id: a for a in info.agreement_methods} for info in bound.models}
+    return Plan(kind="agreement", select=q, limit=bound.limit, bound=bound, parts={"methods": methods})
+
+
 def _probe_condition(node: ast.Condition, cols: dict[str, Any]) -> Any:
-    """A probe condition in SQL: text fields against bound names, number fields against numbers."""
+    """A probe (or agreement) condition in SQL: text fields against bound names, number fields
+    against numbers."""
     if isinstance(node, ast.Compare):
         assert isinstance(node.left, ast.Field)
         right = node.right

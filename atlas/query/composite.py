@@ -42,10 +42,11 @@ def _evaluate_formula(db: Any, corpus_id: int, formula: str) -> np.ndarray:
     return np.asarray(evaluate_formula(db, corpus_id, formula), dtype=bool)
 
 
-def _score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str) -> np.ndarray:
+def _score_mask(db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str,
+                params: dict[str, Any] | None = None) -> np.ndarray:
     from atlas.methods.compute import score_mask
 
-    return np.asarray(score_mask(db, run_id, neuron_ids, mask, method), dtype=np.float64)
+    return np.asarray(score_mask(db, run_id, neuron_ids, mask, method, params), dtype=np.float64)
 
 
 def _chunks(rows: np.ndarray) -> list[np.ndarray]:
@@ -88,7 +89,7 @@ def composite_values(db: Any, plan: Plan, frame: pd.DataFrame, *, clock: Clock |
                 for part in _chunks(np.asarray(rows)):
                     clock.check()
                     ids = [int(i) for i in frame["neuron_id"].to_numpy()[part]]
-                    values[part] = _score_mask(db, run_id, ids, masks[key], ref.method)
+                    values[part] = _score_mask(db, run_id, ids, masks[key], ref.method, ref.params)
             except AtlasError as exc:
                 raise _failed(ref, exc) from exc
             clock.check()

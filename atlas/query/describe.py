@@ -62,6 +62,11 @@ def _condition_en(node: ast.Condition) -> str:
     return joiner.join(grouped(item, _condition_en, (ast.And, ast.Or)) for item in node.items)
 
 
+def _and_list(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _probe_condition_en(node: ast.Condition) -> str:
     """A probe condition in English: ``the task is upos and the value is above 0.5``."""
     if isinstance(node, ast.Compare) and isinstance(node.left, ast.Field):
@@ -145,6 +150,15 @@ def describe_statement(node: ast.Statement, *, default_limit: int = 100) -> str:
         if node.where is not None:
             text += f" where {_probe_condition_en(node.where)}"
         return text + (", a column per metric, per layer and task" if node.by == "layer" else ", a row per layer, task and metric")
+    if isinstance(node, ast.AgreementQuery):
+        models = ", ".join(m.name for m in node.models)
+        methods = _and_list([m.method + (f" ({', '.join(param_text(p) for p in m.params)})" if m.params else "")
+                             for m in node.methods]) if node.methods else "every pair of methods"
+        text = (f"how far {methods} agree on {node.concept.name} in {models}: per pair, the overlap (Jaccard) of their "
+                "top-n units and the rank correlation (Spearman) of their scores")
+        if node.where is not None:
+            text += f", where {_probe_condition_en(node.where)}"
+        return text
     if isinstance(node, ast.TopTokens):
         return f"the {node.limit or 20} words on which {node.neuron} fires most, with their sentences"
     if isinstance(node, ast.NeuronView):

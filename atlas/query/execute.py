@@ -203,7 +203,7 @@ def _fetch(conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
     result = conn.execute(plan.select)
     columns = list(result.keys())
     rows = result.all()
-    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes", "similar") and not plan.composite_refs and len(rows) > plan.limit
+    cut = plan.kind in ("neurons", "top_tokens", "show", "probes", "notes", "similar", "agreement") and not plan.composite_refs and len(rows) > plan.limit
     if cut:
         rows = rows[: plan.limit]
     extra: Any = None
@@ -317,6 +317,32 @@ def _layer_matrix(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def _shape_agreement(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """model, site, method_a, params_a, method_b, params_b, n, n_units, jaccard, spearman: each
+    pair oriented and labelled as the query named its methods (the first named is method_a),
+    rows sorted by model, site, n and the pair's place in the query."""
+    methods = plan.parts["methods"]
+    out = []
+    for row in frame.itertuples(index=False):
+        known = methods.get(row.model, {})
+        a, b = known.get(row.method_a), known.get(row.method_b)
+        if a is None or b is None or a.order == b.order:
+            continue
+        if (a.order, a.label) > (b.order, b.label):
+            a, b = b, a
+        out.append((row.model, row.site, a.label, a.params, b.label, b.params, row.n, row.n_units, row.jaccard, row.spearman,
+                    a.order, b.order, a.label, b.label))
+    columns = ["model", "site", "method_a", "params_a", "method_b", "params_b", "n", "n_units", "jaccard", "spearman"]
+    shaped = pd.DataFrame(out, columns=columns + ["_oa", "_ob", "_la", "_lb"])
+    shaped = shaped.sort_values(["model", "site", "n", "_oa", "_ob", "_la", "_lb"], kind="stable")
+    shaped = shaped[columns].reset_index(drop=True)
+    _ints(shaped, ["n", "n_units"])
+    _floats(shaped, ["jaccard", "spearman"])
+    for name in ("model", "site", "method_a", "params_a", "method_b", "params_b"):
+        shaped[name] = shaped[name].astype(object)
+    return shaped
+
+
 def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
     """Turn fetched rows into the answer's columns, with the same dtypes on both backends."""
     if plan.kind == "neurons":
@@ -351,6 +377,8 @@ def shape(plan: Plan, frame: pd.DataFrame, extra: Any = None) -> pd.DataFrame:
         return frame
     if plan.kind == "layers":
         return _layer_matrix(plan, frame)
+    if plan.kind == "agreement":
+        return _shape_agreement(plan, frame)
     if plan.kind == "top_tokens":
         contexts = []
         for sid, pos in zip(frame["sentence_id"], frame["position"]):

@@ -44,6 +44,7 @@ TERMINALS_EN = {
     "_NEURON": "'neuron'",
     "_WORDS": "'words'",
     "_NOTES": "'notes'",
+    "_ON": "'on'",
     "STAR": "'*'",
     "LSQB": "'['",
     "RSQB": "']'",
@@ -216,6 +217,18 @@ class _ToAst(Transformer[Token, Any]):
             by_span=c.get("by_span", (0, 0)),
             span=self._s(meta),
         )
+
+    def agreement_query(self, meta: Any, children: list[Any]) -> ast.AgreementQuery:
+        methods, concept, models = children[0], children[1], children[2][1]
+        where = children[3][1] if len(children) > 3 else None
+        return ast.AgreementQuery(methods=methods, concept=concept, models=models, where=where, span=self._s(meta))
+
+    def agreement_methods(self, meta: Any, children: list[Any]) -> tuple[ast.MethodRef, ...]:
+        return tuple(c for c in children if isinstance(c, ast.MethodRef))  # '*': none
+
+    def method_ref(self, meta: Any, children: list[Any]) -> ast.MethodRef:
+        params = children[1] if len(children) > 1 else ()
+        return ast.MethodRef(method=children[0].value, params=params, span=self._s(meta))
 
     def top_tokens(self, meta: Any, children: list[Any]) -> ast.TopTokens:
         neuron = children[0]
@@ -526,7 +539,7 @@ def parse(text: str) -> ast.Statement:
     if not text.strip():
         raise QuerySyntaxError(
             "the query is empty",
-            hint="start with 'neurons in MODEL', 'count', 'compare', 'top tokens of', 'neuron', 'words of' or 'show'",
+            hint="start with 'neurons in MODEL', 'count', 'compare', 'top tokens of', 'neuron', 'words of', 'agreement of' or 'show'",
             query=text,
         )
     try:

@@ -15,6 +15,7 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     score_set (run × method × concept) ─< score_vector   packed values per (set, layer, block of 256 units)
     score (a view)                                the long form: one row per (set, neuron) of complete sets
     probe_result                                  a probe's accuracies per (run, method, layer, task)
+    agreement                                     two methods' top-n overlap and rank correlation per (run, concept, site)
     neuron_stat, top_activation                   per-neuron statistics and top-k words
     explanation, similarity, note                 compositional explanations, cross-model links, lab notes and labels
     saved_query                                   named, parameterised queries kept for the lab
@@ -341,6 +342,28 @@ class ProbeResult(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
 
+class Agreement(Base):
+    """How far two scoring methods agree on one concept in one run (Fan et al. 2023), per site:
+    ``jaccard``, the overlap of their top-``n`` units (highest values first, ties broken by
+    layer and unit; units without a value left out), and ``spearman``, the rank correlation of
+    their values over every unit that has both. One row per unordered pair (``method_a`` is the
+    smaller method id); ``n_units`` is the number of units with both values. Written by
+    ``atlas agreement`` (and at the end of ``atlas score``), which also stores the NeuronVote as
+    score sets of the methods ``vote`` and ``vote_rank`` (``atlas.methods.agreement``)."""
+
+    __tablename__ = "agreement"
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(20), primary_key=True)
+    method_a: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"), primary_key=True)
+    method_b: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_units: Mapped[int] = mapped_column(Integer)
+    jaccard: Mapped[float | None] = mapped_column(Float)
+    spearman: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class NeuronStat(Base):
     """Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha)."""
 
@@ -519,6 +542,7 @@ class AtlasInfo(Base):
 __all__ = [
     "SITES",
     "ActivationFile",
+    "Agreement",
     "Annotation",
     "AtlasInfo",
     "Base",

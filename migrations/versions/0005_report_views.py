@@ -1,7 +1,7 @@
 """report views: named SQL views the report reads and shows (the same SQL on both backends)
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29
 
 Creates ``neuron_card``, ``top_words_in_context``, ``neuron_score``, ``probe_curve``,
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

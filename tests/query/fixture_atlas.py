@@ -124,6 +124,7 @@ def build_fixture_atlas(
     traps: bool = True,
     chunk: int = 200_000,
     progress: bool = False,
+    agreement: bool | None = None,
 ) -> FixtureData:
     """Write the fixture atlas into the empty, initialised atlas ``db``.
 
@@ -139,6 +140,8 @@ def build_fixture_atlas(
         traps: add a stale run, a failed run and an older method row (see module docstring).
         chunk: rows per bulk insert.
         progress: show a progress bar on stderr.
+        agreement: store the method agreement (top-10 and top-5) and the NeuronVote of bert's
+            current and stale runs and of gpt2's (:data:`AGREEMENT_MODELS`); default: with ``traps``.
 
     Returns:
         The :class:`FixtureData` describing what queries should see.
@@ -362,6 +365,8 @@ def build_fixture_atlas(
             for table in ("corpus", "sentence", "token", "concept", "model", "layer", "neuron", "run", "method"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"))
 
+    if traps if agreement is None else agreement:
+        _write_agreement(db, runs, stale_run)
     names = {v: k for k, v in concept_ids.items()}
     scores = pd.concat(current_frames, ignore_index=True) if current_frames else pd.DataFrame(columns=["neuron_id", "concept_id", "method", "value"])
     scores["concept"] = scores["concept_id"].map(names)
@@ -412,6 +417,8 @@ def _write_explanations(conn: Any, neurons: pd.DataFrame, runs: dict[str, int]) 
                                  mask_size=100, formula_size=200, overlap=50, search=search, params_hash=search * 8))
     if rows:
         conn.execute(insert(Explanation), rows)
+
+
 #: The fixture's notes and labels: (neuron, author, visibility, label, text), written oldest first.
 NOTES = (
     ("minilm/mlp.0/0", "alice", "lab", None, "fires on no, not and never"),
@@ -432,6 +439,23 @@ def _write_notes(conn: Any, neurons: pd.DataFrame, concept_ids: dict[str, int]) 
     rows.append(dict(target_kind="concept", neuron_id=None, concept_id=concept_ids["negation"], author="alice",
                      visibility="lab", label=None, text="from UD Polarity=Neg", created_at=start + dt.timedelta(hours=1)))
     conn.execute(insert(Note.__table__), rows)
+
+
+#: The models whose current runs get agreement rows and vote sets (bert's stale run too, as a
+#: trap); minilm has none, so its neuron view and the other goldens read no vote sets.
+AGREEMENT_MODELS = ("bert", "gpt2")
+#: The top-n sizes of the fixture's agreement (the fixture has 8 mlp units a layer).
+AGREEMENT_TOP = (5, 10)
+
+
+def _write_agreement(db: Any, runs: dict[str, int], stale_run: int | None) -> None:
+    """Agreement and vote of :data:`AGREEMENT_MODELS`, computed by the library from the sets
+    written above (the stale run first, so the current run's rows are the newest)."""
+    from atlas.methods.agreement import compute_agreement
+
+    targets = ([stale_run] if stale_run is not None and "bert" in runs else []) + [runs[m] for m in AGREEMENT_MODELS if m in runs]
+    for run_id in targets:
+        compute_agreement(db, run_id, top=AGREEMENT_TOP)
 
 
 def _write_variant(conn: Any, method_rows: list[dict[str, Any]], runs: dict[str, int], by_model: dict[str, np.ndarray],

@@ -20,6 +20,7 @@ NAMES = [
     "probes", "task", "metric", "accuracy", "upos", "*", "[", "]",
     "bert", "gpt2", "minilm", "noun", "negation", "plural", "past_tense", "question", "upos:NOUN",
     "feat:Tense=Past", "word:not", "iou", "selectivity", "ap", "probe", "precision", "layer", "unit", "depth",
+    "vote", "vote_rank", "jaccard", "spearman", "n",
     "mean", "std", "min", "max", "fire_rate", "threshold", "mlp", "resid", "attn", "minilm/mlp.4/3",
     "bert/mlp.11/7", "bert/resid.0/99999999999999999999", "nosuch", "minilm/mlp.0/0", "minilm/mlp.0/8",
 ]
@@ -48,12 +49,16 @@ TEMPLATES = [
     "neuron {r}",
     "words of {r} by {a} min {n} limit {n}",
     "words of {r} by {a} {a} {n}",
+    "agreement of {f}, {f}[{p}] on {c} in {m}, {m} where {gf} {op} {pv} and not {gf} is missing",
+    "agreement of * on {q} in {m} where {gf} between {n} and {n} or {gf} = {s}",
+    "neurons in {m} where vote[{p}]({c}) >= {n} order by vote_rank({c})",
 ]
 #: Method parameters: key=value pairs and bare values, good and bad.
 PARAMS = ["alpha=0.01", "alpha=0.005", "threshold=quantile", "quantile", "0.01", "fires", "beta=1", "alpha=fast",
           "alpha>1", "threshold=\"positive\"", "alpha=1e400", "alpha=alpha", '"quantile"', "=", ""]
 AGGREGATES = ["max", "min", "mean", "median", "count", "sum"]
 PROBE_FIELDS = ["task", "metric", "method", "layer", "value", "concept", "iou(noun)"]
+AGREEMENT_FIELDS = ["site", "n", "n_units", "jaccard", "spearman", "layer", "vote(noun)"]
 PROBE_VALUES = ["upos", "negation", "accuracy", "majority", "probe", '"upos"', "0.5", "upo", "-1"]
 
 
@@ -100,6 +105,7 @@ def _templated(draw: st.DrawFn) -> str:
         "p": st.one_of(st.sampled_from(PARAMS), _strings, _numbers.map(lambda n: f"alpha={n}")),
         "a": st.sampled_from(AGGREGATES),
         "pf": st.sampled_from(PROBE_FIELDS),
+        "gf": st.sampled_from(AGREEMENT_FIELDS),
         "pv": st.one_of(st.sampled_from(PROBE_VALUES), _strings, _numbers),
     }
     return _fill(template, {k: draw(v) for k, v in fields.items()})
@@ -163,6 +169,7 @@ def random_text(rng: random.Random) -> str:
             "p": rng.choice(PARAMS + [f"alpha={_rand_number(rng)}", _rand_string(rng)]),
             "a": rng.choice(AGGREGATES),
             "pf": rng.choice(PROBE_FIELDS),
+            "gf": rng.choice(AGREEMENT_FIELDS),
             "pv": rng.choice(PROBE_VALUES + [_rand_string(rng), _rand_number(rng)]),
         }
         # Draw each {field} afresh where a template uses it twice.

@@ -158,7 +158,7 @@ def test_composite_concepts_with_a_stand_in_score_mask(fx: tuple[Any, Any], monk
     db, data = fx
     seen: list[tuple[int, list[int], list[int], str]] = []
 
-    def stand_in(_db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str) -> np.ndarray:
+    def stand_in(_db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str, params: Any = None) -> np.ndarray:
         seen.append((run_id, list(neuron_ids), list(np.flatnonzero(mask)), method))
         return np.array([((i * 37) % 100) / 100 for i in neuron_ids], dtype=float)
 

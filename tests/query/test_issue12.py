@@ -111,7 +111,7 @@ def test_composite_step_honours_the_deadline(fx: tuple[Any, Any], monkeypatch: p
 
     db, _ = fx
 
-    def slow(_db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str) -> np.ndarray:
+    def slow(_db: Any, run_id: int, neuron_ids: list[int], mask: np.ndarray, method: str, params: Any = None) -> np.ndarray:
         time.sleep(0.2)
         return np.zeros(len(neuron_ids))
 

@@ -66,6 +66,13 @@ _statements = st.one_of(
         st.builds(ast.NeuronRef, _ident, st.sampled_from(["mlp", "resid"]), st.integers(0, 50), st.integers(0, 5000)),
         _limit,
     ),
+    st.builds(
+        ast.AgreementQuery,
+        st.one_of(st.just(()), st.lists(st.builds(ast.MethodRef, _ident), min_size=2, max_size=3).map(tuple)),
+        _concept_leaf,
+        _models,
+        st.one_of(st.none(), _conditions),
+    ),
     st.builds(ast.Show, st.sampled_from(["models", "methods", "runs"])),
     st.builds(ast.Show, st.just("concepts"), st.one_of(st.none(), _any_name)),
 )

@@ -9,7 +9,7 @@ from atlas.corpus.ingest import add_corpus
 from atlas.errors import StoreError
 from atlas.store import migrate
 from atlas.store.engine import make_engine
-from atlas.store.tables import Base, Corpus, Token
+from atlas.store.tables import Base, Corpus, Method, Token
 
 
 def test_downgrade_to_base_refuses_and_counts_rows(db):
@@ -83,6 +83,32 @@ def test_downgrade_dropping_rows_refuses(db):
     assert migrate.current_revision(db.engine) == migrate.head_revision(db.engine)
     migrate.downgrade(db.engine, "0001", force=True)
     assert migrate.current_revision(db.engine) == "0001"
+
+
+def test_agreement_migration_up_and_down(db):
+    """0004 adds the agreement table; going back to 0003 drops its rows (asked first), and up again
+    brings the table back, empty, with its keys."""
+    from atlas.store.tables import Agreement, Concept
+
+    run_id, method_id, _ = _fill_probe_result(db, probe=False)
+    with db.engine.begin() as conn:
+        other = conn.execute(insert(Method.__table__).values(name="ap", version="1", params={}, params_hash="q" * 64)
+                             .returning(Method.__table__.c.id)).scalar_one()
+        concept = conn.execute(select(Concept.id).limit(1)).scalar_one()
+        conn.execute(insert(Agreement.__table__).values(run_id=run_id, concept_id=concept, site="mlp", method_a=method_id,
+                                                        method_b=other, n=10, n_units=4, jaccard=0.5, spearman=None))
+    assert migrate.downgrade_losses(db.engine, "0003") == {"agreement": 1}
+    with pytest.raises(StoreError, match=r"to '0003' would delete 1 rows of agreement"):
+        migrate.downgrade(db.engine, "0003")
+    migrate.downgrade(db.engine, "0003", force=True)
+    assert migrate.current_revision(db.engine) == "0003"
+    assert "agreement" not in inspect(db.engine).get_table_names()
+    migrate.upgrade(db.engine)
+    assert "agreement" in inspect(db.engine).get_table_names()
+    keys = inspect(db.engine).get_pk_constraint("agreement")["constrained_columns"]
+    assert keys == ["run_id", "concept_id", "site", "method_a", "method_b", "n"]
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Agreement.__table__)).scalar_one() == 0
 
 
 @pytest.mark.parametrize("revision", ["zzz", "0999", "-x", "0", ""])

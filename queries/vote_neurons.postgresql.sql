@@ -1,0 +1,8 @@
+SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.layer AS layer, neuron.unit AS unit, CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) AS v0, CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) AS v1 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id = %(set_id_1)s::INTEGER AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / %(unit_3)s::INTEGER LEFT OUTER JOIN score_vector AS s1 ON s1.set_id = %(set_id_2)s::INTEGER AND s1.layer_id = neuron.layer_id AND s1.block = neuron.unit / %(unit_4)s::INTEGER 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) >= %(param_5)s ORDER BY CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) ASC NULLS LAST, model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
+ LIMIT %(param_6)s::INTEGER
+-- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'unit_2': 256, 'param_3': 1, 'param_4': 'NaN', 'set_id_1': 317, 'unit_3': 256, 'set_id_2': 326, 'unit_4': 256, 'model_id_1': 1, 'site_1': 'mlp', 'param_5': 2.0, 'param_6': 11}
+-- score sets read:
+-- vote[n=5](noun) of bert: run 2, method row 8 {"n":5}
+-- vote_rank[n=5](noun) of bert: run 2, method row 9 {"n":5}

@@ -80,6 +80,7 @@ def register(sub: Any) -> None:
 SECTION_TITLES = {
     "stats": "statistics",
     "concepts": "best concepts by each method",
+    "causal": "causal scores (ablation, attribution)",
     "top_words": "top words in context",
     "histogram": "activations",
     "explanations": "explanations",

@@ -74,7 +74,6 @@ def integrated_gradients(
         raise MethodError(f"integrated gradients need at least one step, not {steps}")
     for p in list(cm.loaded.model.parameters()) + (list(cm.head.parameters()) if cm.head is not None else []):
         p.requires_grad_(False)
-    m = mask.to(cm.device).unsqueeze(-1).float()
     grad_sum: torch.Tensor | None = None
     h: torch.Tensor | None = None
     with torch.enable_grad():
@@ -87,7 +86,7 @@ def integrated_gradients(
             h = iv.box["h"]
     assert grad_sum is not None and h is not None
     with torch.no_grad():
-        attr = (h * grad_sum / steps * m).sum(1)
+        attr = (h * grad_sum / steps).sum(1)  # padded positions too: a target that reads none gets 0 there
         full = target(_run(cm, ids, mask))
         with cm.runner.intervene([Intervention(site, layer, units=list(range(h.shape[-1])), value=0.0)]):
             base = target(_run(cm, ids, mask))

@@ -87,7 +87,8 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
 
 
 def test_integrated_gradients_are_complete(tmp_path) -> None:
-    """Σ attributions = F(h) − F(0): the gap falls with the steps and is within 1 % at 128."""
+    """Σ attributions = F(h) − F(0): the gap falls with the steps (the planted unit makes F
+    steep near 0 on mlp.0) and is within 0.1 % at 128 steps."""
     cm = load_causal_model(str(build_encoder(tmp_path / "enc")))
     enc = encode(cm, [["the", "big", "dog", "sees", "a", "cat", "."], ["a", "bird", "does", "not", "run", "."]])
 
@@ -98,9 +99,9 @@ def test_integrated_gradients_are_complete(tmp_path) -> None:
     for steps in (4, 32, 128):
         attr, full, base = integrated_gradients(cm, enc.input_ids, enc.attention_mask, "mlp", 0, target, steps)
         gaps.append(float((attr.sum(1) - (full - base)).abs().max() / (full - base).abs().max()))
-    assert gaps[2] < 0.01 and gaps[2] < gaps[0]
-    attr, full, base = integrated_gradients(cm, enc.input_ids, enc.attention_mask, "resid", 1, target, 32)
-    np.testing.assert_allclose(attr.sum(1).numpy(), (full - base).numpy(), rtol=0.02, atol=1e-3)
+    assert gaps[0] > 0.1 and gaps[1] < 0.01 and gaps[2] < 0.001
+    attr, full, base = integrated_gradients(cm, enc.input_ids, enc.attention_mask, "mlp", 1, target, 8)
+    np.testing.assert_allclose(attr.sum(1).numpy(), (full - base).numpy(), rtol=1e-3, atol=1e-4)
 
 
 def test_steer_shows_the_output_before_and_after(db, tmp_path, capsys) -> None:
@@ -126,6 +127,7 @@ def test_steer_shows_the_output_before_and_after(db, tmp_path, capsys) -> None:
 def test_lm_head_is_found_and_kept_apart(tmp_path) -> None:
     cm = load_causal_model(str(build_gpt2(tmp_path / "g")))
     assert cm.objective == "clm" and cm.head is not None
-    enc = cm_enc = encode(cm, [["the", "dog", "runs", "."]])
-    assert cm_enc.lm_word is not None and not cm_enc.lm_word[0] and cm_enc.lm_word[1:].all()
-    assert enc.n_words == 4
+    enc = encode(cm, [["the", "dog", "runs", "."], ["a", "cat", "."]])
+    # this tokenizer puts [CLS] first, so every word has a prefix to be predicted from
+    assert enc.lm_word is not None and enc.lm_word.all() and enc.n_words == 7
+    assert enc.word_item.tolist() == [0, 0, 0, 0, 1, 1, 1]

@@ -18,6 +18,7 @@ negation, then
 
     python bench/bench_causal.py                          # demo corpus
     python bench/bench_causal.py --pud --sentences 64     # UD English PUD
+    python bench/bench_causal.py --atlas DIR              # reuse DIR/atlas.db (minilm extracted, ap scored)
 """
 
 from __future__ import annotations
@@ -43,29 +44,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pud", action="store_true", help="UD English PUD instead of the demo corpus")
     ap.add_argument("--layer", type=int, default=3)
-    ap.add_argument("--units", type=int, default=64)
+    ap.add_argument("--units", type=int, default=32)
     ap.add_argument("--group", type=int, default=32)
-    ap.add_argument("--sentences", type=int, default=32, help="evaluation sentences of the per-neuron part")
-    ap.add_argument("--curve-sentences", type=int, default=128)
+    ap.add_argument("--sentences", type=int, default=16, help="evaluation sentences of the per-neuron part")
+    ap.add_argument("--curve-sentences", type=int, default=64)
     ap.add_argument("--k", default="10,50,200")
     ap.add_argument("--map-layer", type=int, default=None)
+    ap.add_argument("--atlas", type=Path, default=None, help="a folder holding atlas.db and store/ from an earlier run")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, shared with other jobs (loaded); torch threads: ", end="")
     import torch
 
     print(torch.get_num_threads())
-    with tempfile.TemporaryDirectory(prefix="h5-bench-causal-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-causal-") as tmp_dir:
+        tmp = args.atlas or Path(tmp_dir)
         db = atlas.connect(f"sqlite:///{tmp}/atlas.db", store_root=Path(tmp) / "store")
         db.init()
         t0 = time.perf_counter()
-        if args.pud:
+        if args.atlas is not None:
+            corpus = db.run("minilm")["corpus"]
+        elif args.pud:
             db.add_corpus("pud", PUD, progress=False)
             corpus = "pud"
         else:
             db.add_corpus("demo", builtin="demo", progress=False)
             corpus = "demo"
-        db.extract("builtin:all-minilm-l6-v2", corpus=corpus, name="minilm", progress=False)
-        db.score("minilm", methods="ap", concepts="noun,negation", progress=False)
+        if args.atlas is None:
+            db.extract("builtin:all-minilm-l6-v2", corpus=corpus, name="minilm", progress=False)
+            db.score("minilm", methods="ap", concepts="noun,negation", progress=False)
         print(f"corpus {corpus}, extraction + ap scores: {time.perf_counter() - t0:.0f} s")
         from atlas.causal.ablation import ablate_neurons
         from atlas.causal.model import model_for_run
@@ -79,7 +85,7 @@ def main() -> None:
         many = ablate_neurons(db, "minilm", group=args.group, **common)
         diff = max(float(np.nanmax(np.abs(one["scores"][m][("mlp", args.layer)] - many["scores"][m][("mlp", args.layer)])))
                    for m in one["scores"])
-        print(f"\n== per-neuron ablation, mlp.{args.layer}, {len(units)} units, {one['sample']['sentences']} sentences "
+        print(f"\n== per-neuron ablation, mlp.{args.layer}, {len(units)} units, {one['sample']['evaluated']} sentences "
               f"({one['sample']['batch_sentences']} per batch)")
         print(f"one at a time (group=1):     {one['seconds']:8.1f} s   {one['per_neuron_s'] * 1000:8.1f} ms/neuron")
         print(f"batched (group={args.group}):        {many['seconds']:8.1f} s   {many['per_neuron_s'] * 1000:8.1f} ms/neuron")
@@ -90,7 +96,7 @@ def main() -> None:
             frame = db.ablate("minilm", ranking=f"ap({concept})", k=args.k, sentences=args.curve_sentences, model=cm)
             wide = frame[frame["metric"].isin(["accuracy", "soft_accuracy", "embedding"])].pivot_table(
                 index=["metric", "k"], columns="selection", values="value", sort=False)
-            print(f"\n== curve ap({concept}): {frame.attrs['params']['sentences']} sentences, "
+            print(f"\n== curve ap({concept}): {frame.attrs['params']['evaluated']} sentences, "
                   f"{time.perf_counter() - t1:.0f} s (value: mean over draws for random)")
             print(wide.to_string(float_format=lambda x: f"{x:.4f}"))
         if args.map_layer is not None:

@@ -158,7 +158,7 @@ def ablate_neurons(
                           probe_sentences=probe_sentences, batch_sentences=batch_sentences, seed=seed, min_count=min_count)
     soft_base = baseline_scores(sample)["soft"]
     names = [m for m in ABLATION_METHODS if m != "ablation_loss" or cm.objective is not None]
-    params = {"value": str(value), "objective": cm.objective or "none", **sample.params}
+    params = {"value": str(value), **sample.params}
     job = _open(db, run_row.id, names, params, sample.concept_ids) if write else None
     neuron_ids = _neuron_ids(db, files)
     total = sum(len(units) if units is not None else f["width"] for f in files)
@@ -191,7 +191,8 @@ def ablate_neurons(
     n = sum(len(units) if units is not None else f["width"] for f in files)
     return {"run_id": run_row.id, "concepts": sample.concepts, "methods": job[0] if job else {},
             "layers": [f"{f['site']}.{f['index']}" for f in files], "n_neurons": n, "seconds": round(seconds, 3),
-            "per_neuron_s": seconds / max(n, 1), "scores": out, "sample": sample.params, "objective": cm.objective}
+            "per_neuron_s": seconds / max(n, 1), "scores": out, "sample": {**sample.params, "evaluated": sample.n_items},
+            "objective": cm.objective}
 
 
 def _split(values: str | Sequence[str]) -> list[str]:
@@ -335,7 +336,7 @@ def ablation_curve(
         for g, (name, rep, chosen) in enumerate(sel):
             rows.append(_curve_row(name, rep, len(chosen), _curve_metrics(sample, sums, g)))
     out = _summarise(pd.DataFrame(rows))
-    params = {"site": site, "value": str(value), "repeats": repeats, "objective": cm.objective or "none", **sample.params}
+    params = {"site": site, "value": str(value), "repeats": repeats, **sample.params, "evaluated": sample.n_items}
     out.insert(0, "ranking", ranking.strip())
     out.insert(1, "concept", read["concept"])
     out.insert(2, "site", site)

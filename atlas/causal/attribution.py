@@ -172,7 +172,7 @@ def attribute(
                           hint="use --target probe for models without a language-model head")
     sample = build_sample(db, cm, run_row.corpus_id, concepts=concepts, sentences=sentences,
                           probe_sentences=probe_sentences, batch_sentences=batch_sentences, seed=seed, min_count=min_count)
-    params = {"steps": steps, "baseline": "zero", "rule": "midpoint", "target": kind, **sample.params}
+    params = {"steps": steps, "baseline": "zero", "rule": "midpoint", "target": target, **sample.params}
     mid, set_ids, done = None, [], set()
     if write:
         with write_transaction(db.engine) as conn:
@@ -196,5 +196,6 @@ def attribute(
         with write_transaction(db.engine) as conn:
             scores.complete_sets(conn, set_ids)
     return {"run_id": run_row.id, "concepts": sample.concepts, "method_id": mid, "target": kind, "params": params,
+            "evaluated": sample.n_items,
             "layers": [f"{f['site']}.{f['index']}" for f in files], "seconds": round(time.perf_counter() - t0, 3),
             "completeness": checks, "scores": out}

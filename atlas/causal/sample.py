@@ -78,9 +78,9 @@ class Sample:
     n_neg: np.ndarray  # [C]
     n_sent: np.ndarray  # [C] evaluation sentences with the concept
     n_lm: np.ndarray  # [C] concept words that have an LM loss
-    n_items: int = 0
+    n_items: int = 0  # evaluation sentences (the corpus may hold fewer than asked for)
     n_lm_all: int = 0
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the sample's parameters, as asked for
 
     @property
     def n_concepts(self) -> int:
@@ -130,7 +130,7 @@ def build_sample(
     ids = [int(matrix.ids[c]) for c in cols]
     probes = _train_probes(cm, [words[i] for i in train], mask[rows_of(train)][:, cols], batch_sentences, seed)
     sample = Sample(cm, names, ids, [], [], [], [], probes, *(np.zeros(len(cols)) for _ in range(4)),
-                    params={"sentences": int(len(test)), "probe_sentences": int(len(train)),
+                    params={"sentences": sentences, "probe_sentences": probe_sentences,
                             "batch_sentences": batch_sentences, "seed": seed})
     for start in range(0, len(test), batch_sentences):
         idx = test[start : start + batch_sentences]

@@ -41,7 +41,8 @@ examples:
 
 def _sample_options(p: argparse.ArgumentParser, op: str) -> None:
     library_option(p, "--sentences", type=int, metavar="N", default_from=(op, "sentences"),
-                   help="evaluation sentences, a seeded sample of the run's corpus (default: {default})")
+                   help="evaluation sentences, a seeded sample of the run's corpus (default: {default}" + (
+                       " for curves, 64 per neuron)" if op == "ablate" else ")"))
     library_option(p, "--probe-sentences", type=int, metavar="N", dest="probe_sentences",
                    default_from=(op, "probe_sentences"), help="sentences the output probes train on (default: {default})")
     library_option(p, "--batch-sentences", type=int, metavar="N", dest="batch_sentences",
@@ -130,7 +131,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     sample = given(args, "sentences", "probe_sentences", "batch_sentences", "seed", "device", "value")
     if args.ranking:
         frame = db.ablate(args.run, ranking=args.ranking, **sample, **given(args, "k", "site", "repeats"))
-        print(f"ablation curve of {args.ranking} in run {args.run} (stored; {frame.attrs['params']['sentences']} sentences)")
+        print(f"ablation curve of {args.ranking} in run {args.run} (stored; {frame.attrs['params']['evaluated']} sentences)")
         print(render_table(frame, empty="(no rows)"))
         return 0
     kw = {**sample, **given(args, "concepts", "sites", "group", "progress")}

@@ -38,13 +38,12 @@ from atlas.methods.base import ScoreMethod, register_method
 #: Parameters shared by the ablation scores (what the stored ``method`` row records).
 ABLATION_PARAMS = {
     "value": "what a neuron is clamped to: zero, mean (its mean over the run's words) or a number",
-    "objective": "the model's objective: mlm, clm or none (sentence encoders)",
     "sentences": "evaluation sentences (a seeded sample of the run's corpus)",
     "probe_sentences": "sentences the output probes are trained on",
     "batch_sentences": "sentences per forward pass (each tiled once per neuron of the group)",
     "seed": "the sample's seed (and the masked-LM mask's)",
 }
-_ABLATION_DEFAULTS: dict[str, Any] = {"value": "zero", "objective": "none", "sentences": 64, "probe_sentences": 300,
+_ABLATION_DEFAULTS: dict[str, Any] = {"value": "zero", "sentences": 64, "probe_sentences": 300,
                                       "batch_sentences": 16, "seed": 0}
 
 

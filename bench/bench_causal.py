@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--layer", type=int, default=3)
     ap.add_argument("--units", type=int, default=32)
     ap.add_argument("--group", type=int, default=32)
-    ap.add_argument("--sentences", type=int, default=16, help="evaluation sentences of the per-neuron part")
+    ap.add_argument("--sentences", type=int, default=32, help="evaluation sentences of the per-neuron part (one batch)")
     ap.add_argument("--curve-sentences", type=int, default=64)
     ap.add_argument("--k", default="10,50,200")
     ap.add_argument("--map-layer", type=int, default=None)
@@ -80,6 +80,7 @@ def main() -> None:
         cm = model_for_run(db, find_run(db, "minilm"))
         units = list(range(args.units))
         common = dict(concepts=["noun", "negation"], layers=[args.layer], units=units, sentences=args.sentences,
+                      batch_sentences=args.sentences,
                       write=False, progress=False, model=cm)
         one = ablate_neurons(db, "minilm", group=1, **common)
         many = ablate_neurons(db, "minilm", group=args.group, **common)
@@ -101,7 +102,8 @@ def main() -> None:
             print(wide.to_string(float_format=lambda x: f"{x:.4f}"))
         if args.map_layer is not None:
             t1 = time.perf_counter()
-            res = db.ablate_neurons("minilm", concepts=["noun", "negation"], layers=[args.map_layer], sentences=16,
+            res = db.ablate_neurons("minilm", concepts=["noun", "negation"], layers=[args.map_layer], sentences=32,
+                                    batch_sentences=32,
                                     model=cm, progress=False)
             print(f"\n== per-neuron map of mlp.{args.map_layer}: {res['n_neurons']} neurons in {time.perf_counter() - t1:.0f} s")
             q = "neurons in minilm where ap(noun) > 0.8 and ablation(noun) > 0.01 order by ablation(noun) desc limit 10"

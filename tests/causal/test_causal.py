@@ -16,7 +16,7 @@ from atlas.errors import MethodError
 
 from .planted import PLANTED, build_encoder, build_gpt2, planted_atlas
 
-SMALL = {"sentences": 24, "probe_sentences": 60, "progress": False}
+SMALL = {"sentences": 16, "probe_sentences": 48, "progress": False}
 
 
 def _column(res, method, concept="noun", layer=("mlp", 0)):
@@ -72,7 +72,7 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
     assert top["unit"].tolist() == [PLANTED] or col[PLANTED] < 0
     # curves: the planted unit is ap(noun)'s best neuron
     db.score(name, methods="ap", concepts="noun", progress=False)
-    curve = db.ablate(name, ranking="ap(noun)", k=[1, 3], sentences=24, probe_sentences=60, repeats=3)
+    curve = db.ablate(name, ranking="ap(noun)", k=[1, 3], sentences=16, probe_sentences=48, repeats=3)
     emb = curve[curve["metric"] == "embedding"].set_index(["selection", "k"])["value"]
     for k in (1, 3):
         assert emb[("top", k)] > 5 * max(emb[("random", k)], emb[("bottom", k)], 1e-6)
@@ -80,7 +80,7 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
     assert acc[("none", 0)] > 0.9  # the probe of the (unablated) output
     stored = ablation_curves(db, name)
     assert len(stored) == len(curve) and set(stored["selection"]) == {"none", "top", "random", "bottom"}
-    db.ablate(name, ranking="ap(noun)", k=[1, 3], sentences=24, probe_sentences=60, repeats=3)  # replaces
+    db.ablate(name, ranking="ap(noun)", k=[1, 3], sentences=16, probe_sentences=48, repeats=3)  # replaces
     assert len(db.ablation_curves(name, "ap(noun)")) == len(curve)
     with pytest.raises(MethodError, match="no complete score set of selectivity"):
         db.ablate(name, ranking="selectivity(noun)", k=[1])
@@ -88,7 +88,7 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
 
 def test_integrated_gradients_are_complete(tmp_path) -> None:
     """Σ attributions = F(h) − F(0): the gap falls with the steps (the planted unit makes F
-    steep near 0 on mlp.0) and is within 0.1 % at 128 steps."""
+    steep near 0 on mlp.0) and is within 0.2 % at 64 steps."""
     cm = load_causal_model(str(build_encoder(tmp_path / "enc")))
     enc = encode(cm, [["the", "big", "dog", "sees", "a", "cat", "."], ["a", "bird", "does", "not", "run", "."]])
 
@@ -96,10 +96,10 @@ def test_integrated_gradients_are_complete(tmp_path) -> None:
         return (hidden[..., :4] ** 2).sum((1, 2)) * 0.1 + hidden[..., 1].sum(1)
 
     gaps = []
-    for steps in (4, 32, 128):
+    for steps in (4, 64):
         attr, full, base = integrated_gradients(cm, enc.input_ids, enc.attention_mask, "mlp", 0, target, steps)
         gaps.append(float((attr.sum(1) - (full - base)).abs().max() / (full - base).abs().max()))
-    assert gaps[0] > 0.1 and gaps[1] < 0.01 and gaps[2] < 0.001
+    assert gaps[0] > 0.1 and gaps[1] < 0.002
     attr, full, base = integrated_gradients(cm, enc.input_ids, enc.attention_mask, "mlp", 1, target, 8)
     np.testing.assert_allclose(attr.sum(1).numpy(), (full - base).numpy(), rtol=1e-3, atol=1e-4)
 

@@ -86,6 +86,26 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
         db.ablate(name, ranking="selectivity(noun)", k=[1])
 
 
+def test_ablate_command_line(db, tmp_path, capsys) -> None:
+    from atlas.cli import main
+
+    name = planted_atlas(db, tmp_path, "encoder")
+    db.score(name, methods="ap", concepts="noun", progress=False)
+    where = ["--db", db.engine.url.render_as_string(hide_password=False), "--store", str(db.store.root)]
+    small = ["--sentences", "16", "--probe-sentences", "48"]
+    assert main(["ablate", "--run", name, "--ranking", "ap(noun)", "--k", "1,2", "--repeats", "2", *small, *where]) == 0
+    out = capsys.readouterr().out
+    assert "ablation curve of ap(noun)" in out and "bottom" in out and "soft_accuracy" in out
+    assert main(["ablate", "--run", name, "--show", *where]) == 0
+    assert "random" in capsys.readouterr().out
+    code = main(["ablate", "--run", name, "--neurons", "--layers", "1", "--concepts", "noun", "-q", *small, *where])
+    assert code == 0 and "stored ablation(c), ablation_embedding(c)" in capsys.readouterr().out
+    assert len(db.query(f"neurons in {name} layer = 1 where has ablation(noun)")) == 16
+    assert main(["ablate", "--run", name, "--ranking", "ap(noun", *where]) == 1
+    err = capsys.readouterr().err
+    assert "is not METHOD(CONCEPT)" in err and "Traceback" not in err
+
+
 def test_integrated_gradients_are_complete(tmp_path) -> None:
     """Σ attributions = F(h) − F(0): the gap falls with the steps (the planted unit makes F
     steep near 0 on mlp.0) and is within 0.2 % at 64 steps."""

@@ -285,15 +285,16 @@ def _selections(frame: pd.DataFrame, k: int, repeats: int, seed: int) -> list[tu
     return out
 
 
-def _set_interventions(site: str, chosen: list[pd.DataFrame], values: dict[int, float]) -> list[Intervention]:
-    """One intervention per layer clamping, in copy ``g``, the neurons of ``chosen[g]``."""
+def _set_interventions(site: str, chosen: list[pd.DataFrame], values: dict[int, float], n_items: int) -> list[Intervention]:
+    """One intervention per layer clamping, in copy ``g`` of a tiled batch of ``n_items``
+    sentences (items ``g*n_items .. (g+1)*n_items - 1``), the neurons of ``chosen[g]``."""
     per_layer: dict[int, tuple[list[int], list[int], list[float]]] = {}
     for g, rows in enumerate(chosen):
         for layer, unit, nid in zip(rows["layer"], rows["unit"], rows["neuron_id"]):
             u, it, v = per_layer.setdefault(int(layer), ([], [], []))
-            u.append(int(unit))
-            it.append(g)
-            v.append(values[int(nid)])
+            u.extend([int(unit)] * n_items)
+            it.extend(range(g * n_items, (g + 1) * n_items))
+            v.extend([values[int(nid)]] * n_items)
     return [Intervention(site, layer, units=u, items=it, value=v) for layer, (u, it, v) in sorted(per_layer.items())]
 
 
@@ -328,9 +329,9 @@ def ablation_curve(
                                         "loss": 0.0 if cm.objective else np.nan, "concept_loss": 0.0 if cm.objective else np.nan})]
     for kk in tqdm(ks, desc="ablation curve", disable=not progress):
         sel = _selections(frame, kk, repeats, seed)
-        ivs = _set_interventions(site, [s[2] for s in sel], values)
         sums: dict[str, np.ndarray] = {}
-        for b in range(len(sample.batches)):
+        for b, enc in enumerate(sample.batches):
+            ivs = _set_interventions(site, [s[2] for s in sel], values, enc.n_items)
             for key, v in measure(sample, b, len(sel), ivs).items():
                 sums[key] = sums.get(key, 0) + v
         for g, (name, rep, chosen) in enumerate(sel):

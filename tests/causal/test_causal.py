@@ -78,6 +78,22 @@ def test_encoder_attribution_and_curves(db, tmp_path) -> None:
         assert emb[("top", k)] > 5 * max(emb[("random", k)], emb[("bottom", k)], 1e-6)
     acc = curve[curve["metric"] == "accuracy"].set_index(["selection", "k"])["value"]
     assert acc[("none", 0)] > 0.9  # the probe of the (unablated) output
+    # a set of neurons clamped in one copy of the tiled batch changes that copy's sentences only
+    from atlas.causal.ablation import _set_interventions
+    from atlas.causal.sample import build_sample, measure
+    from atlas.store.runs import find_run
+
+    run = find_run(db, name)
+    sample = build_sample(db, load_causal_model(str(tmp_path / "model-encoder")), run.corpus_id, concepts=["noun"],
+                          sentences=16, probe_sentences=48)
+    sets = [{"layer": [0], "unit": [u], "neuron_id": [u]} for u in (1, 2, PLANTED, 3)]
+    import pandas as pd
+
+    n = sample.batches[0].n_items
+    ivs = _set_interventions("mlp", [pd.DataFrame(x) for x in sets], dict.fromkeys((1, 2, PLANTED, 3), 0.0), n)
+    dist = measure(sample, 0, 4, ivs)["emb_all"] / n
+    assert dist[2] > 0.01 and max(abs(dist[0]), abs(dist[1]), abs(dist[3])) < 1e-3 * dist[2]
+    assert emb[("top", 1)] == pytest.approx(dist[2], rel=1e-4)
     stored = ablation_curves(db, name)
     assert len(stored) == len(curve) and set(stored["selection"]) == {"none", "top", "random", "bottom"}
     db.ablate(name, ranking="ap(noun)", k=[1, 3], sentences=16, probe_sentences=48, repeats=3)  # replaces

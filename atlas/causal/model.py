@@ -123,8 +123,12 @@ def _with_head(loaded: LoadedModel, objective: str, random_init: bool, dtype: st
             full = cls.from_pretrained(loaded.source, dtype=getattr(torch, dtype))
     except (OSError, ValueError, RuntimeError) as exc:
         raise MethodError(f"cannot load the language-model head of {loaded.source}: {exc}") from exc
-    # the base weights are exactly the extraction's (for a random-init control, its seeded ones)
-    full.base_model.load_state_dict(loaded.model.state_dict())
+    # the base weights are exactly the extraction's (for a random-init control, its seeded ones);
+    # the AutoModel may hold more (BERT's pooler, which an MLM head model leaves out)
+    missing, _extra = full.base_model.load_state_dict(loaded.model.state_dict(), strict=False)
+    if missing:
+        raise MethodError(f"the language-model model of {loaded.source} lacks {len(missing)} weights of its base model",
+                          hint=f"first missing: {missing[0]}")
     return full.eval().to(device)
 
 

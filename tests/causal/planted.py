@@ -89,3 +89,18 @@ def planted_atlas(db: Any, tmp_path: Path, kind: str, *, n_sentences: int = 120)
     folder = (build_encoder if kind == "encoder" else build_gpt2)(tmp_path / f"model-{kind}")
     db.extract(str(folder), corpus="tiny", name=f"t{kind}", progress=False)
     return f"t{kind}"
+
+
+def build_mlm(folder: Path) -> Path:
+    """A tiny random ``BertForMaskedLM`` (masked-LM objective), nothing planted."""
+    import transformers as tf
+
+    tok = tf.AutoTokenizer.from_pretrained(builtin_model_path())
+    torch.manual_seed(0)
+    cfg = tf.BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=64)
+    model = tf.BertForMaskedLM(cfg)
+    model.config.architectures = ["BertForMaskedLM"]
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -167,3 +167,28 @@ def test_lm_head_is_found_and_kept_apart(tmp_path) -> None:
     # this tokenizer puts [CLS] first, so every word has a prefix to be predicted from
     assert enc.lm_word is not None and enc.lm_word.all() and enc.n_words == 7
     assert enc.word_item.tolist() == [0, 0, 0, 0, 1, 1, 1]
+
+
+def test_masked_lm_objective(tmp_path) -> None:
+    """A BERT with an MLM head: a seeded 15 % of the words masked (at least one per sentence),
+    losses on those words only, clamping a unit moves them; steering predicts at [MASK]."""
+    from atlas.causal.model import tile, word_log_probs
+    from atlas.extract.runner import Intervention
+
+    from .planted import build_mlm
+
+    cm = load_causal_model(str(build_mlm(tmp_path / "mlm")))
+    assert cm.objective == "mlm"
+    sents = [["the", "big", "dog", "sees", "a", "cat", "."], ["a", "bird", "runs", "."]]
+    enc = encode(cm, sents, mask_seed=3)
+    assert enc.masked_ids is not None and enc.lm_word is not None
+    assert enc.lm_word[:7].sum() >= 1 and enc.lm_word[7:].sum() >= 1
+    n_masked = int((enc.masked_ids == cm.loaded.tokenizer.mask_token_id).sum())
+    assert n_masked == int(enc.lm_word.sum())  # one word piece each here
+    assert torch.equal(encode(cm, sents, mask_seed=3).masked_ids, enc.masked_ids)  # seeded
+    ids, mask = tile(enc, 1, masked=True)
+    lp = word_log_probs(cm, cm.hidden(ids, mask), enc, 1)
+    assert (lp[torch.from_numpy(~enc.lm_word)] == 0).all() and (lp[torch.from_numpy(enc.lm_word)] < 0).all()
+    with cm.runner.intervene([Intervention("mlp", 1, units=list(range(16)), value=0.0)]):
+        lp2 = word_log_probs(cm, cm.hidden(ids, mask), enc, 1)
+    assert not torch.allclose(lp, lp2)

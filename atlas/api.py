@@ -284,6 +284,48 @@ class Atlas:
 
         return self.query(f"layers of {name_text(a)} vs {name_text(b)} site={site} by {method}")
 
+    # -- causal methods ----------------------------------------------------------------------
+    def ablate_neurons(self, run: int | str, **kwargs: Any) -> dict[str, Any]:
+        """Clamp each neuron of the chosen layers alone and store the ``ablation``,
+        ``ablation_loss`` (LM models) and ``ablation_embedding`` score sets. See
+        :func:`atlas.causal.ablation.ablate_neurons`."""
+        from atlas.causal.ablation import ablate_neurons
+
+        self.check()
+        return ablate_neurons(self, run, **kwargs)
+
+    def ablate(self, run: int | str, *, ranking: str, **kwargs: Any) -> pd.DataFrame:
+        """Top/random/bottom-k ablation curve of a stored ranking (``"ap(noun)"``), stored and
+        returned (``selection, k, metric, value, std, n``). See :func:`atlas.causal.ablation.ablation_curve`."""
+        from atlas.causal.ablation import ablation_curve
+
+        self.check()
+        return ablation_curve(self, run, ranking, **kwargs)
+
+    def ablation_curves(self, run: int | str | None = None, ranking: str | None = None) -> pd.DataFrame:
+        """The stored ablation curves, one row per (curve, selection, k, metric), for plotting:
+        ``model, run, ranking, concept, site, selection, k, metric, value, std, n, params, created_at``."""
+        from atlas.causal.ablation import ablation_curves
+
+        self.check()
+        return ablation_curves(self, run, ranking)
+
+    def attribute(self, run: int | str, **kwargs: Any) -> dict[str, Any]:
+        """Integrated-gradients ``attribution`` score sets per (neuron, concept). See
+        :func:`atlas.causal.attribution.attribute`."""
+        from atlas.causal.attribution import attribute
+
+        self.check()
+        return attribute(self, run, **kwargs)
+
+    def steer(self, neurons: str | list[str], *, text: str, **kwargs: Any) -> pd.DataFrame:
+        """The output of ``text`` before and after setting (``value=``) or scaling (``scale=``)
+        neurons. See :func:`atlas.causal.steer.steer`."""
+        from atlas.causal.steer import steer
+
+        self.check()
+        return steer(self, neurons, text=text, **kwargs)
+
     # -- queries ---------------------------------------------------------------------------
     def query(self, text: str, **kwargs: Any) -> pd.DataFrame:
         """Run a query; see :func:`atlas.query.api.run_query` (``limit``, ``timeout_s``; the
@@ -296,7 +338,7 @@ class Atlas:
     def neuron(self, neuron_id: str, **kwargs: Any) -> dict[str, pd.DataFrame]:
         """Everything the atlas holds on one neuron: the sections of the statement
         ``neuron NEURON`` (see :mod:`atlas.query.views`): ``stats``, ``concepts`` (the best 5
-        per method), ``top_words``, ``histogram`` (20 bins of its activations), ``explanations``
+        per method), ``causal`` (its ablation and attribution scores), ``top_words``, ``histogram`` (20 bins of its activations), ``explanations``
         and ``notes``. ``timeout_s`` as :meth:`query`; the warnings are in each section's
         ``attrs["warnings"]``.
 
@@ -601,9 +643,18 @@ def _operation(name: str) -> Callable[..., Any]:
         from atlas.report.sql import run_sql as func
     elif name == "report":
         from atlas.report.html import write_report as func
+    elif name == "ablate":
+        from atlas.causal.ablation import ablation_curve as func
+    elif name == "ablate_neurons":
+        from atlas.causal.ablation import ablate_neurons as func
+    elif name == "attribute":
+        from atlas.causal.attribution import attribute as func
+    elif name == "steer":
+        from atlas.causal.steer import steer as func
     else:
         raise KeyError(f"no operation {name!r}; known: add_corpus, define_concept, concepts, extract, score, "
-                       "explain_neurons, correlate, agreement, query, compile, sql, report")
+                       "explain_neurons, correlate, agreement, query, compile, sql, report, ablate, ablate_neurons, "
+                       "attribute, steer")
     return func
 
 

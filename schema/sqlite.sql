@@ -169,6 +169,35 @@ CREATE TABLE sentence (
 	CONSTRAINT fk_sentence_corpus_id_corpus FOREIGN KEY(corpus_id) REFERENCES corpus (id) ON DELETE CASCADE
 );
 
+-- One point of a top/random/bottom-k ablation curve (:mod:`atlas.causal.ablation`): the
+-- ``k`` neurons a stored ranking (``ap(noun)``, read from score set ``set_id``) puts first,
+-- last or at random, clamped together, and what ``metric`` became (the concept probe's
+-- ``accuracy``, ``soft_accuracy``, the sentence ``embedding`` change, the LM ``loss`` and
+-- ``concept_loss`` increase). ``selection = 'none'``, ``k = 0`` is the unablated model;
+-- ``value`` is the mean and ``std`` the spread over the ``n`` random draws. A curve is
+-- identified by (run, ranking, params_hash) and replaced as a whole.
+CREATE TABLE ablation_curve (
+	id INTEGER NOT NULL,
+	run_id INTEGER NOT NULL,
+	concept_id INTEGER NOT NULL,
+	ranking VARCHAR(200) NOT NULL,
+	set_id INTEGER,
+	site VARCHAR(20) NOT NULL,
+	params JSON NOT NULL,
+	params_hash VARCHAR(64) NOT NULL,
+	selection VARCHAR(10) NOT NULL,
+	k INTEGER NOT NULL,
+	metric VARCHAR(50) NOT NULL,
+	value FLOAT,
+	std FLOAT,
+	n INTEGER NOT NULL,
+	created_at DATETIME NOT NULL,
+	CONSTRAINT pk_ablation_curve PRIMARY KEY (id),
+	CONSTRAINT uq_ablation_curve_run_id_ranking_params_hash_selection_k_metric UNIQUE (run_id, ranking, params_hash, selection, k, metric),
+	CONSTRAINT fk_ablation_curve_run_id_run FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE,
+	CONSTRAINT fk_ablation_curve_concept_id_concept FOREIGN KEY(concept_id) REFERENCES concept (id) ON DELETE CASCADE
+);
+
 -- One float16 array ``[n_words, width]`` of a run, for one layer (block × site).
 CREATE TABLE activation_file (
 	id INTEGER NOT NULL,

@@ -1,8 +1,8 @@
 """The ``atlas`` command line: a thin shell over the facade, :mod:`atlas.api`.
 
 One module per command group (:mod:`atlas.cli.db`, :mod:`~atlas.cli.corpus`,
-:mod:`~atlas.cli.extract`, :mod:`~atlas.cli.score`, :mod:`~atlas.cli.query`,
-:mod:`~atlas.cli.report`, :mod:`~atlas.cli.demo`), each with a ``register(subparsers)``; this module holds the global
+:mod:`~atlas.cli.extract`, :mod:`~atlas.cli.score`, :mod:`~atlas.cli.causal`, :mod:`~atlas.cli.query`,
+:mod:`~atlas.cli.report`, :mod:`~atlas.cli.demo` and the others), each with a ``register(subparsers)``; this module holds the global
 options and the error boundary: an :class:`~atlas.errors.AtlasError` becomes a one-line
 message (or a caret diagram for a query) and exit status 1, never a traceback; Ctrl-C exits 130.
 
@@ -22,12 +22,12 @@ import sys
 from collections.abc import Sequence
 
 from atlas._version import __version__
-from atlas.cli import corpus, db, demo, explain, extract, kb, note, query, report, saved, score, serve, similarity, transfer
+from atlas.cli import causal, corpus, db, demo, explain, extract, kb, note, query, report, saved, score, serve, similarity, transfer
 from atlas.cli._common import Formatter, add_db_option
 from atlas.errors import AtlasError
 
 #: The command groups, in the order they appear in ``atlas --help``.
-COMMAND_MODULES = (db, corpus, extract, score, explain, similarity, query, saved, note, report, transfer, kb, serve, demo)
+COMMAND_MODULES = (db, corpus, extract, score, explain, similarity, causal, query, saved, note, report, transfer, kb, serve, demo)
 
 EPILOG = """\
 examples:

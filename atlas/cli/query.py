@@ -90,6 +90,7 @@ def register(sub: Any) -> None:
 SECTION_TITLES = {
     "stats": "statistics",
     "concepts": "best concepts by each method",
+    "causal": "causal scores (ablation, attribution)",
     "top_words": "top words in context",
     "histogram": "activations",
     "similar": "closest neurons in other models (atlas correlate)",

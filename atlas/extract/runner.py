@@ -50,7 +50,8 @@ class Intervention:
     Args:
         site, layer: where (``("mlp", 3)``).
         units: unit indices.
-        value: set the units to this value (exclusive with ``scale``).
+        value: set the units to this value (exclusive with ``scale``), or one value per unit
+            (a sequence as long as ``units``: mean-ablation clamps each unit to its own mean).
         scale: multiply the units by this factor.
         items: batch items, one per unit: unit ``units[i]`` changes in batch item ``items[i]``
             only (``None``: every item).
@@ -59,12 +60,13 @@ class Intervention:
 
         Intervention("mlp", 3, units=[5, 9], value=0.0)                   # ablate two units
         Intervention("mlp", 3, units=[5, 9, 11], items=[0, 1, 2], value=0.0)  # one unit per row
+        Intervention("mlp", 3, units=[5, 9], value=[0.12, -0.3])          # each unit to its mean
     """
 
     site: str
     layer: int
     units: Sequence[int]
-    value: float | None = None
+    value: float | Sequence[float] | None = None
     scale: float | None = None
     items: Sequence[int] | None = None
 
@@ -73,20 +75,27 @@ class Intervention:
             raise ExtractionError("an intervention sets a value or scales, one of the two", hint="pass value= or scale=")
         if self.items is not None and len(self.items) != len(self.units):
             raise ExtractionError(f"{len(self.items)} batch items for {len(self.units)} units", hint="give one item per unit")
+        if isinstance(self.value, Sequence) and len(self.value) != len(self.units):
+            raise ExtractionError(f"{len(self.value)} values for {len(self.units)} units", hint="give one value per unit, or one value")
 
     def apply(self, hidden: torch.Tensor) -> torch.Tensor:
         """A copy of ``hidden`` (``[batch, seq, width]``) with the units changed."""
         out = hidden.clone()
         units = torch.as_tensor(list(self.units), dtype=torch.long, device=hidden.device)
+        value: float | torch.Tensor | None = self.value  # type: ignore[assignment]
+        if isinstance(self.value, Sequence):
+            value = torch.as_tensor(list(self.value), dtype=hidden.dtype, device=hidden.device)
         if self.items is None:
-            if self.value is not None:
-                out[..., units] = self.value
+            if value is not None:
+                out[..., units] = value
             else:
                 out[..., units] = out[..., units] * self.scale
             return out
         items = torch.as_tensor(list(self.items), dtype=torch.long, device=hidden.device)
-        if self.value is not None:
-            out[items, :, units] = self.value
+        if isinstance(value, torch.Tensor):
+            out[items, :, units] = value.unsqueeze(1)  # [n, seq]: row i is unit i in item i
+        elif value is not None:
+            out[items, :, units] = value
         else:
             out[items, :, units] = out[items, :, units] * self.scale
         return out

@@ -9,6 +9,10 @@
 * :mod:`atlas.methods.device` — ``score(..., device="cuda")``: the matrix products and AP sorts in torch;
 * :mod:`atlas.methods.corpus` — iou, precision, recall, mi, selectivity, meandiff, probeless, ap, ap_sentence;
 * :mod:`atlas.methods.probe` — probe, control_selectivity;
+* :mod:`atlas.methods.causal` — ablation, ablation_loss, ablation_embedding, attribution
+  (declared here, computed by :mod:`atlas.causal`);
+* :mod:`atlas.methods.causal` — ablation, ablation_loss, ablation_embedding, attribution
+  (declared here, computed by :mod:`atlas.causal`);
 * :mod:`atlas.methods.job` — ``score(db, run)``: reads the store, writes ``method`` + ``score`` rows;
 * :mod:`atlas.methods.compute` — ``score_mask`` for composite concepts.
 
@@ -18,7 +22,7 @@ modules never runs another.
 Example::
 
     >>> from atlas.methods import registry
-    >>> sorted(m.name for m in registry.all())[:3]
+    >>> sorted(m.name for m in registry.select(kind="concept"))[:3]
     ['ap', 'ap_sentence', 'control_selectivity']
     >>> [m.name for m in registry.select(default=True)][:3]
     ['iou', 'precision', 'recall']

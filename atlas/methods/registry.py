@@ -2,7 +2,7 @@
 
 Consumers (the scoring job, the query binder, the demo, ``atlas method list``) read methods only
 from here. The first call loads the built-in methods (:mod:`atlas.methods.corpus`,
-:mod:`atlas.methods.probe`) and then, once, the plug-ins: every entry point of group
+:mod:`atlas.methods.probe`, then the causal ones declared in :mod:`atlas.methods.causal`) and then, once, the plug-ins: every entry point of group
 ``atlas.methods`` (a module whose import registers methods with
 :func:`~atlas.methods.base.register_method`, or a registered :class:`ScoreMethod` class).
 A third-party package declares one in its ``pyproject.toml``::
@@ -15,7 +15,7 @@ A third-party package declares one in its ``pyproject.toml``::
 (-1.0, 1.0)
 >>> "iou" in registry.names()
 True
->>> [m.name for m in registry.select(default=False)]
+>>> [m.name for m in registry.select(default=False, kind="concept")]
 ['probe', 'control_selectivity']
 """
 
@@ -40,6 +40,7 @@ def _load() -> None:
         return
     # Importing the modules registers their methods.
     from atlas.methods import corpus, probe  # noqa: F401
+    from atlas.methods import causal  # noqa: F401  (declared last: built-in order is corpus, probe, causal)
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _load_plugin(ep)

@@ -388,6 +388,8 @@ def _check_explanations(conn: Connection, cond: ast.Condition | None, errors: _E
             if name not in known:
                 errors.add(QueryNameError, f"unknown concept '{shown(name)}'", p.right.span,
                            hint=_choices_hint(name, all_concept_names(conn), "concept"))
+
+
 def _is_label(o: ast.Operand) -> bool:
     return isinstance(o, ast.Field) and o.name == "label"
 

@@ -11,6 +11,11 @@ DataFrames; the frame itself is the ``stats`` section):
   best concepts by this neuron's value (highest first; lowest first for a method whose
   ``higher_is_more`` is false): method, rank, concept, value, run, params. One statement reads
   the neuron's (layer, block) row of every such set; numpy decodes it;
+* ``causal``: every causal score of the neuron (methods of kind ``causal``: ``ablation``,
+  ``ablation_loss``, ``ablation_embedding``, ``attribution``; :mod:`atlas.causal`), one row per
+  (method, concept), strongest first per method: method, rank, concept, value, run, params
+  (the ``concepts`` section leaves them out: it says what the neuron encodes, this what the
+  model uses it for);
 * ``top_words``: the stored top activations with their sentences (as ``top tokens``);
 * ``histogram``: its activations over the run's corpus in :data:`HISTOGRAM_BINS` bins
   (low, high, count), read from the activation file of its layer in the model's latest done
@@ -37,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -47,6 +53,7 @@ from sqlalchemy import Connection, select
 import atlas.query.ast as ast
 from atlas.errors import AtlasError
 from atlas.query import similar
+from atlas.methods import registry
 from atlas.query.binder import load_sets
 from atlas.query.bound import ModelInfo, ScoreRef
 from atlas.query.compiler import Plan, as_stored_array
@@ -59,9 +66,11 @@ BEST_CONCEPTS = 5
 #: Bins of the neuron view's activation histogram.
 HISTOGRAM_BINS = 20
 #: The order of the neuron view's sections.
-SECTIONS = ("stats", "concepts", "top_words", "histogram", "similar", "explanations", "notes")
+SECTIONS = ("stats", "concepts", "causal", "top_words", "histogram", "similar", "explanations", "notes")
 #: Partners per other model the neuron view's ``similar`` section lists.
 SIMILAR_PER_MODEL = 3
+#: Most rows of the ``causal`` section per method.
+CAUSAL_ROWS = 50
 
 
 def run_view(db: Any, conn: Connection, plan: Plan, clock: Clock) -> pd.DataFrame:
@@ -101,7 +110,10 @@ def _neuron_sections(db: Any, conn: Connection, plan: Plan, clock: Clock, warnin
     out: dict[str, pd.DataFrame] = {"stats": pd.DataFrame([stats]).astype({"run": "Int64"})}
     for name in ("mean", "std", "min", "max", "fire_rate", "threshold"):
         out["stats"][name] = pd.to_numeric(out["stats"][name], errors="coerce").astype("float64")
-    out["concepts"] = best_concepts(conn, model, int(row["layer_id"]), ref.unit, clock)
+    causal = set(m.name for m in registry.select(kind="causal"))
+    out["concepts"] = best_concepts(conn, model, int(row["layer_id"]), ref.unit, clock, keep=lambda m: m not in causal)
+    out["causal"] = best_concepts(conn, model, int(row["layer_id"]), ref.unit, clock, per_method=CAUSAL_ROWS,
+                                  keep=lambda m: m in causal)
     clock.check()
     out["top_words"] = fetch(conn, plan.parts["top"], clock=clock).drop(columns=["run"])
     column, run = _activations(db, conn, plan, clock, warnings)
@@ -140,15 +152,17 @@ def similar_partners(conn: Connection, model: ModelInfo, ref: ast.NeuronRef, clo
 
 
 def best_concepts(conn: Connection, model: ModelInfo, layer_id: int, unit: int, clock: Clock,
-                  per_method: int = BEST_CONCEPTS) -> pd.DataFrame:
-    """For each method with complete sets of ``model``, the ``per_method`` concepts on which the
-    neuron (``layer_id``, ``unit``) scores best: method, rank, concept, value, run, params."""
+                  per_method: int = BEST_CONCEPTS, keep: Callable[[str], bool] | None = None) -> pd.DataFrame:
+    """For each method with complete sets of ``model`` (those ``keep`` accepts, by name), the
+    ``per_method`` concepts on which the neuron (``layer_id``, ``unit``) scores best: method,
+    rank, concept, value, run, params."""
     columns = ["method", "rank", "concept", "value", "run", "params"]
     arm(conn, clock)
     names = sorted(conn.execute(
         select(Method.name).distinct().join(ScoreSet, ScoreSet.method_id == Method.id).join(Run, Run.id == ScoreSet.run_id)
         .where(Run.model_id == model.id, Run.status == "done", ScoreSet.status == "complete")
     ).scalars())
+    names = [n for n in names if keep is None or keep(n)]
     refs = [ScoreRef(n, f"{n}(*)", None, None, ast.Call(method=n, arg=ast.ConceptAll()), None, every=True) for n in names]
     info = replace(model, sets={})
     load_sets(conn, [info], refs)

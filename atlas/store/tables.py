@@ -16,6 +16,7 @@ Entities (see ``schema/`` for the DDL a SQL user reads)::
     score (a view)                                the long form: one row per (set, neuron) of complete sets
     probe_result                                  a probe's accuracies per (run, method, layer, task)
     agreement                                     two methods' top-n overlap and rank correlation per (run, concept, site)
+    ablation_curve                                top/random/bottom-k ablation of a stored ranking (causal)
     neuron_stat, top_activation                   per-neuron statistics and top-k words
     explanation, similarity, note                 compositional explanations, cross-model links, lab notes and labels
     saved_query                                   named, parameterised queries kept for the lab
@@ -364,6 +365,34 @@ class Agreement(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class AblationCurve(Base):
+    """One point of a top/random/bottom-k ablation curve (:mod:`atlas.causal.ablation`): the
+    ``k`` neurons a stored ranking (``ap(noun)``, read from score set ``set_id``) puts first,
+    last or at random, clamped together, and what ``metric`` became (the concept probe's
+    ``accuracy``, ``soft_accuracy``, the sentence ``embedding`` change, the LM ``loss`` and
+    ``concept_loss`` increase). ``selection = 'none'``, ``k = 0`` is the unablated model;
+    ``value`` is the mean and ``std`` the spread over the ``n`` random draws. A curve is
+    identified by (run, ranking, params_hash) and replaced as a whole."""
+
+    __tablename__ = "ablation_curve"
+    __table_args__ = (UniqueConstraint("run_id", "ranking", "params_hash", "selection", "k", "metric"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concept.id", ondelete="CASCADE"))
+    ranking: Mapped[str] = mapped_column(String(200))
+    set_id: Mapped[int | None] = mapped_column(Integer)  # the score set read (sets are replaced; no foreign key)
+    site: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    selection: Mapped[str] = mapped_column(String(10))  # none | top | random | bottom
+    k: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float | None] = mapped_column(Float)
+    std: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class NeuronStat(Base):
     """Per-neuron statistics over a run's words (NetDissect threshold at quantile 1 - alpha)."""
 
@@ -541,6 +570,7 @@ class AtlasInfo(Base):
 
 __all__ = [
     "SITES",
+    "AblationCurve",
     "ActivationFile",
     "Agreement",
     "Annotation",

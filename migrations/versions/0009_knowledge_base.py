@@ -1,7 +1,7 @@
 """knowledge base: notes and labels on neurons, concepts, models and runs; saved queries
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-29
 
 * ``note`` gains ``target_kind`` (neuron, concept, model, run), ``model_id`` and ``run_id``
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -97,3 +97,16 @@ def test_intervention_arguments_are_checked() -> None:
         Intervention("mlp", 0, units=[1], value=0.0, scale=2.0)
     with pytest.raises(ExtractionError, match="one item per unit"):
         Intervention("mlp", 0, units=[1, 2], items=[0], value=0.0)
+
+
+def test_one_value_per_unit(runner_and_batch) -> None:
+    runner, ids, mask = runner_and_batch
+    with runner.intervene([Intervention("mlp", 0, units=[1, 4], value=[2.5, -1.0])]):
+        acts = runner.activations(ids, mask, [("mlp", 0)])[("mlp", 0)]
+    assert torch.all(acts[..., 1] == 2.5) and torch.all(acts[..., 4] == -1.0)
+    with runner.intervene([Intervention("mlp", 0, units=[1, 4], items=[0, 2], value=[2.5, -1.0])]):
+        per_item = runner.activations(ids, mask, [("mlp", 0)])[("mlp", 0)]
+    assert torch.all(per_item[0, :, 1] == 2.5) and torch.all(per_item[2, :, 4] == -1.0)
+    assert not torch.all(per_item[1, :, 1] == 2.5)
+    with pytest.raises(ExtractionError, match="one value per unit"):
+        Intervention("mlp", 0, units=[1, 2], value=[0.0])

@@ -12,7 +12,7 @@ from atlas.naming import is_reserved
 
 from .helpers import planted
 
-SPECS = registry.all()
+SPECS = registry.select(kind="concept")  # causal methods run the model (tests/causal)
 P = planted(n_sent=120, d=10)
 
 

@@ -36,7 +36,7 @@ def _null(name: str, c: int) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def fitted():
     out = {}
-    for spec in registry.all():
+    for spec in registry.select(kind="concept"):
         est = spec.make({"max_rows": 3000} if spec.family == "probing" else None)
         out[spec.name] = est.fit(
             P.X, P.Y, names=P.names, sentence_index=P.sentence_index, word_types=P.word_types, stats={}
@@ -44,7 +44,7 @@ def fitted():
     return out
 
 
-@pytest.mark.parametrize("name", [m.name for m in registry.all()])
+@pytest.mark.parametrize("name", [m.name for m in registry.select(kind="concept")])
 def test_planted_neuron_ranks_first(fitted, name):
     scores = fitted[name]
     for c, k in P.planted.items():
@@ -55,7 +55,7 @@ def test_planted_neuron_ranks_first(fitted, name):
         assert int(np.nanargmax(scores[:, c])) == k, f"{name}: concept {P.names[c]}"
 
 
-@pytest.mark.parametrize("name", [m.name for m in registry.all()])
+@pytest.mark.parametrize("name", [m.name for m in registry.select(kind="concept")])
 def test_noise_neuron_near_null(fitted, name):
     scores = fitted[name]
     noise = scores[-1]  # the last neuron follows nothing

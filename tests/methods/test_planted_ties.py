@@ -51,7 +51,7 @@ def test_quantile_threshold_would_empty_the_indicator_mask():
     assert st.cut[10] == 1.0 and st.k == 20
 
 
-@pytest.mark.parametrize("method", [m.name for m in registry.all()])
+@pytest.mark.parametrize("method", [m.name for m in registry.select(kind="concept")])
 def test_planted_neurons_top1_for_every_method(method):
     spec = registry.get(method)
     est = spec.make({"max_rows": 4000} if spec.family == "probing" else None).fit(X, Y, stats={}, **CTX)

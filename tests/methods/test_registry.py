@@ -21,7 +21,10 @@ def test_select_by_tags():
     assert default == ["iou", "precision", "recall", "mi", "selectivity", "meandiff", "probeless", "ap", "ap_sentence"]
     assert [s.name for s in registry.select(needs_probe=True)] == ["probe", "control_selectivity"]
     assert [s.name for s in registry.select(family="probing")] == ["probe", "control_selectivity"]
-    assert registry.select(kind="pair") == [] and len(registry.select(kind="concept")) == len(registry.all())
+    assert registry.select(kind="pair") == []
+    causal = ["ablation", "ablation_loss", "ablation_embedding", "attribution"]
+    assert [s.name for s in registry.select(kind="causal")] == causal == [s.name for s in registry.select(family="causal")]
+    assert len(registry.select(kind="concept")) + len(causal) == len(registry.all())
     assert [s.name for s in registry.select(default=True, level="sentence")] == ["ap_sentence"]
     assert registry.names() == [s.name for s in registry.all()]
 

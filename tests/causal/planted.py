@@ -1,0 +1,106 @@
+"""Tiny models with a planted neuron that drives the output, extracted into an atlas.
+
+The corpus is the methods tests' CoNLL-U generator (``the big dog does not see a cat .``). The
+models use all-MiniLM-L6-v2's tokenizer (every word of the corpus is one token) and random
+weights, except for one planted MLP unit ``PLANTED`` of layer 0:
+
+* ``encoder`` (``BertModel``, a sentence encoder): the word embeddings of the noun tokens get a
+  +4 on dimension 0; the planted unit reads dimension 0 (it fires on nouns) and writes a large
+  value to dimension 1 of the residual stream, so the output word vectors carry nounhood mostly
+  through it;
+* ``gpt2`` (``GPT2LMHeadModel``): the planted unit fires on every token and writes along the
+  mean embedding of the noun tokens, raising the logits of every noun (the head is tied to the
+  embeddings): without it, the nouns' causal-LM loss goes up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from atlas.extract.models import builtin_model_path
+
+from tests.methods.fixtures import _WORDS, conllu_text
+
+PLANTED = 5
+NOUNS = _WORDS["NOUN"] + [w + "s" for w in _WORDS["NOUN"]]
+
+
+def _noun_ids(tok: Any) -> list[int]:
+    ids: set[int] = set()
+    for w in NOUNS:
+        ids.update(tok(w, add_special_tokens=False)["input_ids"])
+    return sorted(ids)
+
+
+def build_encoder(folder: Path) -> Path:
+    import transformers as tf
+
+    tok = tf.AutoTokenizer.from_pretrained(builtin_model_path())
+    torch.manual_seed(0)
+    cfg = tf.BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=64)
+    model = tf.BertModel(cfg)
+    with torch.no_grad():
+        model.embeddings.word_embeddings.weight[_noun_ids(tok), 0] += 4.0
+        inter = model.encoder.layer[0].intermediate.dense
+        inter.weight[PLANTED] = 0.0
+        inter.weight[PLANTED, 0] = 3.0
+        inter.bias[PLANTED] = -1.0
+        out = model.encoder.layer[0].output.dense
+        out.weight[:, PLANTED] = 0.0
+        out.weight[1, PLANTED] = 8.0
+    model.config.architectures = ["BertModel"]
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def build_gpt2(folder: Path) -> Path:
+    import transformers as tf
+
+    tok = tf.AutoTokenizer.from_pretrained(builtin_model_path())
+    torch.manual_seed(0)
+    cfg = tf.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2, n_inner=16, n_positions=64)
+    model = tf.GPT2LMHeadModel(cfg)
+    with torch.no_grad():
+        wte = model.transformer.wte.weight
+        direction = wte[_noun_ids(tok)].mean(0)
+        mlp = model.transformer.h[0].mlp
+        mlp.c_fc.weight[:, PLANTED] = 0.0  # Conv1D: [in, out]
+        mlp.c_fc.bias[PLANTED] = 3.0  # fires everywhere (gelu(3) ~ 3)
+        mlp.c_proj.weight[PLANTED] = 6.0 * direction / direction.norm()
+    model.config.architectures = ["GPT2LMHeadModel"]
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def planted_atlas(db: Any, tmp_path: Path, kind: str, *, n_sentences: int = 120) -> str:
+    """Store the corpus, build and extract the ``kind`` model (``encoder`` or ``gpt2``); its short name."""
+    from atlas.corpus.ingest import add_corpus
+
+    path = tmp_path / "tiny.conllu"
+    if not path.exists():
+        path.write_text(conllu_text(n_sentences), encoding="utf-8")
+        add_corpus(db, "tiny", path, progress=False)
+    folder = (build_encoder if kind == "encoder" else build_gpt2)(tmp_path / f"model-{kind}")
+    db.extract(str(folder), corpus="tiny", name=f"t{kind}", progress=False)
+    return f"t{kind}"
+
+
+def build_mlm(folder: Path) -> Path:
+    """A tiny random ``BertForMaskedLM`` (masked-LM objective), nothing planted."""
+    import transformers as tf
+
+    tok = tf.AutoTokenizer.from_pretrained(builtin_model_path())
+    torch.manual_seed(0)
+    cfg = tf.BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=64)
+    model = tf.BertForMaskedLM(cfg)
+    model.config.architectures = ["BertForMaskedLM"]
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -245,6 +245,55 @@ def agreement(tops: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return frame
 
 
+def stored_agreement(db: Any, model: str, concept: str) -> pd.DataFrame:
+    """The agreement ``atlas score`` stored for ``concept`` in ``model``'s run (top-n Jaccard and
+    Spearman of each pair of methods; the language's ``agreement of * on C in M``); empty when
+    none is stored."""
+    from atlas.errors import QueryError
+
+    text = f"agreement of * on {name_text(concept)} in {name_text(model)}"
+    try:
+        return _query(db, text)
+    except QueryError:  # no agreement stored for this model or concept
+        frame = pd.DataFrame()
+        frame.attrs["source"] = {"kind": "query", "text": text}
+        return frame
+
+
+def agreement_square(stored: pd.DataFrame, site: str = "mlp") -> pd.DataFrame:
+    """The stored pairs of one site and the largest top-n as a square Jaccard frame (method x
+    method, 1 on the diagonal), the shape :func:`atlas.report.plots.agreement_matrix` draws.
+
+    >>> rows = pd.DataFrame({"site": ["mlp"], "n": [10], "method_a": ["ap"], "method_b": ["iou"], "jaccard": [0.25]})
+    >>> agreement_square(rows).loc["iou", "ap"]
+    0.25
+    """
+    part = stored[stored["site"] == site] if not stored.empty else stored
+    if part.empty:
+        return pd.DataFrame()
+    part = part[part["n"] == part["n"].max()]
+    names = sorted(set(part["method_a"]) | set(part["method_b"]))
+    frame = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for a, b, value in part[["method_a", "method_b", "jaccard"]].itertuples(index=False):
+        frame.loc[a, b] = frame.loc[b, a] = float(value) if value is not None else float("nan")
+    frame.attrs["source"] = dict(stored.attrs.get("source") or {}, note=f"site {site}, top {int(part['n'].max())} units")
+    return frame
+
+
+def ablation_curves(db: Any, run_id: int, concept: str) -> pd.DataFrame:
+    """The top/random/bottom-k ablation curves ``atlas ablate`` stored for ``concept`` in run
+    ``run_id``: ranking, selection, k, metric, value, std (empty when none is stored)."""
+    text = ("SELECT c.ranking, c.site, c.selection, c.k, c.metric, c.value, c.std, c.n FROM ablation_curve c "
+            f"JOIN concept ON concept.id = c.concept_id WHERE c.run_id = {int(run_id)} AND concept.name = {_literal(concept)} "
+            "ORDER BY c.ranking, c.metric, c.k, c.selection")
+    return _sql(db, text)
+
+
+def layer_similarity(db: Any, model: str, other: str, method: str = "cka", site: str = "mlp") -> pd.DataFrame:
+    """The layer x layer similarity of two correlated models (``layers of A vs B by METHOD``)."""
+    return _query(db, f"layers of {name_text(model)} vs {name_text(other)} site={site} by {method}")
+
+
 def concept_layer_counts(db: Any, models: list[str], method: str, concept: str) -> pd.DataFrame:
     """How many units of each model reach ``method``'s detector threshold for ``concept``, per
     layer (the language's ``compare ... by layer``; models with a control compare with it)."""

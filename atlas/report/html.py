@@ -49,8 +49,8 @@ HOW_TO_FILL = {
     "histogram": "atlas extract MODEL --corpus CORPUS (the histogram reads the run's activation file)",
     "explanations": "atlas explain --run {run} (compositional explanations of the neuron)",
     "notes": "a lab member's note on {neuron}",
-    "similar": "atlas similarity (neurons that behave alike)",
-    "causal": "atlas causal (the effect of ablating the neuron)",
+    "similar": "atlas correlate {model} OTHER_MODEL (its closest partners in another model)",
+    "causal": "atlas ablate --run {run} --neurons, atlas attribute --run {run} (what clamping the neuron costs)",
     "labels": "a label for {neuron}",
 }
 SECTION_TITLES = {
@@ -320,9 +320,7 @@ def _concept_page(db: Any, site: Site, subjects: list[data.Subject], concept: st
                   frame) for method, frame in tops.items()]
         body.append(panel(f"Top {top} units by each method", grid(cards) if cards else
                           f'<p class="empty">none yet (how to get it: atlas score --run {subject.run_id} --concepts {esc(concept)})</p>'))
-        agree = data.agreement(tops)
-        body.append(panel("Agreement of the methods on the top units",
-                          figure(plots.agreement_matrix(agree, f"{subject.model}: {concept}"), "one method only"), agree))
+        body.append(_agreement_panels(db, site, subject, concept, tops))
         dist_src = {"kind": "computed", "text": "layer of each top unit in the tables above, counted per method"}
         body.append(panel("Layer distribution of the top units",
                           figure(plots.top_unit_layers(tops, subject.n_layers, f"{subject.model}: {concept}"), "no units"),
@@ -334,7 +332,44 @@ def _concept_page(db: Any, site: Site, subjects: list[data.Subject], concept: st
             body.append(panel(f"Units with {main}({concept}) ≥ {DETECTOR_THRESHOLDS[main][0]} per layer",
                               figure(plots.compare_bars(cmp, f"{main}({concept})"), "no rows") + table(cmp, site), cmp))
         body.append(_probe_panels(db, site, subject, concept))
+        body.append(_ablation_panel(db, subject, concept))
     page(site, site.concepts[concept], f"concept {concept}", "".join(body))
+
+
+def _agreement_panels(db: Any, site: Site, subject: data.Subject, concept: str, tops: dict[str, pd.DataFrame]) -> str:
+    """The methods' agreement: the one ``atlas score`` stored (top-n Jaccard and Spearman over
+    every unit, NeuronVote) when there is one, else the Jaccard of the top units shown above."""
+    stored = data.stored_agreement(db, subject.model, concept)
+    square = data.agreement_square(stored)
+    if square.empty:
+        agree = data.agreement(tops)
+        return panel("Agreement of the methods on the top units",
+                     figure(plots.agreement_matrix(agree, f"{subject.model}: {concept}"), "one method only"), agree)
+    figure_html = figure(plots.agreement_matrix(square, f"{subject.model}: {concept}"), "one method only")
+    return (panel("Agreement of the methods (stored by atlas score: top-n Jaccard)", figure_html, square)
+            + panel("Agreement of the methods: every stored pair", table(stored, site), stored))
+
+
+def _ablation_panel(db: Any, subject: data.Subject, concept: str) -> str:
+    """Top/random/bottom-k ablation curves of the rankings ``atlas ablate`` stored for the concept."""
+    curves = data.ablation_curves(db, subject.run_id, concept)
+    hint = f'none yet (how to get it: atlas ablate --run {subject.run_id} --ranking "ap({concept})" --k 10,50,200)'
+    return panel("Ablation: clamping the top, random and bottom k units of a ranking",
+                 figure(plots.ablation_curve(curves, concept), hint), curves)
+
+
+def _layer_similarity_panels(db: Any, names: list[str]) -> str:
+    """A CKA heat map for each pair of the report's models that ``atlas correlate`` compared."""
+    stored = db.correlations()
+    if stored.empty:
+        return ""
+    out = []
+    done = stored[(stored["status"] == "complete") & stored["model"].isin(names) & stored["other_model"].isin(names)]
+    for a, b in sorted(set(zip(done["model"], done["other_model"]))):
+        matrix = data.layer_similarity(db, a, b)
+        out.append(panel(f"Layer similarity of {a} and {b} (linear CKA, mlp)",
+                         figure(plots.layer_heatmap(matrix, a, b, "CKA"), "no layer pairs stored"), matrix))
+    return "".join(out)
 
 
 def _probe_panels(db: Any, site: Site, subject: data.Subject, concept: str) -> str:
@@ -366,6 +401,7 @@ def _compare_page(db: Any, site: Site, subjects: list[data.Subject], counts: pd.
                               figure(plots.compare_bars(cmp, f"{main}({concept})"), "no rows") + table(cmp, site), cmp))
     elif len(names) < 2:
         body.append('<p class="empty">one model only: report two models (or a model and its control) to compare</p>')
+    body.append(_layer_similarity_panels(db, names))
     page(site, "compare.html", "comparison across models", "".join(body))
 
 
@@ -383,7 +419,7 @@ def _neuron_page(db: Any, site: Site, neuron: str) -> None:
         title = SECTION_TITLES.get(name, name.replace("_", " "))
         src: Any = dict(frame.attrs.get("source") or {}, sql=sql.get(name))
         if frame.empty:
-            how = HOW_TO_FILL.get(name, "").format(run=run_text, neuron=neuron)
+            how = HOW_TO_FILL.get(name, "").format(run=run_text, neuron=neuron, model=neuron.split("/", 1)[0])
             body.append(panel(title, f'<p class="empty">none yet{f" (how to get it: {esc(how)})" if how else ""}</p>', src))
         elif name == "stats":
             values = [number(v) if isinstance(v, float) else ("" if v is None or v is pd.NA else str(v))

@@ -238,3 +238,58 @@ def compare_bars(frame: pd.DataFrame, title: str) -> str | None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     return _svg(fig)
+
+
+#: How the ablation curve draws each selection of neurons.
+ABLATION_LINES = {"top": ("top-k", "#c0392b", "-"), "random": ("random-k", "#7f8c8d", "--"),
+                  "bottom": ("bottom-k", "#2471a3", ":")}
+
+
+def ablation_curve(frame: pd.DataFrame, title: str) -> str | None:
+    """Top/random/bottom-k ablation curves: what each metric became against the number of
+    neurons clamped (log scale), the unablated model as a horizontal line; a panel per metric."""
+    part = frame[frame["selection"].isin(list(ABLATION_LINES))] if not frame.empty else frame
+    if part.empty:
+        return None
+    plt = _pyplot()
+    groups = list(part.groupby(["ranking", "metric"], sort=True))
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.8 * len(groups), 2.9), squeeze=False)
+    for ax, ((ranking, metric), lines) in zip(axes[0], groups):
+        for selection, (label, colour, dash) in ABLATION_LINES.items():
+            line = lines[lines["selection"] == selection].sort_values("k")
+            if not line.empty:
+                ax.plot(line["k"].astype(float), line["value"].astype(float), linestyle=dash, color=colour, marker="o",
+                        markersize=3, label=label)
+        base = frame[(frame["selection"] == "none") & (frame["ranking"] == ranking) & (frame["metric"] == metric)]
+        if not base.empty:
+            ax.axhline(float(base["value"].iloc[0]), color="black", linewidth=0.8, label="unablated")
+        ax.set_xscale("log")
+        _plain_ticks(ax.xaxis)
+        ax.set_xlabel("k (neurons clamped, log scale)")
+        ax.set_ylabel(str(metric))
+        ax.set_title(f"{ranking}: {metric}", fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title=title,
+                       title_fontsize=7)
+    return _svg(fig)
+
+
+def layer_heatmap(matrix: pd.DataFrame, model: str, other: str, method: str) -> str | None:
+    """A layer x layer similarity matrix (``layers of A vs B``) as an annotated heat map."""
+    if matrix.empty or "layer" not in matrix or len(matrix.columns) < 2:
+        return None
+    plt = _pyplot()
+    values = matrix.drop(columns=["layer"]).to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.5 * values.shape[1], 1.2 + 0.45 * values.shape[0]))
+    image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis", origin="lower")
+    ax.set_xticks(range(values.shape[1]), [str(c).rsplit(".", 1)[-1] for c in matrix.columns[1:]])
+    ax.set_yticks(range(values.shape[0]), [str(v) for v in matrix["layer"]])
+    ax.set_xlabel(f"layer of {other}")
+    ax.set_ylabel(f"layer of {model}")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if values[i, j] == values[i, j]:
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="black" if values[i, j] > 0.6 else "white")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=method)
+    ax.set_title(f"{model} vs {other}: {method}", fontsize=9)
+    return _svg(fig)

@@ -78,7 +78,7 @@ def test_neuron_card_renders_every_section(fx, tmp_path, monkeypatch):
                   "explanations", "notes", "similar", "causal"):
         assert f"<h2>{title}</h2>" in page, title
     assert "gpt2/mlp.1/2" in page and "0.93" in page  # an unknown section: a table
-    assert "none yet (how to get it: atlas causal" in page  # an empty section says how to fill it
+    assert "none yet (how to get it: atlas ablate --run" in page  # an empty section says how to fill it
     assert "noun and not plural" in page  # the fixture's stored explanations
     assert "<mark>" in page  # the top word highlighted in its sentence
 
@@ -108,3 +108,34 @@ def test_describe_neuron_prints_its_histogram(fx, capsys):
     assert f"activations (run {hist.attrs['run']}, 20 bins; bars on a log scale):" in out
     bars = [line for line in out.splitlines() if " | " in line]
     assert [int(line.split()[-1]) for line in bars] == hist["count"].tolist()
+
+
+def test_report_reads_agreement_ablation_and_layer_similarity(fx, tmp_path):
+    """The later issues' results reach the pages: the agreement atlas score stored (bert, gpt2 in
+    the fixture), the layer-similarity heat map of correlated models, the ablation curves once
+    stored, and a how-to line while they are not."""
+    db, data_ = fx
+    out = tmp_path / "r"
+    write_report(db, out, models=["bert", "gpt2"], concepts=["noun"], top=2)
+    concept = (out / "concept-noun.html").read_text()
+    assert "stored by atlas score: top-n Jaccard" in concept
+    assert "agreement of * on noun in bert" in concept  # its query, beside the figure
+    assert "none yet (how to get it: atlas ablate --run" in concept
+    compare = (out / "compare.html").read_text()
+    assert "Layer similarity of bert and gpt2 (linear CKA, mlp)" in compare
+    assert "layers of bert vs gpt2 site=mlp by cka" in compare
+    matrix = data.layer_similarity(db, "bert", "gpt2")
+    assert compare.count("<svg") >= 2 and len(matrix) > 0
+
+    run = data_.runs["bert"]
+    with db.engine.begin() as conn:
+        concept_id = conn.execute(text("SELECT id FROM concept WHERE name = 'noun'")).scalar_one()
+        for selection, k, value in (("none", 0, 0.9), ("top", 2, 0.5), ("random", 2, 0.85), ("bottom", 2, 0.88)):
+            conn.execute(text("INSERT INTO ablation_curve (run_id, concept_id, ranking, site, params, params_hash, selection, k,"
+                              " metric, value, n, created_at) VALUES (:r, :c, 'ap(noun)', 'mlp', '{}', 'h', :s, :k, 'accuracy',"
+                              " :v, 1, CURRENT_TIMESTAMP)"), dict(r=run, c=concept_id, s=selection, k=k, v=value))
+    curves = data.ablation_curves(db, run, "noun")
+    assert sorted(curves["selection"]) == ["bottom", "none", "random", "top"]
+    write_report(db, out, models=["bert"], concepts=["noun"], top=2)
+    concept = (out / "concept-noun.html").read_text()
+    assert "none yet (how to get it: atlas ablate" not in concept and "FROM ablation_curve" in concept

@@ -41,6 +41,10 @@ from atlas.store.views import DETECTOR_THRESHOLDS
 
 #: The methods whose detector threshold the concept and comparison pages use, first found first.
 MAIN_METHODS = ("ap", "selectivity", "iou", "precision", "probe")
+#: The neuron card's order: what the unit fires on and the formula that explains it side by side,
+#: then its distribution, the concepts it encodes, what clamping it costs, its partners and notes
+#: (sections the view adds later follow, in the view's order).
+CARD_ORDER = ("stats", "top_words", "explanations", "histogram", "concepts", "causal", "similar", "notes")
 #: How to fill a neuron-card section that is empty (``{run}`` and ``{neuron}`` are filled in).
 HOW_TO_FILL = {
     "stats": "atlas extract MODEL --corpus CORPUS (statistics are recorded while extracting)",
@@ -412,7 +416,8 @@ def _neuron_page(db: Any, site: Site, neuron: str) -> None:
     run_text = str(run) if run is not None and run == run else "RUN"
     sql = data.neuron_view_sql(neuron, run if run_text != "RUN" else None)
     body = []
-    for name in list(SECTIONS) + [n for n in sections if n not in SECTIONS]:
+    order = list(CARD_ORDER) + [n for n in SECTIONS if n not in CARD_ORDER]
+    for name in order + [n for n in sections if n not in order]:
         if name not in sections:
             continue
         frame = sections[name]

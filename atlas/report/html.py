@@ -411,6 +411,13 @@ def _compare_page(db: Any, site: Site, subjects: list[data.Subject], counts: pd.
 
 def _neuron_page(db: Any, site: Site, neuron: str) -> None:
     sections = data.neuron_sections(db, neuron)
+    page(site, site.neurons[neuron], f"neuron {neuron}", card_body(sections, neuron, site))
+
+
+def card_body(sections: dict[str, pd.DataFrame], neuron: str, site: Site) -> str:
+    """The neuron card: a panel per section of ``neuron ID`` (in :data:`CARD_ORDER`, then any
+    section the view adds later, as a table), each with its source; an empty section says how
+    to fill it. The report writes it to a file; ``atlas serve`` shows the same card live."""
     stats = sections.get("stats", pd.DataFrame())
     run = stats["run"].iloc[0] if "run" in stats and len(stats) else None
     run_text = str(run) if run is not None and run == run else "RUN"
@@ -422,21 +429,20 @@ def _neuron_page(db: Any, site: Site, neuron: str) -> None:
             continue
         frame = sections[name]
         title = SECTION_TITLES.get(name, name.replace("_", " "))
-        src: Any = dict(frame.attrs.get("source") or {}, sql=sql.get(name))
+        src: Any = dict(frame.attrs.get("source") or {"kind": "query", "text": f"neuron {neuron}"}, sql=sql.get(name))
         if frame.empty:
             how = HOW_TO_FILL.get(name, "").format(run=run_text, neuron=neuron, model=neuron.split("/", 1)[0])
-            body.append(panel(title, f'<p class="empty">none yet{f" (how to get it: {esc(how)})" if how else ""}</p>', src))
+            content = f'<p class="empty">none yet{f" (how to get it: {esc(how)})" if how else ""}</p>'
         elif name == "stats":
             values = [number(v) if isinstance(v, float) else ("" if v is None or v is pd.NA else str(v))
                       for v in frame.iloc[0].tolist()]
-            pairs = pd.DataFrame({"field": [str(c) for c in frame.columns], "value": values})
-            body.append(panel(title, table(pairs, site), src))
+            content = table(pd.DataFrame({"field": [str(c) for c in frame.columns], "value": values}), site)
         elif name == "histogram":
-            svg = plots.histogram(frame, f"{neuron} (run {frame.attrs.get('run', run_text)})")
-            body.append(panel(title, figure(svg, "no activations"), src))
+            content = figure(plots.histogram(frame, f"{neuron} (run {frame.attrs.get('run', run_text)})"), "no activations")
         else:
-            body.append(panel(title, table(frame, site), src))
+            content = table(frame, site)
+        body.append(panel(title, content, src, anchor=name))
     warnings = next((f.attrs.get("warnings") for f in sections.values() if f.attrs.get("warnings")), None)
     if warnings:
         body.append("".join(f'<p class="note">warning: {esc(w)}</p>' for w in warnings))
-    page(site, site.neurons[neuron], f"neuron {neuron}", "".join(body))
+    return "".join(body)

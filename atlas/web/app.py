@@ -71,7 +71,7 @@ class Site:
 
                 return self.html("query", body + render.error(error_text(exc)), 400)
             parts = frame.attrs.get("sections")
-            body += render.sections(parts) if parts else render.table(frame, empty="(no rows)")
+            body += render.sections(parts, str(parts['stats']['neuron'].iloc[0])) if parts else render.table(frame, empty="(no rows)")
             body += "".join(f"<p class='muted warning'>warning: {render.esc(w)}</p>" for w in frame.attrs.get("warnings", []))
         return self.html("query", body)
 
@@ -81,7 +81,7 @@ class Site:
             parts = await self.call(self.db.neuron, nid, timeout_s=self.timeout_s)
         except AtlasError as exc:
             return self.failed(exc, 404)
-        return self.html(nid, render.sections(parts) + "<h2>add a note</h2>" + render.notes_form(nid, self.can_write, self.reason))
+        return self.html(nid, render.sections(parts, nid) + "<h2>add a note</h2>" + render.notes_form(nid, self.can_write, self.reason))
 
     async def concept(self, request: Request) -> Response:
         name = request.path_params["name"]

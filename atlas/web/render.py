@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as urlquote
 
@@ -59,12 +60,32 @@ def table(frame: pd.DataFrame, *, link_names: str | None = None, empty: str = "(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def sections(parts: dict[str, pd.DataFrame]) -> str:
-    """Every section of a neuron view (whatever sections it has), each under a heading."""
-    out = []
-    for name, frame in parts.items():
-        out.append(f"<section id='{esc(name)}'><h2>{esc(name.replace('_', ' '))}</h2>{table(frame)}</section>")
-    return "".join(out)
+class _Links(dict):  # type: ignore[type-arg]
+    """The report's page map, live: every neuron or concept has a page at ``prefix + name``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return self.prefix + urlquote(str(key), safe="/:")
+
+    def setdefault(self, key: str, default: Any = None) -> str:  # type: ignore[override]
+        return self[key]
+
+
+def sections(parts: dict[str, pd.DataFrame], neuron: str) -> str:
+    """The neuron card of the report (:func:`atlas.report.html.card_body`: every section, the
+    histogram as a figure, the top word highlighted in its sentence, each source beside it),
+    its neurons and concepts linked to the server's pages."""
+    from atlas.report.html import STYLE as CARD_STYLE
+    from atlas.report.html import Site, card_body
+
+    site = Site(out=Path("."), neurons=_Links("/neuron/"), concepts=_Links("/concept/"))
+    return f"<style>{CARD_STYLE}</style>" + card_body(parts, neuron, site)
 
 
 def record(info: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ def test_pages_and_api(fx: tuple[Any, Any]) -> None:
     page = client.get("/neuron/minilm/mlp.0/0")
     assert page.status_code == 200
     for name in SECTIONS:
-        assert f"<section id='{name}'>" in page.text
+        assert f'<section class="panel" id="{name}">' in page.text  # the report's card, live
     assert "fires on no, not and never" in page.text and "id='note-form'" in page.text
     assert client.get("/neuron/minilm/mlp.99/0").status_code == 404
     assert client.get("/concept/negation").status_code == 200

@@ -312,6 +312,12 @@ def _model_page(db: Any, site: Site, subject: data.Subject, counts: pd.DataFrame
 
 
 def _concept_page(db: Any, site: Site, subjects: list[data.Subject], concept: str, top: int) -> None:
+    page(site, site.concepts[concept], f"concept {concept}", concept_body(db, site, subjects, concept, top))
+
+
+def concept_body(db: Any, site: Site, subjects: list[data.Subject], concept: str, top: int) -> str:
+    """A concept's page, per model: top units by every method, the methods' agreement, the
+    layer distribution, detectors against the control, probe and ablation curves."""
     body = []
     for subject in subjects:
         methods = data.scored_methods(db, subject.run_id, concept)
@@ -337,7 +343,7 @@ def _concept_page(db: Any, site: Site, subjects: list[data.Subject], concept: st
                               figure(plots.compare_bars(cmp, f"{main}({concept})"), "no rows") + table(cmp, site), cmp))
         body.append(_probe_panels(db, site, subject, concept))
         body.append(_ablation_panel(db, subject, concept))
-    page(site, site.concepts[concept], f"concept {concept}", "".join(body))
+    return "".join(body)
 
 
 def _agreement_panels(db: Any, site: Site, subject: data.Subject, concept: str, tops: dict[str, pd.DataFrame]) -> str:

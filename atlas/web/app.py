@@ -88,10 +88,12 @@ class Site:
         try:
             info = await self.call(self.db.concept, name)
             notes = await self.call(self.db.notes, target=f"concept:{name}")
+            card = await self.call(render.concept_card, self.db, name)
         except AtlasError as exc:
             return self.failed(exc, 404)
         corpora = pd.DataFrame(info.pop("corpora", []) or [])
-        body = render.record(info) + "<h2>corpora</h2>" + render.table(corpora) + "<h2>notes</h2>" + render.table(notes)
+        body = (render.record(info) + card + "<h2>corpora</h2>" + render.table(corpora) + "<h2>notes</h2>"
+                + render.table(notes))
         return self.html(f"concept {name}", body + render.notes_form(f"concept:{name}", self.can_write, self.reason))
 
     async def models(self, request: Request) -> Response:

@@ -77,15 +77,35 @@ class _Links(dict):  # type: ignore[type-arg]
         return self[key]
 
 
+def _live_site() -> Any:
+    from atlas.report.html import Site
+
+    return Site(out=Path("."), neurons=_Links("/neuron/"), concepts=_Links("/concept/"))
+
+
+def concept_card(db: Any, concept: str, top: int = 5) -> str:
+    """The report's concept page, live (:func:`atlas.report.html.concept_body`) for every model
+    with a done run; empty when the atlas has none."""
+    from atlas.errors import AtlasError
+    from atlas.report import data
+    from atlas.report.html import STYLE as CARD_STYLE
+    from atlas.report.html import concept_body
+
+    try:
+        subjects = data.report_subjects(db)
+    except AtlasError:
+        return ""
+    return f"<style>{CARD_STYLE}</style>" + concept_body(db, _live_site(), subjects, concept, top)
+
+
 def sections(parts: dict[str, pd.DataFrame], neuron: str) -> str:
     """The neuron card of the report (:func:`atlas.report.html.card_body`: every section, the
     histogram as a figure, the top word highlighted in its sentence, each source beside it),
     its neurons and concepts linked to the server's pages."""
     from atlas.report.html import STYLE as CARD_STYLE
-    from atlas.report.html import Site, card_body
+    from atlas.report.html import card_body
 
-    site = Site(out=Path("."), neurons=_Links("/neuron/"), concepts=_Links("/concept/"))
-    return f"<style>{CARD_STYLE}</style>" + card_body(parts, neuron, site)
+    return f"<style>{CARD_STYLE}</style>" + card_body(parts, neuron, _live_site())
 
 
 def record(info: dict[str, Any]) -> str:

@@ -33,7 +33,10 @@ def test_pages_and_api(fx: tuple[Any, Any]) -> None:
     assert "fires on no, not and never" in page.text and "id='note-form'" in page.text
     assert client.get("/neuron/minilm/mlp.99/0").status_code == 404
     assert client.get("/concept/negation").status_code == 200
-    assert "from UD Polarity=Neg" in client.get("/concept/negation").text
+    concept = client.get("/concept/negation").text
+    assert "from UD Polarity=Neg" in concept
+    assert "Top 5 units by each method" in concept
+    assert 'href="/neuron/' in concept  # the report's concept page, live, linking to the server's cards
     assert client.get("/model/").status_code == 200 and "href='/model/minilm'" in client.get("/model/").text
     assert "plural marker" in client.get("/model/minilm").text
     run = int(db.runs()["id"].iloc[0])

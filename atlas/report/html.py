@@ -292,6 +292,13 @@ def _index_page(site: Site, subjects: list[data.Subject], concepts: list[str]) -
 
 
 def _model_page(db: Any, site: Site, subject: data.Subject, counts: pd.DataFrame) -> None:
+    page(site, site.models[subject.model], f"{subject.model}: overview (run {subject.run_id})",
+         model_body(db, site, subject, counts))
+
+
+def model_body(db: Any, site: Site, subject: data.Subject, counts: pd.DataFrame) -> str:
+    """A model's overview: layers x sites, detectors per layer against the random-init control,
+    the detector counts and thresholds."""
     layers = data.model_layers(db, subject.model)
     shape = layers.groupby("site").agg(layers=("layer", "count"), width=("width", "max")).reset_index()
     shape.attrs["source"] = layers.attrs["source"]
@@ -308,7 +315,7 @@ def _model_page(db: Any, site: Site, subject: data.Subject, counts: pd.DataFrame
                     figure(plots.detectors_by_layer(mine, subject.model, subject.control), "no complete score sets"), counts)
             + panel("Detector counts (units at or above the threshold for at least one concept)", table(pivot, site), counts)
             + panel("Detector thresholds", table(thresholds, site), thresholds))
-    page(site, site.models[subject.model], f"{subject.model}: overview (run {subject.run_id})", body)
+    return body
 
 
 def _concept_page(db: Any, site: Site, subjects: list[data.Subject], concept: str, top: int) -> None:

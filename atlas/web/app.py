@@ -109,10 +109,11 @@ class Site:
                 raise AtlasError(f"unknown model {name!r}", hint="the models page lists them")
             runs = await self.call(self.db.runs)
             notes = await self.call(self.db.notes, model=name)
+            card = await self.call(render.model_card, self.db, name)
         except AtlasError as exc:
             return self.failed(exc, 404)
         runs = runs[runs["model"] == name] if "model" in runs.columns else runs
-        body = (render.record(row.iloc[0].to_dict()) + "<h2>runs</h2>" + render.table(runs, link_names=None)
+        body = (render.record(row.iloc[0].to_dict()) + card + "<h2>runs</h2>" + render.table(runs, link_names=None)
                 + "<h2>notes and labels</h2>" + render.table(notes))
         return self.html(f"model {name}", body + render.notes_form(f"model:{name}", self.can_write, self.reason))
 

@@ -98,6 +98,22 @@ def concept_card(db: Any, concept: str, top: int = 5) -> str:
     return f"<style>{CARD_STYLE}</style>" + concept_body(db, _live_site(), subjects, concept, top)
 
 
+def model_card(db: Any, model: str) -> str:
+    """The report's overview of ``model``, live (:func:`atlas.report.html.model_body`): detectors
+    per layer against its random-init control; empty when the model has no done run."""
+    from atlas.errors import AtlasError
+    from atlas.report import data
+    from atlas.report.html import STYLE as CARD_STYLE
+    from atlas.report.html import model_body
+
+    try:
+        subject = data.report_subjects(db, models=[model])[0]
+    except (AtlasError, IndexError):
+        return ""
+    run_ids = [r for r in (subject.run_id, subject.control_run_id) if r is not None]
+    return f"<style>{CARD_STYLE}</style>" + model_body(db, _live_site(), subject, data.detector_counts(db, run_ids))
+
+
 def sections(parts: dict[str, pd.DataFrame], neuron: str) -> str:
     """The neuron card of the report (:func:`atlas.report.html.card_body`: every section, the
     histogram as a figure, the top word highlighted in its sentence, each source beside it),

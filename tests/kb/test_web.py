@@ -38,7 +38,9 @@ def test_pages_and_api(fx: tuple[Any, Any]) -> None:
     assert "Top 5 units by each method" in concept
     assert 'href="/neuron/' in concept  # the report's concept page, live, linking to the server's cards
     assert client.get("/model/").status_code == 200 and "href='/model/minilm'" in client.get("/model/").text
-    assert "plural marker" in client.get("/model/minilm").text
+    model = client.get("/model/minilm").text
+    assert "plural marker" in model
+    assert "Detectors per layer" in model and "<svg" in model  # the report's overview, live
     run = int(db.runs()["id"].iloc[0])
     assert client.get(f"/run/{run}").status_code == 200
     api = client.get("/api/query", params={"q": "count neurons in minilm where ap(noun) > 0.5 by layer"}).json()

@@ -265,7 +265,7 @@ def agreement_square(stored: pd.DataFrame, site: str = "mlp") -> pd.DataFrame:
     method, 1 on the diagonal), the shape :func:`atlas.report.plots.agreement_matrix` draws.
 
     >>> rows = pd.DataFrame({"site": ["mlp"], "n": [10], "method_a": ["ap"], "method_b": ["iou"], "jaccard": [0.25]})
-    >>> agreement_square(rows).loc["iou", "ap"]
+    >>> float(agreement_square(rows).loc["iou", "ap"])
     0.25
     """
     part = stored[stored["site"] == site] if not stored.empty else stored

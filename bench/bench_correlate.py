@@ -44,30 +44,12 @@ from atlas.similarity import core  # noqa: E402
 
 
 def permuted_copy(dst: Path, seed: int = 7) -> dict[int, np.ndarray]:
-    """all-MiniLM-L6-v2 with every block's MLP units permuted (function preserved)."""
-    import torch
-    from transformers import AutoModel
-
+    """all-MiniLM-L6-v2 with every block's MLP units permuted (function preserved): the tests'
+    :func:`tests.similarity.conftest.permute_bert_mlp`, on the real model."""
     from atlas.extract.models import builtin_model_path
+    from tests.similarity.conftest import permute_bert_mlp
 
-    src = builtin_model_path()
-    model = AutoModel.from_pretrained(src).eval()
-    rng = np.random.default_rng(seed)
-    perms = {}
-    with torch.no_grad():
-        for i, layer in enumerate(model.encoder.layer):
-            first, second = layer.intermediate.dense, layer.output.dense
-            perm = rng.permutation(first.out_features)
-            p = torch.as_tensor(perm)
-            first.weight.copy_(first.weight[p])
-            first.bias.copy_(first.bias[p])
-            second.weight.copy_(second.weight[:, p])
-            perms[i] = perm
-    model.save_pretrained(dst)
-    for f in Path(src).iterdir():
-        if "token" in f.name or f.name in ("vocab.txt", "special_tokens_map.json"):
-            shutil.copy(f, dst / f.name)
-    return perms
+    return permute_bert_mlp(Path(builtin_model_path()), dst, seed)
 
 
 def traced(fn, *args, **kwargs):

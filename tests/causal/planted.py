@@ -4,10 +4,14 @@ The corpus is the methods tests' CoNLL-U generator (``the big dog does not see a
 models use all-MiniLM-L6-v2's tokenizer (every word of the corpus is one token) and random
 weights, except for one planted MLP unit ``PLANTED`` of layer 0:
 
-* ``encoder`` (``BertModel``, a sentence encoder): the word embeddings of the noun tokens get a
-  +4 on dimension 0; the planted unit reads dimension 0 (it fires on nouns) and writes a large
-  value to dimension 1 of the residual stream, so the output word vectors carry nounhood mostly
-  through it;
+* ``encoder`` (``BertModel``, a sentence encoder): every token has the same word embedding
+  except that the noun tokens get a +4 on dimension 0, and there are no position embeddings, so
+  the input says one thing about a word: whether it is a noun. The planted unit reads dimension 0
+  (it fires on nouns), writes a large value to dimension 1 of the residual stream and cancels
+  dimension 0 there, so nounhood reaches the output only through it: without it, a probe on the
+  output cannot tell nouns (``ablation(noun)`` ≈ 0.5) and the sentence embeddings move. (Every
+  unit of layer 0 then separates nouns perfectly, so ``ap(noun)`` ties; ``meandiff(noun)``
+  ranks the planted unit first.)
 * ``gpt2`` (``GPT2LMHeadModel``): the planted unit fires on every token and writes along the
   mean embedding of the noun tokens, raising the logits of every noun (the head is tied to the
   embeddings): without it, the nouns' causal-LM loss goes up.
@@ -42,16 +46,26 @@ def build_encoder(folder: Path) -> Path:
     torch.manual_seed(0)
     cfg = tf.BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=16, max_position_embeddings=64)
-    model = tf.BertModel(cfg)
+    model = tf.BertModel(cfg).eval()
+    nouns = _noun_ids(tok)
     with torch.no_grad():
-        model.embeddings.word_embeddings.weight[_noun_ids(tok), 0] += 4.0
-        inter = model.encoder.layer[0].intermediate.dense
+        emb = model.embeddings
+        emb.word_embeddings.weight[:] = emb.word_embeddings.weight[0].clone()
+        emb.word_embeddings.weight[nouns, 0] += 4.0
+        emb.position_embeddings.weight.zero_()
+        emb.token_type_embeddings.weight.zero_()
+        layer = model.encoder.layer[0]
+        inter, out = layer.intermediate.dense, layer.output.dense
         inter.weight[PLANTED] = 0.0
         inter.weight[PLANTED, 0] = 3.0
         inter.bias[PLANTED] = -1.0
-        out = model.encoder.layer[0].output.dense
         out.weight[:, PLANTED] = 0.0
         out.weight[1, PLANTED] = 8.0
+        # cancel dimension 0 (the noun flag) in the residual stream: a noun's dimension 0 after
+        # the attention block, over the planted unit's activation on it
+        ids = torch.tensor([[tok.cls_token_id, nouns[0], tok.sep_token_id]])
+        h = layer.attention(emb(ids))[0][0, 1]
+        out.weight[0, PLANTED] = -h[0] / torch.nn.functional.gelu(inter(h)[PLANTED])
     model.config.architectures = ["BertModel"]
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

@@ -18,8 +18,10 @@ sets, queryable like any method:
 **Batched.** One forward pass ablates ``group`` neurons at once: the evaluation batch is tiled
 ``group`` times and each copy gets its own neuron (an :class:`~atlas.extract.runner.Intervention`
 with ``items``); a copy's effect depends only on its own neuron, so the scores equal
-one-neuron-at-a-time passes (``group=1``; a test checks it). ``bench/bench_causal.py`` states
-the cost per neuron.
+one-neuron-at-a-time passes (``group=1``; a test checks it). The blocks below the ablated layer
+are the same for every copy, so they run once, on one copy (the runner fans the batch out at the
+ablated block): ablating layer ``L`` of ``N`` costs about ``(N − L) / N`` of the tiled pass.
+``bench/bench_causal.py`` states the cost per neuron.
 
 **Curves** (:func:`ablation_curve`, ``atlas ablate --run R --ranking "ap(noun)" --k 10,50,200``):
 for a stored ranking, the top-k, bottom-k and random-k neurons (``repeats`` seeded draws) of a
@@ -82,7 +84,7 @@ def _clamp_values(db: Any, run_id: int, neuron_ids: np.ndarray, value: str | flo
 
 
 def _layer_effects(sample: Sample, site: str, layer: int, units: Sequence[int], values: np.ndarray, group: int,
-                   bar: Any = None) -> dict[str, np.ndarray]:
+                   bar: Any = None, fan_out: bool = True) -> dict[str, np.ndarray]:
     """Effect sums ``{name: [len(units), C]}`` of clamping each unit alone (``group`` per pass)."""
     C = sample.n_concepts
     sums: dict[str, np.ndarray] = {}
@@ -96,7 +98,7 @@ def _layer_effects(sample: Sample, site: str, layer: int, units: Sequence[int], 
             else:
                 iv = Intervention(site, layer, units=[u for u in chunk for _ in range(n)],
                                   items=list(range(len(chunk) * n)), value=[float(v) for v in vals for _ in range(n)])
-            got = measure(sample, b, len(chunk), [iv])
+            got = measure(sample, b, len(chunk), [iv], fan_out=fan_out)
             for k, v in got.items():
                 acc = sums.setdefault(k, np.zeros((len(units),) + v.shape[1:]))
                 acc[g0 : g0 + len(chunk)] += v
@@ -122,7 +124,7 @@ def ablate_neurons(
     layers: Sequence[int] | None = None, units: Sequence[int] | None = None, value: str | float = "zero",
     group: int = 32, sentences: int = 64, probe_sentences: int = 300, batch_sentences: int = 16, seed: int = 0,
     min_count: int = 5, device: str = "cpu", progress: bool = True, write: bool = True,
-    model: CausalModel | None = None,
+    model: CausalModel | None = None, fan_out: bool = True,
 ) -> dict[str, Any]:
     """Clamp every neuron of the chosen layers alone; store ``ablation``, ``ablation_loss`` (LM
     models) and ``ablation_embedding`` score sets per concept (module docstring).
@@ -139,6 +141,8 @@ def ablate_neurons(
         sentences, probe_sentences, batch_sentences, seed, min_count: the sample
             (:func:`atlas.causal.sample.build_sample`).
         write: ``False`` computes and returns the scores without storing them.
+        fan_out: run the blocks below the ablated layer once per batch, not once per neuron
+            (the same scores; ``False`` is the baseline the benchmark measures against).
 
     Returns:
         ``{"run_id", "concepts", "methods": {name: method_id}, "layers": [...], "n_neurons",
@@ -172,7 +176,7 @@ def ablate_neurons(
                 continue
             chosen = list(range(f["width"])) if units is None else [u for u in units if u < f["width"]]
             vals = _clamp_values(db, run_row.id, ids[chosen], value)
-            sums = _layer_effects(sample, f["site"], f["index"], chosen, vals, max(1, group), bar)
+            sums = _layer_effects(sample, f["site"], f["index"], chosen, vals, max(1, group), bar, fan_out)
             got = neuron_scores(sample, sums, soft_base)
             for m in names:
                 full = np.full((f["width"], sample.n_concepts), np.nan)

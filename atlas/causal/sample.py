@@ -162,19 +162,25 @@ def _concept_columns(db: Any, names: list[str], train: np.ndarray, test: np.ndar
     return cols
 
 
-def _outputs(cm: CausalModel, enc: Encoded, copies: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def _outputs(cm: CausalModel, enc: Encoded, copies: int = 1, *, fanned: bool = False
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Word vectors, sentence embeddings and word log-probs of ``copies`` tiled copies (active
-    interventions apply)."""
+    interventions apply). ``fanned``: the runner fans the batch out itself (``intervene(...,
+    copies=)``), so the model is given one copy."""
     ids, mask = tile(enc, copies)
-    hidden = cm.hidden(ids, mask)
+    run_ids, run_mask = (enc.input_ids, enc.attention_mask) if fanned else (ids, mask)
+    hidden = cm.hidden(run_ids, run_mask)
+    if hidden.shape[0] != copies * enc.n_items:
+        raise MethodError(f"the model returned {hidden.shape[0]} items for {copies} copies of {enc.n_items}",
+                          hint="this model family cannot fan out; report it with its name")
     words = word_vectors(hidden, enc, copies)
     emb = sentence_embeddings(hidden, mask)
     logp = None
     if cm.objective == "clm":
         logp = word_log_probs(cm, hidden, enc, copies)
     elif cm.objective == "mlm":
-        mids, _ = tile(enc, copies, masked=True)
-        logp = word_log_probs(cm, cm.hidden(mids, mask), enc, copies)
+        mids = enc.masked_ids if fanned else tile(enc, copies, masked=True)[0]
+        logp = word_log_probs(cm, cm.hidden(mids, run_mask), enc, copies)
     return words, emb, logp
 
 
@@ -221,12 +227,18 @@ def _add_batch(sample: Sample, sentences: list[list[str]], Y: np.ndarray, mask_s
 EFFECTS = ("probe_pos", "probe_neg", "hard_pos", "hard_neg", "emb", "loss")
 
 
-def measure(sample: Sample, b: int, copies: int, interventions: Sequence[Intervention]) -> dict[str, np.ndarray]:
+def measure(sample: Sample, b: int, copies: int, interventions: Sequence[Intervention], *, fan_out: bool = True
+            ) -> dict[str, np.ndarray]:
     """Effect sums of evaluation batch ``b`` under ``interventions`` on ``copies`` tiled copies
-    (module docstring): ``{name: [copies, C]}`` for :data:`EFFECTS`, ``emb_all``/``loss_all``: ``[copies]``."""
+    (module docstring): ``{name: [copies, C]}`` for :data:`EFFECTS`, ``emb_all``/``loss_all``: ``[copies]``.
+
+    ``fan_out``: the blocks below the first intervened one run once, on one copy (the runner
+    tiles the batch there; the same numbers, :class:`~atlas.extract.runner.ModelRunner`);
+    ``False`` runs the whole tiled batch (the baseline ``bench/bench_causal.py`` measures against)."""
     cm, enc, base = sample.cm, sample.batches[b], sample.base[b]
-    with cm.runner.intervene(interventions):
-        words, emb, logp = _outputs(cm, enc, copies)
+    fanned = fan_out and copies > 1 and len(interventions) > 0
+    with cm.runner.intervene(interventions, copies=copies if fanned else 1, batch=enc.n_items):
+        words, emb, logp = _outputs(cm, enc, copies, fanned=fanned)
     n_w, C = sample.Y[b].shape
     y = sample.Y[b]
     p = torch.sigmoid(words @ sample.probes.W + sample.probes.b).reshape(copies, n_w, C)

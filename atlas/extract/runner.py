@@ -11,6 +11,12 @@ registered for the duration of a ``with`` block and always removed after it.
   value or scale them, at every token position; with ``items`` each (unit, value) applies to one
   batch item only, so a batch can ablate a different unit in each of its rows at once. The
   changed tensor is what later hooks capture and what the model computes on with.
+* **fan out** (``intervene(..., copies=G)``): the forward pass is given one copy of the batch;
+  the blocks below the first intervened one run on it once, and at that block every
+  batch-shaped input (hidden states, attention mask, rotary tables) is tiled ``G`` times, so
+  the output is that of the ``G``-times tiled batch, at the cost of the blocks from the
+  intervened one up (ablating the units of layer ``L`` of ``N`` costs ``(N − L) / N`` of a
+  tiled pass).
 
 Example::
 
@@ -113,6 +119,21 @@ def _replace_first(value: Any, new: torch.Tensor) -> Any:
     raise ExtractionError(f"cannot intervene on a module that returns {type(value).__name__}")
 
 
+def _tile_batch(value: Any, batch: int, copies: int) -> Any:
+    """``value`` with every tensor of ``batch`` items (``[batch, ...]``, two or more dimensions)
+    tiled ``copies`` times along the first dimension, inside tuples, lists and dicts too; tensors
+    already tiled, broadcast ones (``[1, ...]``) and anything else unchanged."""
+    if isinstance(value, torch.Tensor):
+        return value.repeat(copies, *([1] * (value.dim() - 1))) if value.dim() >= 2 and value.shape[0] == batch else value
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_tile_batch(v, batch, copies) for v in value)
+    if isinstance(value, list):
+        return [_tile_batch(v, batch, copies) for v in value]
+    if isinstance(value, dict):
+        return {k: _tile_batch(v, batch, copies) for k, v in value.items()}
+    return value
+
+
 class ModelRunner:
     """A loaded model (:class:`atlas.extract.models.LoadedModel`) ready to run batches with hooks.
 
@@ -156,13 +177,22 @@ class ModelRunner:
                 h.remove()
 
     @contextmanager
-    def intervene(self, interventions: Sequence[Intervention]) -> Iterator[None]:
+    def intervene(self, interventions: Sequence[Intervention], *, copies: int = 1, batch: int | None = None) -> Iterator[None]:
         """Apply ``interventions`` to every forward pass of the ``with`` block (before any
-        capture hook of the same module sees the activations); removed afterwards."""
+        capture hook of the same module sees the activations); removed afterwards.
+
+        With ``copies > 1`` the passes are given one copy of a ``batch``-item batch and fan out
+        (module docstring): item ``g * batch + i`` of the output is item ``i`` of copy ``g``,
+        as if the input had been tiled ``copies`` times, which is what ``items`` index.
+        """
         handles = []
         try:
             for iv in interventions:
                 handles.append(self._intervention_hook(iv))
+            if copies > 1 and interventions:
+                if batch is None:
+                    raise ExtractionError("fanning out needs the batch size", hint="pass batch=")
+                handles.extend(self._fan_out_hooks(min(iv.layer for iv in interventions), batch, copies))
             yield
         finally:
             for h in handles:
@@ -185,6 +215,17 @@ class ModelRunner:
             return (args, {**kwargs, key: new})
 
         return module.register_forward_pre_hook(pre_hook, with_kwargs=True, prepend=True)
+
+    def _fan_out_hooks(self, layer: int, batch: int, copies: int) -> list[Any]:
+        """Pre-hooks on blocks ``layer ..`` that tile each ``batch``-item input ``copies`` times
+        (registered last with ``prepend``: they run before the interventions' own pre-hooks)."""
+        n_layers = self.adapter.dims(self.model.config)[0]
+
+        def pre_hook(_mod: nn.Module, args: Any, kwargs: Any) -> Any:
+            return _tile_batch(args, batch, copies), _tile_batch(kwargs, batch, copies)
+
+        return [self.adapter.block(self.model, i).register_forward_pre_hook(pre_hook, with_kwargs=True, prepend=True)
+                for i in range(layer, n_layers)]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
         """One forward pass (inference mode) on the model's device; its output, or None when a

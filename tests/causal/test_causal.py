@@ -48,11 +48,14 @@ def test_lm_ablation_ranks_the_planted_neuron_first_and_is_queryable(db, tmp_pat
 
 def test_batched_ablation_equals_one_neuron_at_a_time(db, tmp_path) -> None:
     name = planted_atlas(db, tmp_path, "gpt2")
-    kw = {**SMALL, "concepts": ["noun"], "layers": [0], "write": False, "sentences": 12}
+    kw = {**SMALL, "concepts": ["noun"], "layers": [0, 1], "write": False, "sentences": 12}
     one = ablate_neurons(db, name, group=1, **kw)
-    many = ablate_neurons(db, name, group=5, **kw)  # 16 units: groups of 5, 5, 5, 1
+    many = ablate_neurons(db, name, group=5, **kw)  # 16 units: groups of 5, 5, 5, 1; fanned out at the layer
+    tiled = ablate_neurons(db, name, group=5, fan_out=False, **kw)  # the whole tiled batch through every block
     for m in one["scores"]:
-        np.testing.assert_allclose(many["scores"][m][("mlp", 0)], one["scores"][m][("mlp", 0)], atol=2e-5)
+        for layer in (("mlp", 0), ("mlp", 1)):
+            np.testing.assert_allclose(many["scores"][m][layer], one["scores"][m][layer], atol=2e-5)
+            np.testing.assert_allclose(tiled["scores"][m][layer], one["scores"][m][layer], atol=2e-5)
     mean = ablate_neurons(db, name, group=4, value="mean", **kw)  # each unit clamped to its own mean
     assert not np.allclose(mean["scores"]["ablation_loss"][("mlp", 0)], one["scores"]["ablation_loss"][("mlp", 0)])
     with pytest.raises(MethodError, match="zero, mean or a number"):
@@ -197,3 +200,15 @@ def test_masked_lm_objective(tmp_path) -> None:
     with cm.runner.intervene([Intervention("mlp", 1, units=list(range(16)), value=0.0)]):
         lp2 = word_log_probs(cm, cm.hidden(ids, mask), enc, 1)
     assert not torch.allclose(lp, lp2)
+    # fanned out at the clamped layer: the same word vectors, embeddings and masked-LM losses as the tiled batch
+    from atlas.causal.sample import _outputs
+
+    n = enc.n_items
+    ivs = [Intervention("mlp", 1, units=[u for u in (2, 9, 14) for _ in range(n)], items=list(range(3 * n)), value=0.0)]
+    with cm.runner.intervene(ivs):
+        tiled = _outputs(cm, enc, 3)
+    with cm.runner.intervene(ivs, copies=3, batch=n):
+        fanned = _outputs(cm, enc, 3, fanned=True)
+    for a, b in zip(tiled, fanned):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert not torch.equal(tiled[0][: enc.n_words], tiled[0][enc.n_words : 2 * enc.n_words])  # each copy its own unit

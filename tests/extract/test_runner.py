@@ -110,3 +110,31 @@ def test_one_value_per_unit(runner_and_batch) -> None:
     assert not torch.all(per_item[1, :, 1] == 2.5)
     with pytest.raises(ExtractionError, match="one value per unit"):
         Intervention("mlp", 0, units=[1, 2], value=[0.0])
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "distilbert", "gpt2", "llama", "t5"])
+@pytest.mark.parametrize("site,layer", [("mlp", 1), ("resid", 0), ("embed", 0)])
+def test_fanning_out_equals_the_tiled_batch(tiny_model, family, site, layer) -> None:
+    """``intervene(..., copies=G)`` given one copy of a padded batch returns what the G-times
+    tiled batch returns under the same per-item interventions (each copy its own unit)."""
+    loaded = load_model(str(tiny_model(family)))
+    tok = loaded.tokenizer
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    enc = tok([" ".join(s) for s in make_sentences(3, seed=31, min_len=3, max_len=7)], return_tensors="pt", padding=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    runner, n, copies = ModelRunner(loaded), ids.shape[0], 4
+    ivs = [Intervention(site, layer, units=[u for u in (1, 3, 5, 7) for _ in range(n)], items=list(range(copies * n)),
+                        value=[float(v) for v in (0.0, 2.0, -1.0, 0.5) for _ in range(n)])]
+    base_hooks = _hooks(runner.model)
+    with runner.intervene(ivs):
+        tiled = _out(runner, ids.repeat(copies, 1), mask.repeat(copies, 1))
+    with runner.intervene(ivs, copies=copies, batch=n):
+        fanned = _out(runner, ids, mask)
+    assert fanned.shape == tiled.shape
+    torch.testing.assert_close(fanned, tiled, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(tiled[:n], tiled[n : 2 * n])  # the copies differ: each had its own unit
+    assert _hooks(runner.model) == base_hooks
+    with pytest.raises(ExtractionError, match="batch size"):
+        with runner.intervene(ivs, copies=copies):
+            pass

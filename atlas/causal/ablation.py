@@ -27,7 +27,11 @@ ablated block): ablating layer ``L`` of ``N`` costs about ``(N − L) / N`` of t
 for a stored ranking, the top-k, bottom-k and random-k neurons (``repeats`` seeded draws) of a
 site are clamped together, for each k, and the concept probe's accuracy, the embedding change
 and the LM losses are stored in ``ablation_curve`` (one row per selection, k and metric; a rerun
-with the same parameters replaces them), read back with :func:`ablation_curves`.
+with the same parameters replaces them), read back with :func:`ablation_curves`. "Bottom" is the
+ranking's last k (ties in a seeded order): for a magnitude ranking (``probe``: ``|W|``) the
+neurons the concept uses least; for a signed one (``meandiff``, ``selectivity``) or ``ap`` the
+neurons most *against* the concept, which may well matter to it; random-k is the control that
+fits every ranking.
 """
 
 from __future__ import annotations
@@ -243,9 +247,13 @@ def parse_ranking(text: str) -> tuple[str, dict[str, Any] | None, str]:
     return method, params, concept
 
 
-def ranking_values(db: Any, run_id: int, ranking: str, site: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+def ranking_values(db: Any, run_id: int, ranking: str, site: str, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The stored ranking's values over the site's neurons of the run: a frame of ``layer,
-    unit, neuron_id, value`` (ranked best first) and what was read (set, method, concept)."""
+    unit, neuron_id, value`` (ranked best first) and what was read (set, method, concept).
+
+    Ties are broken in a seeded random order, not by layer: a probe gives most neurons the
+    weight 0, and "the last k" of a tie broken by layer would all be the last layer's units,
+    whose ablation moves the output most."""
     method, params, concept = parse_ranking(ranking)
     spec = registry.get(method)
     with db.engine.connect() as conn:
@@ -274,7 +282,8 @@ def ranking_values(db: Any, run_id: int, ranking: str, site: str) -> tuple[pd.Da
         raise MethodError(f"{ranking} has no values on site {site} in run {run_id}", hint="try --site resid")
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[np.isfinite(frame["value"])]
-    frame = frame.sort_values(["value", "layer", "unit"], ascending=[higher is False, True, True], kind="mergesort")
+    frame = frame.assign(_tie=np.random.default_rng(seed).permutation(len(frame)))
+    frame = frame.sort_values(["value", "_tie"], ascending=[higher is False, True], kind="mergesort").drop(columns="_tie")
     return frame.reset_index(drop=True), {"set_id": int(set_id), "method": method, "concept": concept,
                                           "concept_id": int(concept_id), "higher_is_more": bool(higher)}
 
@@ -321,7 +330,7 @@ def ablation_curve(
     if not ks or ks[0] <= 0:
         raise MethodError(f"--k {k!r}: give positive neuron counts", hint="for example --k 10,50,200")
     run_row = _done_run(db, run)
-    frame, read = ranking_values(db, run_row.id, ranking, site)
+    frame, read = ranking_values(db, run_row.id, ranking, site, seed)
     nid_of = _neuron_map(db, frame)
     frame = frame.assign(neuron_id=[nid_of[(a, b)] for a, b in zip(frame["layer_id"], frame["unit"])])
     values = dict(zip(frame["neuron_id"].tolist(), _clamp_values(db, run_row.id, frame["neuron_id"].to_numpy(), value).tolist()))

@@ -212,3 +212,30 @@ def test_masked_lm_objective(tmp_path) -> None:
     for a, b in zip(tiled, fanned):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert not torch.equal(tiled[0][: enc.n_words], tiled[0][enc.n_words : 2 * enc.n_words])  # each copy its own unit
+
+
+def test_ranking_ties_are_broken_in_a_seeded_order_not_by_layer(db, tmp_path) -> None:
+    """A ranking whose values all tie (a probe's zero weights): its last k are not all the last
+    layer's units (whose ablation moves the output most), and the order is seeded."""
+    from atlas.causal.ablation import ranking_values
+    from atlas.methods import registry
+    from atlas.methods.job import _activation_files, method_row
+    from atlas.store import scores
+    from atlas.store.runs import find_run
+    from atlas.store.tables import Concept
+    from sqlalchemy import select
+
+    name = planted_atlas(db, tmp_path, "encoder")
+    run = find_run(db, name)
+    with db.write() as conn:
+        cid = conn.execute(select(Concept.id).where(Concept.name == "noun")).scalar_one()
+        set_id = scores.open_sets(conn, run.id, method_row(conn, registry.get("meandiff"), {}), [cid])[0]
+        for f in _activation_files(db, run.id):
+            if f["site"] == "mlp":
+                scores.write_layer(conn, [set_id], f["layer_id"], np.zeros((f["width"], 1)))
+        scores.complete_sets(conn, [set_id])
+    frame, _ = ranking_values(db, run.id, "meandiff(noun)", "mlp", seed=0)
+    assert len(frame) == 32 and set(frame["layer"].iloc[-8:]) == {0, 1}
+    again, _ = ranking_values(db, run.id, "meandiff(noun)", "mlp", seed=0)
+    other, _ = ranking_values(db, run.id, "meandiff(noun)", "mlp", seed=1)
+    assert again[["layer", "unit"]].equals(frame[["layer", "unit"]]) and not other[["layer", "unit"]].equals(frame[["layer", "unit"]])

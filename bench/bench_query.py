@@ -98,7 +98,7 @@ def bench(backend: str, *, neurons: int, concepts: int, repeat: int, baseline_re
         t = time.perf_counter()
         data = build_fixture_atlas(
             db, models=(("bert", 12), ("gpt2", 6)), mlp_width=mlp, resid_width=resid, n_extra_concepts=n_extra,
-            distribution="beta", missing=0.0, traps=False, progress=True,
+            distribution="beta", missing=0.0, traps=False, causal=False, progress=True,  # 5 methods, as before
         )
         with db.engine.connect() as conn:
             conn.execute(text("ANALYZE"))

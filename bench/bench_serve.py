@@ -110,7 +110,7 @@ def bench(backend: str, *, quick: bool, clients: int, requests: int) -> None:
             build_fixture_atlas(db)
         else:
             build_fixture_atlas(db, models=(("minilm", 6),), mlp_width=1536, resid_width=384, n_extra_concepts=46,
-                                distribution="beta")
+                                distribution="beta", causal=False)
         print(f"\n[{backend}] fixture atlas built in {time.perf_counter() - t:.0f} s"
               f" ({'tiny test fixture' if quick else 'MiniLM shape: 11,520 units x 55 concepts x 5 methods'})")
         mix = requests_mix()

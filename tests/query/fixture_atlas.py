@@ -8,7 +8,9 @@ Contents (default sizes): models ``bert`` (12 layers), ``gpt2`` and ``minilm`` (
 each with an ``mlp`` site of ``mlp_width`` units and a ``resid`` site of ``resid_width``
 units per layer; concepts incl. ``negation``, ``noun``, ``plural``, ``upos:NOUN``; five
 methods; scores drawn from a seeded RNG with some rows absent and some values NULL;
-``neuron_stat``; a tiny corpus with annotations and ``top_activation`` rows.
+``neuron_stat``; a tiny corpus with annotations and ``top_activation`` rows; the causal scores
+``ablation``, ``ablation_embedding`` and ``attribution`` of every current run (``causal=True``,
+written last from their own RNG).
 
 Traps for "which scores a query reads" (``traps=True``): ``bert`` also has an older done run
 and a newer *failed* run, both with different scores, and ``iou`` has an older method row
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -103,6 +105,28 @@ class FixtureData:
         return out.reset_index().rename(columns={"index": "id"})
 
 
+#: Draws ``n`` values of a score from a generator.
+Draw = Callable[[np.random.Generator, int], np.ndarray]
+#: The causal scores of every current run (``atlas ablate`` / ``atlas attribute`` would store them;
+#: :mod:`atlas.methods.causal` declares them), each drawn like a real one, rounded to 3 decimals:
+#: ``ablation`` in [-0.05, 0.5], mostly small (the probe's accuracy drop; a few units matter);
+#: ``ablation_embedding`` in [0, 0.2] (1 - cos); ``attribution`` signed, in [-1, 1].
+CAUSAL_DRAWS: dict[str, Draw] = {
+    "ablation": lambda g, n: np.round(-0.05 + 0.55 * g.random(n) ** 2, 3),
+    "ablation_embedding": lambda g, n: np.round(0.2 * g.random(n) ** 2, 3),
+    "attribution": lambda g, n: np.round(g.uniform(-1.0, 1.0, n), 3),
+}
+
+
+def _causal_methods(conn: Any) -> dict[str, int]:
+    """The causal methods' rows as :mod:`atlas.causal` writes them (``method_row``: the registry's
+    family, range and description, the defaults as parameters): name → id."""
+    from atlas.methods import registry
+    from atlas.methods.job import method_row
+
+    return {m: method_row(conn, registry.get(m), registry.get(m).params()) for m in CAUSAL_DRAWS}
+
+
 def _values(rng: np.random.Generator, n: int, distribution: str) -> np.ndarray:
     if distribution == "uniform":
         # Rounded to 3 decimals so that references never hinge on the last bit of a float.
@@ -125,6 +149,7 @@ def build_fixture_atlas(
     chunk: int = 200_000,
     progress: bool = False,
     agreement: bool | None = None,
+    causal: bool = True,
 ) -> FixtureData:
     """Write the fixture atlas into the empty, initialised atlas ``db``.
 
@@ -142,6 +167,8 @@ def build_fixture_atlas(
         progress: show a progress bar on stderr.
         agreement: store the method agreement (top-10 and top-5) and the NeuronVote of bert's
             current and stale runs and of gpt2's (:data:`AGREEMENT_MODELS`); default: with ``traps``.
+        causal: store the causal scores of :data:`CAUSAL_DRAWS` in every current run, written
+            last from the RNG ``seed + 17`` (without them the atlas is exactly what it was before).
 
     Returns:
         The :class:`FixtureData` describing what queries should see.
@@ -197,7 +224,8 @@ def build_fixture_atlas(
         method_ids[m] = mid
         method_rows.append(dict(id=mid, name=m, version="1"))
 
-    bar = tqdm(total=n_neurons * len(concepts) * len(methods), desc="fixture scores", unit="row", disable=not progress, file=None)
+    n_sets = len(methods) + (len(CAUSAL_DRAWS) if causal else 0)
+    bar = tqdm(total=n_neurons * len(concepts) * n_sets, desc="fixture scores", unit="row", disable=not progress, file=None)
     current_frames = []
     n_score_rows = 0
     with db.write() as conn:
@@ -275,9 +303,11 @@ def build_fixture_atlas(
         by_model = {name: neurons.index[neurons["model"] == name].to_numpy() for name, _ in models}
         concept_arr = np.array([concept_ids[c[0]] for c in concepts])
 
-        def write_scores(run_id: int, method_id: int, idx: np.ndarray, keep_frame: str | None) -> None:
+        def write_scores(conn: Any, run_id: int, method_id: int, idx: np.ndarray, keep_frame: str | None, *,
+                         gen: np.random.Generator = rng, draw: Draw | None = None) -> None:
             """One complete score set per concept: the values drawn for (neuron, concept), NaN where
-            a value is missing (absent or NULL: the query language reads both as missing)."""
+            a value is missing (absent or NULL: the query language reads both as missing). ``gen``
+            draws them (by ``draw``, default the ``distribution``) and which are missing."""
             nonlocal n_score_rows
             nids = neurons["id"].to_numpy()[idx]
             dense = np.full((len(nids), len(concept_arr)), np.nan)
@@ -287,9 +317,9 @@ def build_fixture_atlas(
                 grid_n = np.tile(nids, len(cids))
                 grid_c = np.repeat(cids, len(nids))
                 rows_, cols_ = np.tile(np.arange(len(nids)), len(cids)), np.repeat(np.arange(start, start + len(cids)), len(nids))
-                values = _values(rng, len(grid_n), distribution)
-                present = rng.random(len(grid_n)) >= missing
-                null = rng.random(len(grid_n)) < missing / 4
+                values = draw(gen, len(grid_n)) if draw is not None else _values(gen, len(grid_n), distribution)
+                present = gen.random(len(grid_n)) >= missing
+                null = gen.random(len(grid_n)) < missing / 4
                 values = np.where(null, np.nan, values)
                 grid_n, grid_c, values = grid_n[present], grid_c[present], values[present]
                 dense[rows_[present], cols_[present]] = values
@@ -310,14 +340,13 @@ def build_fixture_atlas(
         for name, _ in models:
             idx = by_model[name]
             if old_iou is not None:
-                write_scores(runs[name], old_iou, idx, None)
+                write_scores(conn, runs[name], old_iou, idx, None)
             for m in methods:
-                write_scores(runs[name], method_ids[m], idx, m)
+                write_scores(conn, runs[name], method_ids[m], idx, m)
             if name == "bert" and stale_run is not None and failed_run is not None:
                 for m in methods:
-                    write_scores(stale_run, method_ids[m], idx, None)
-                    write_scores(failed_run, method_ids[m], idx, None)
-        bar.close()
+                    write_scores(conn, stale_run, method_ids[m], idx, None)
+                    write_scores(conn, failed_run, method_ids[m], idx, None)
 
         # neuron_stat for current runs (and the stale bert run, which a query must not read).
         stat_frames = []
@@ -356,7 +385,7 @@ def build_fixture_atlas(
         _write_explanations(conn, neurons, runs)
         if traps:
             extra_rng = np.random.default_rng(seed + 1)
-            variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(run, mid, idx, None), extra_rng)
+            variant_id = _write_variant(conn, method_rows, runs, by_model, models, lambda run, mid, idx: write_scores(conn, run, mid, idx, None), extra_rng)
             _write_probe_results(conn, layer_rows, models, runs, stale_run, failed_run, method_ids, extra_rng)
             _write_activations(db, conn, layer_rows, models, runs, n_tokens, mlp_width)
             _write_notes(conn, neurons, concept_ids)
@@ -367,6 +396,14 @@ def build_fixture_atlas(
 
     if traps if agreement is None else agreement:
         _write_agreement(db, runs, stale_run)
+    if causal:  # last, from their own RNG: every other table stays as it was without them
+        causal_rng = np.random.default_rng(seed + 17)
+        with db.write() as conn:
+            for m, mid in _causal_methods(conn).items():
+                method_ids[m] = mid
+                for name, _ in models:
+                    write_scores(conn, runs[name], mid, by_model[name], m, gen=causal_rng, draw=CAUSAL_DRAWS[m])
+    bar.close()
     names = {v: k for k, v in concept_ids.items()}
     scores = pd.concat(current_frames, ignore_index=True) if current_frames else pd.DataFrame(columns=["neuron_id", "concept_id", "method", "value"])
     scores["concept"] = scores["concept_id"].map(names)

@@ -1,0 +1,8 @@
+SELECT neuron.id AS neuron_id, model.name AS model, neuron.site AS site, neuron.layer AS layer, neuron.unit AS unit, CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) AS v0, CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) AS v1 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id = %(set_id_1)s::INTEGER AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / %(unit_3)s::INTEGER JOIN score_vector AS s1 ON s1.set_id = %(set_id_2)s::INTEGER AND s1.layer_id = neuron.layer_id AND s1.block = neuron.unit / %(unit_4)s::INTEGER 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR AND CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_5)s AND CAST(nullif(s1.vals[(neuron.unit %% %(unit_2)s::INTEGER + %(param_3)s::INTEGER)], CAST(%(param_4)s::VARCHAR AS REAL)) AS FLOAT) > %(param_6)s ORDER BY model.name COLLATE "C", neuron.site COLLATE "C", neuron.layer, neuron.unit 
+ LIMIT %(param_7)s::INTEGER
+-- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'unit_2': 256, 'param_3': 1, 'param_4': 'NaN', 'set_id_1': 227, 'unit_3': 256, 'set_id_2': 407, 'unit_4': 256, 'model_id_1': 3, 'site_1': 'mlp', 'param_5': 0.800000011920929, 'param_6': 0.009999999776482582, 'param_7': 101}
+-- score sets read:
+-- ap(noun) of minilm: run 5, method row 4 {}
+-- ablation(noun) of minilm: run 5, method row 12 {"batch_sentences":16,"probe_sentences":300,"seed":0,"sentences":64,"value":"zero"}

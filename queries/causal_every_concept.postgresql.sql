@@ -1,0 +1,6 @@
+SELECT model.name AS model, every_concept.name AS concept, count(*) AS n_neurons, sum(CASE WHEN (CAST(nullif(s0.vals[(neuron.unit %% %(unit_1)s::INTEGER + %(param_1)s::INTEGER)], CAST(%(param_2)s::VARCHAR AS REAL)) AS FLOAT) > %(param_3)s) THEN %(param_4)s::INTEGER ELSE %(param_5)s::INTEGER END) AS n_matching 
+FROM neuron JOIN model ON model.id = neuron.model_id JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / %(unit_2)s::INTEGER JOIN score_set AS every_set ON every_set.id = s0.set_id JOIN concept AS every_concept ON every_concept.id = every_set.concept_id 
+WHERE neuron.model_id = %(model_id_1)s::INTEGER AND neuron.site = %(site_1)s::VARCHAR GROUP BY model.name, every_concept.name ORDER BY model.name COLLATE "C", every_concept.name COLLATE "C"
+-- parameters: {'unit_1': 256, 'param_1': 1, 'param_2': 'NaN', 'param_3': 0.30000001192092896, 'param_4': 1, 'param_5': 0, 'set_id_1': [406, 407, 408, 409, 410, 411, 412, 413, 414], 'unit_2': 256, 'model_id_1': 3, 'site_1': 'mlp'}
+-- score sets read:
+-- ablation(*) of minilm: run 5, method row 12 {"batch_sentences":16,"probe_sentences":300,"seed":0,"sentences":64,"value":"zero"} (9 concepts)

@@ -1,0 +1,14 @@
+SELECT model.name AS model, count(*) AS n_neurons, count(CASE WHEN (atlas_value(s1.vals, neuron.unit % ?) > ? AND atlas_value(s2.vals, neuron.unit % ?) < ?) THEN atlas_value(s0.vals, neuron.unit % ?) ELSE NULL END) AS n_values 
+FROM neuron JOIN model ON model.id = neuron.model_id LEFT OUTER JOIN score_vector AS s0 ON s0.set_id IN (__[POSTCOMPILE_set_id_1]) AND s0.layer_id = neuron.layer_id AND s0.block = neuron.unit / ? LEFT OUTER JOIN score_vector AS s1 ON s1.set_id IN (__[POSTCOMPILE_set_id_2]) AND s1.layer_id = neuron.layer_id AND s1.block = neuron.unit / ? LEFT OUTER JOIN score_vector AS s2 ON s2.set_id IN (__[POSTCOMPILE_set_id_3]) AND s2.layer_id = neuron.layer_id AND s2.block = neuron.unit / ? 
+WHERE neuron.model_id IN (__[POSTCOMPILE_model_id_1]) AND neuron.site = ? GROUP BY model.name ORDER BY model.name
+-- parameters: {'unit_1': 256, 'param_1': 0.5, 'unit_2': 256, 'param_2': 0.10000000149011612, 'unit_3': 256, 'set_id_1': [443, 452, 461], 'unit_4': 256, 'set_id_2': [29, 173, 227], 'unit_5': 256, 'set_id_3': [416, 425, 434], 'unit_6': 256, 'model_id_1': [1, 2, 3], 'site_1': 'mlp'}
+-- score sets read:
+-- attribution(noun) of bert: run 2, method row 14 {"baseline":"zero","batch_sentences":16,"probe_sentences":300,"rule":"midpoint","seed":0,"sentences":64,"steps":20,"target":"auto"}
+-- attribution(noun) of gpt2: run 4, method row 14 {"baseline":"zero","batch_sentences":16,"probe_sentences":300,"rule":"midpoint","seed":0,"sentences":64,"steps":20,"target":"auto"}
+-- attribution(noun) of minilm: run 5, method row 14 {"baseline":"zero","batch_sentences":16,"probe_sentences":300,"rule":"midpoint","seed":0,"sentences":64,"steps":20,"target":"auto"}
+-- ap(noun) of bert: run 2, method row 4 {}
+-- ap(noun) of gpt2: run 4, method row 4 {}
+-- ap(noun) of minilm: run 5, method row 4 {}
+-- ablation_embedding(noun) of bert: run 2, method row 13 {"batch_sentences":16,"probe_sentences":300,"seed":0,"sentences":64,"value":"zero"}
+-- ablation_embedding(noun) of gpt2: run 4, method row 13 {"batch_sentences":16,"probe_sentences":300,"seed":0,"sentences":64,"value":"zero"}
+-- ablation_embedding(noun) of minilm: run 5, method row 13 {"batch_sentences":16,"probe_sentences":300,"seed":0,"sentences":64,"value":"zero"}

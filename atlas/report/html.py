@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ section.panel{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding
 word-break:break-word;margin:4px 0}.source .label{font-size:12px;color:#555}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f6f6f6}
+td.params{font-size:11px;color:#555;max-width:240px;overflow-wrap:anywhere}.row>.main{overflow-x:auto}
 svg.figure{max-width:100%;height:auto}mark{background:#ffe08a;padding:0 2px;border-radius:2px}
 .empty{color:#666;font-style:italic}.note{color:#555;font-size:13px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}.card{border:1px solid #eee;
@@ -125,6 +127,15 @@ def number(value: float) -> str:
     return "" if value != value else (f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}")
 
 
+def params_text(params: dict[str, Any]) -> str:
+    """A method's parameters as ``key=value`` pairs, as the query language writes them.
+
+    >>> params_text({"value": "zero", "sentences": 64, "seed": 0}), params_text({})
+    ('value=zero, sentences=64, seed=0', 'defaults')
+    """
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+
+
 def _cell(value: Any, column: str, site: Site) -> str:
     if isinstance(value, float):
         return f'<td class="num">{number(value)}</td>'
@@ -132,6 +143,13 @@ def _cell(value: Any, column: str, site: Site) -> str:
         return f'<td class="num">{value}</td>'
     if value is None or value is pd.NA or (hasattr(value, "dtype") and value != value):
         return "<td></td>"
+    if column == "params" and isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+    if isinstance(value, dict):  # a method's parameters: compact, and wrapped in a narrow column
+        return f'<td class="params">{esc(params_text(value))}</td>'
     text = str(value)
     if column == "neuron" and text in site.neurons:
         return f'<td><a href="{esc(site.neurons[text])}">{esc(text)}</a></td>'

@@ -55,6 +55,26 @@ def _report(tmp_path: Path) -> Path:
     return out
 
 
+#: JavaScript: the tables, figures and code of each panel's main column that show over its
+#: source box (a wide cell, such as a method's parameters, must wrap or scroll, not overlap).
+_OVERLAPS = """() => {
+  const bad = [];
+  for (const row of document.querySelectorAll('.row')) {
+    const main = row.querySelector(':scope > .main'), src = row.querySelector(':scope > .source');
+    if (!main || !src) continue;
+    const m = main.getBoundingClientRect(), s = src.getBoundingClientRect();
+    for (const el of main.querySelectorAll('table, pre, svg')) {
+      const r = el.getBoundingClientRect();
+      const right = getComputedStyle(main).overflowX === 'visible' ? r.right : Math.min(r.right, m.right);
+      if (r.left < s.left && right > s.left + 1 && r.top < s.bottom && r.bottom > s.top)
+        bad.push(`${el.tagName.toLowerCase()} in "${row.closest('section')?.querySelector('h2,h3')?.textContent}" ` +
+                 `reaches x=${Math.round(right)} over the source box at x=${Math.round(s.left)}`);
+    }
+  }
+  return bad;
+}"""
+
+
 def test_the_report_renders_in_chromium(tmp_path):
     sync_playwright = _browser_or_skip()
     out = _report(tmp_path)
@@ -75,6 +95,7 @@ def test_the_report_renders_in_chromium(tmp_path):
                 assert box is not None and box["width"] > 50 and box["height"] > 50, f"{path.name}: figure {i} is empty"
                 assert svg.locator("path").count() > 0, f"{path.name}: figure {i} draws nothing"
                 n_figures += 1
+            problems += [f"{path.name}: {x}" for x in page.evaluate(_OVERLAPS)]
             for href in page.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
                 assert not href.startswith(("http:", "https:", "//")), f"{path.name} links outside: {href}"
                 assert (out / href.split("#")[0]).is_file(), f"{path.name}: broken link {href}"

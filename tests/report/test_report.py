@@ -131,11 +131,13 @@ def test_report_reads_agreement_ablation_and_layer_similarity(fx, tmp_path):
     with db.engine.begin() as conn:
         concept_id = conn.execute(text("SELECT id FROM concept WHERE name = 'noun'")).scalar_one()
         for selection, k, value in (("none", 0, 0.9), ("top", 2, 0.5), ("random", 2, 0.85), ("bottom", 2, 0.88)):
-            conn.execute(text("INSERT INTO ablation_curve (run_id, concept_id, ranking, site, params, params_hash, selection, k,"
-                              " metric, value, n, created_at) VALUES (:r, :c, 'ap(noun)', 'mlp', '{}', 'h', :s, :k, 'accuracy',"
-                              " :v, 1, CURRENT_TIMESTAMP)"), dict(r=run, c=concept_id, s=selection, k=k, v=value))
+            for metric, v in (("accuracy", value), ("loss", None)):  # a sentence encoder has no LM loss: NULL
+                conn.execute(text("INSERT INTO ablation_curve (run_id, concept_id, ranking, site, params, params_hash, selection,"
+                                  " k, metric, value, n, created_at) VALUES (:r, :c, 'ap(noun)', 'mlp', '{}', 'h', :s, :k, :m,"
+                                  " :v, 1, CURRENT_TIMESTAMP)"), dict(r=run, c=concept_id, s=selection, k=k, m=metric, v=v))
     curves = data.ablation_curves(db, run, "noun")
-    assert sorted(curves["selection"]) == ["bottom", "none", "random", "top"]
+    assert sorted(set(curves["selection"])) == ["bottom", "none", "random", "top"] and len(curves) == 8
     write_report(db, out, models=["bert"], concepts=["noun"], top=2)
     concept = (out / "concept-noun.html").read_text()
     assert "none yet (how to get it: atlas ablate" not in concept and "FROM ablation_curve" in concept
+    assert "ap(noun): accuracy" in concept and "ap(noun): loss" not in concept  # no empty panel for the NULL metric

@@ -20,6 +20,11 @@ def test_demo_builds_an_atlas_and_answers_every_query(tmp_path):
     for _, query in DEMO_QUERIES:
         assert query.split("{")[0][:30] in text
     assert "error:" not in text
+    # the causal step stored an ablation curve of ap(negation) and said what it shows
+    curve = db.ablation_curves("minilm", "ap(negation)")
+    assert set(curve["selection"]) == {"none", "top", "random", "bottom"} and set(curve["k"]) == {0, 10, 50}
+    assert "accuracy of the negation probe on the output" in text
+    assert ("Encoded and used: at k = " in text) or ("encoded, but not used alone" in text)
     # both models, scored
     models = db.query("show models")
     assert set(models["name"]) >= {"minilm", "minilm-random"}

@@ -335,6 +335,15 @@ class Atlas:
         self.check()
         return run_query(self, text, **kwargs)
 
+    def why_empty(self, text: str, **kwargs: Any) -> list[str]:
+        """Why ``neurons ... where A and B`` found nothing: each condition alone, in the same
+        scope (how many neurons meet it; for a threshold no neuron reaches, the score's extreme);
+        see :mod:`atlas.query.why`. ``[]`` for other statements."""
+        from atlas.query.why import why_empty
+
+        self.check()
+        return why_empty(self, text, **kwargs)
+
     def neuron(self, neuron_id: str, **kwargs: Any) -> dict[str, pd.DataFrame]:
         """Everything the atlas holds on one neuron: the sections of the statement
         ``neuron NEURON`` (see :mod:`atlas.query.views`): ``stats``, ``concepts`` (the best 5

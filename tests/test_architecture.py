@@ -46,6 +46,7 @@ LAYERS: dict[str, float] = {
     "atlas.query.execute": 6.5,
     "atlas.query.describe": 6.6,
     "atlas.query.api": 6.7,
+    "atlas.query.why": 6.8,  # why an answer is empty: follow-up queries through the api
     "atlas.report": 7,
     "atlas.api": 8,
     "atlas.cli": 8,

@@ -217,6 +217,9 @@ def _query(args: argparse.Namespace) -> int:
     write_frame(frame, args.format, args.output)
     if args.format == "table" and not args.output:
         print(f"({len(frame)} row{'s' * (len(frame) != 1)})", file=sys.stderr)
+        if frame.empty:
+            for line in db.why_empty(args.text, **given(args, "timeout_s")):
+                print(line, file=sys.stderr)
         if frame.attrs.get("sources"):
             from atlas.api import sources_text
 

@@ -86,6 +86,19 @@ def per_neuron_costs(db: "atlas.Atlas", cm: object, args: argparse.Namespace) ->
           f"fanned out {totals[1] * 1536 / 60:.1f} min ({totals[0] / totals[1]:.2f}x)")
 
 
+def group_sweep(db: "atlas.Atlas", cm: object, args: argparse.Namespace) -> None:
+    """ms per neuron against the group size (fanned out), ``--units`` units of layers 1 and 3."""
+    from atlas.causal.ablation import ablate_neurons
+
+    print(f"\n== group size (fanned out), {args.units} units, {args.sentences} sentences, same sample: ms/neuron")
+    for layer in (1, 3):
+        for g in [int(x) for x in args.groups.split(",")]:
+            r = ablate_neurons(db, "minilm", layers=[layer], units=list(range(args.units)), group=g,
+                               concepts=["noun", "negation"], sentences=args.sentences, batch_sentences=args.sentences,
+                               write=False, progress=False, model=cm)
+            print(f"layer {layer} group {g:2d}: {r['per_neuron_s'] * 1000:6.1f} ms/neuron", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pud", action="store_true", help="UD English PUD instead of the demo corpus")
@@ -97,6 +110,8 @@ def main() -> None:
     ap.add_argument("--curve-sentences", type=int, default=64)
     ap.add_argument("--k", default="10,50,200")
     ap.add_argument("--rankings", default="ap(noun);ap(negation)", help="curves of these stored rankings (;-separated)")
+    ap.add_argument("--groups", default=None, help="also sweep these group sizes (1,4,32)")
+    ap.add_argument("--no-costs", action="store_true", help="skip the per-neuron costs (part 1)")
     ap.add_argument("--map", default=None, help="per-neuron map of these mlp layers (all, or 0,3)")
     ap.add_argument("--atlas", type=Path, default=None, help="a folder holding atlas.db and store/ from an earlier run")
     args = ap.parse_args()
@@ -126,7 +141,10 @@ def main() -> None:
         from atlas.store.runs import find_run
 
         cm = model_for_run(db, find_run(db, "minilm"))
-        per_neuron_costs(db, cm, args)
+        if not args.no_costs:
+            per_neuron_costs(db, cm, args)
+        if args.groups:
+            group_sweep(db, cm, args)
         for ranking in [r.strip() for r in args.rankings.split(";") if r.strip()]:
             t1 = time.perf_counter()
             frame = db.ablate("minilm", ranking=ranking, k=args.k, sentences=args.curve_sentences, model=cm)

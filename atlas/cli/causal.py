@@ -122,17 +122,40 @@ def _ints(text: str, what: str) -> list[int]:
         raise MethodError(f"--{what} {text!r} is not a comma-separated list of integers", hint=f"for example --{what} 0,1") from None
 
 
+def curve_table(frame: Any) -> Any:
+    """A curve as one row per (metric, k) and a column per selection (``none``, ``top``,
+    ``random`` and its ``std``, ``bottom``); metrics without any value (an encoder's LM losses)
+    are left out."""
+    import pandas as pd
+
+    part = frame[frame.groupby("metric")["value"].transform(lambda v: v.notna().any())]
+    if part.empty:
+        return part
+    wide = part.pivot_table(index=["metric", "k"], columns="selection", values="value", sort=False, dropna=False)
+    std = part[part["selection"] == "random"].set_index(["metric", "k"])["std"]
+    out = wide.reindex(columns=[c for c in ("none", "top", "random", "bottom") if c in wide.columns])
+    if "random" in out:
+        out.insert(out.columns.get_loc("random") + 1, "random_std", std.reindex(out.index))
+    return out.round(4).reset_index().astype(object).where(lambda f: pd.notna(f), None)
+
+
 def _cmd_ablate(args: argparse.Namespace) -> int:
     db = open_atlas(args)
     if args.show:
         frame = db.ablation_curves(args.run)
-        print(render_table(frame.drop(columns=["params", "created_at"]), empty="(no stored curves; make one with --ranking)"))
+        if frame.empty:
+            print("(no stored curves; make one with --ranking)")
+        labels = frame["params"].map(lambda p: ", ".join(f"{k}={v}" for k, v in (p or {}).items()))
+        for (run, ranking, params), curve in frame.groupby(["run", "ranking", labels], sort=False):
+            print(f"ablation curve of {ranking} in run {run} ({curve['created_at'].iloc[0]:%Y-%m-%d %H:%M}; {params})")
+            print(render_table(curve_table(curve), empty="(no rows)", indent="  "))
         return 0
     sample = given(args, "sentences", "probe_sentences", "batch_sentences", "seed", "device", "value")
     if args.ranking:
         frame = db.ablate(args.run, ranking=args.ranking, **sample, **given(args, "k", "site", "repeats"))
-        print(f"ablation curve of {args.ranking} in run {args.run} (stored; {frame.attrs['params']['evaluated']} sentences)")
-        print(render_table(frame, empty="(no rows)"))
+        print(f"ablation curve of {args.ranking} in run {args.run} (stored; {frame.attrs['params']['evaluated']} sentences; "
+              "random: mean of the draws, std beside it)")
+        print(render_table(curve_table(frame), empty="(no rows)", indent="  "))
         return 0
     kw = {**sample, **given(args, "concepts", "sites", "group", "progress")}
     if hasattr(args, "layers"):

@@ -120,6 +120,7 @@ def test_ablate_command_line(db, tmp_path, capsys) -> None:
     assert main(["ablate", "--run", name, "--ranking", "ap(noun)", "--k", "1,2", "--repeats", "2", *small, *where]) == 0
     out = capsys.readouterr().out
     assert "ablation curve of ap(noun)" in out and "bottom" in out and "soft_accuracy" in out
+    assert "random_std" in out and "concept_loss" not in out  # a wide table; an encoder has no LM loss
     assert main(["ablate", "--run", name, "--show", *where]) == 0
     assert "random" in capsys.readouterr().out
     code = main(["ablate", "--run", name, "--neurons", "--layers", "1", "--concepts", "noun", "-q", *small, *where])

@@ -81,8 +81,8 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_quiet_option(parser: argparse.ArgumentParser, *flags: str, help: str = "no progress bars") -> None:
-    """``--quiet``: passes ``progress=False`` to the library (its default shows progress)."""
-    parser.add_argument(*(flags or ("--quiet",)), dest="progress", action="store_false",
+    """``-q``/``--quiet``: passes ``progress=False`` to the library (its default shows progress)."""
+    parser.add_argument(*(flags or ("-q", "--quiet")), dest="progress", action="store_false",
                         default=argparse.SUPPRESS, help=help)
 
 

@@ -72,6 +72,9 @@ class Site:
                 return self.html("query", body + render.error(error_text(exc)), 400)
             parts = frame.attrs.get("sections")
             body += render.sections(parts, str(parts['stats']['neuron'].iloc[0])) if parts else render.table(frame, empty="(no rows)")
+            if frame.empty and not parts:  # say why: each condition alone (atlas.query.why)
+                why = await self.call(self.db.why_empty, q, timeout_s=self.timeout_s)
+                body += f"<pre class='why'>{render.esc(chr(10).join(why))}</pre>" if why else ""
             body += "".join(f"<p class='muted warning'>warning: {render.esc(w)}</p>" for w in frame.attrs.get("warnings", []))
         return self.html("query", body)
 
@@ -152,8 +155,9 @@ class Site:
         if parts:
             return JSONResponse({"sections": {k: _records(v) for k, v in parts.items()},
                                  "warnings": frame.attrs.get("warnings", [])})
+        why = await self.call(self.db.why_empty, q, timeout_s=self.timeout_s) if frame.empty else []
         return JSONResponse({"columns": list(map(str, frame.columns)), "rows": _records(frame),
-                             "warnings": frame.attrs.get("warnings", [])})
+                             "warnings": frame.attrs.get("warnings", []), **({"why_empty": why} if why else {})})
 
     async def api_neuron(self, request: Request) -> Response:
         try:

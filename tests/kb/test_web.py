@@ -49,6 +49,13 @@ def test_pages_and_api(fx: tuple[Any, Any]) -> None:
     assert err.status_code == 400 and err.json()["span"] is not None
     assert set(client.get("/api/neuron/minilm/mlp.0/0").json()) == set(SECTIONS)
     assert client.post("/api/query", data={"q": "show models"}).status_code == 405  # the API only reads
+    # an empty answer says why, on the page and in the API (each condition alone)
+    empty = "neurons in minilm where ap(noun) > 0.5 and ablation(noun) > 3"
+    page = client.get("/", params={"q": empty}).text
+    assert "(no rows)" in page and "why: alone, in this scope" in page and "ablation(noun) &gt; 3: none (the largest" in page
+    api = client.get("/api/query", params={"q": empty}).json()
+    assert api["rows"] == [] and api["why_empty"][2].startswith("  ablation(noun) > 3: none (the largest")
+    assert "why_empty" not in client.get("/api/query", params={"q": "show models"}).json()
 
 
 def test_notes_form_on_sqlite(fx: tuple[Any, Any]) -> None:

@@ -57,6 +57,7 @@ def _server(db: Any) -> Iterator[str]:
         thread.join(10)
 
 
+@pytest.mark.slow  # a real browser: ~20 s
 @pytest.mark.usefixtures("pg_server")
 def test_query_navigate_annotate_and_be_refused(lab: Any) -> None:
     sync_playwright = _browser_or_skip()

@@ -75,6 +75,7 @@ _OVERLAPS = """() => {
 }"""
 
 
+@pytest.mark.slow  # a real browser: ~20 s
 def test_the_report_renders_in_chromium(tmp_path):
     sync_playwright = _browser_or_skip()
     out = _report(tmp_path)

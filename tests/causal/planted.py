@@ -77,7 +77,8 @@ def build_gpt2(folder: Path) -> Path:
 
     tok = tf.AutoTokenizer.from_pretrained(builtin_model_path())
     torch.manual_seed(0)
-    cfg = tf.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2, n_inner=16, n_positions=64)
+    cfg = tf.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2, n_inner=16, n_positions=64,
+                        bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
     model = tf.GPT2LMHeadModel(cfg)
     with torch.no_grad():
         wte = model.transformer.wte.weight

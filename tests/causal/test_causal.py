@@ -32,6 +32,12 @@ def test_lm_ablation_ranks_the_planted_neuron_first_and_is_queryable(db, tmp_pat
         assert int(np.nanargmax(col)) == PLANTED, (method, col)
         other = np.nanmax(res["scores"][method][("mlp", 1)][:, 0])  # no unit of layer 1 comes close
         assert col[PLANTED] > 3 * max(np.nanmax(np.delete(col, PLANTED)), other, 1e-6)
+    # integrated gradients to the gold words' log-probability single it out as well
+    att = db.attribute(name, concepts="noun", layers=[0, 1], steps=16, **SMALL)
+    assert att["target"] == "logprob"
+    col = att["scores"][("mlp", 0)][:, 0]
+    others = max(np.abs(np.delete(col, PLANTED)).max(), np.abs(att["scores"][("mlp", 1)][:, 0]).max())
+    assert int(np.argmax(col)) == PLANTED and col[PLANTED] > 100 * max(others, 1e-9)
     # the nouns' loss rises, the verbs' much less (the planted unit raises the noun logits)
     assert _column(res, "ablation_loss")[PLANTED] > 2 * _column(res, "ablation_loss", "verb")[PLANTED]
     top = db.query(f"neurons in {name} where ablation_loss(noun) > 0.01 order by ablation_loss(noun) desc limit 1")
@@ -40,7 +46,7 @@ def test_lm_ablation_ranks_the_planted_neuron_first_and_is_queryable(db, tmp_pat
     assert f"{name}/mlp.0/{PLANTED}" in both["neuron"].tolist()
     view = db.neuron(f"{name}/mlp.0/{PLANTED}")
     causal = view["causal"]
-    assert set(causal["method"]) == {"ablation", "ablation_loss", "ablation_embedding"}
+    assert set(causal["method"]) == {"ablation", "ablation_loss", "ablation_embedding", "attribution"}
     assert not set(view["concepts"]["method"]) & set(causal["method"])
     row = causal[(causal["method"] == "ablation_loss") & (causal["concept"] == "noun")]
     assert float(row["value"].iloc[0]) == pytest.approx(_column(res, "ablation_loss")[PLANTED], rel=1e-5)

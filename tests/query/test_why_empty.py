@@ -49,3 +49,29 @@ def test_the_cli_prints_why_under_no_rows(fx: tuple[Any, Any], capsys: pytest.Ca
     captured = capsys.readouterr()
     assert "(no rows)" in captured.out
     assert "why: alone, in this scope" in captured.err and "ablation(noun) > 3: none (the largest" in captured.err
+
+
+def test_every_golden_query_gets_an_answer_or_nothing(fx: tuple[Any, Any]) -> None:
+    """Robustness: ``why_empty`` on every golden query of ``queries/`` (each ``where`` made
+    impossible by one more condition) returns lines or ``[]``, never raises."""
+    import dataclasses
+    from pathlib import Path
+
+    from atlas.query import ast
+    from atlas.query.canonical import format_statement
+    from atlas.query.parser import parse
+
+    db, _ = fx
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parents[2] / "queries").glob("*.nql")):
+        text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("--")).strip()
+        statement = parse(text)
+        if type(statement).__name__ != "NeuronQuery" or statement.where is None:
+            assert why_empty(db, text) == []
+            continue
+        extra = parse("neurons in minilm where ap(noun) > 7").where
+        impossible = dataclasses.replace(statement, where=ast.And((statement.where, extra)))
+        lines = why_empty(db, format_statement(impossible))
+        assert lines[0].startswith("why: ") and lines[-1] == "  ap(noun) > 7: none (the largest ap(noun) here is " + lines[-1].split("here is ")[-1]
+        checked += 1
+    assert checked >= 10

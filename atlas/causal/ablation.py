@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from atlas.causal.model import CausalModel, model_for_run
 from atlas.causal.sample import SAMPLE_DEFAULTS, Sample, balanced, baseline_scores, build_sample, measure
-from atlas.errors import MethodError
+from atlas.errors import ConceptError, MethodError, did_you_mean
 from atlas.extract.runner import Intervention
 from atlas.methods import registry
 from atlas.methods.base import params_hash
@@ -266,6 +266,10 @@ def ranking_values(db: Any, run_id: int, ranking: str, site: str, seed: int = 0)
         want = params_hash(spec.params(params)) if params is not None else params_hash(spec.params())
         pick = [r for r in rows if r[1] == want] or ([] if params is not None else rows[:1])
         if not pick:
+            known = [n for (n,) in conn.execute(select(Concept.name))]
+            if concept not in known:
+                raise ConceptError(f"unknown concept {concept!r} in ranking {ranking}",
+                                   hint=did_you_mean(concept, known) or "list them with: atlas concept list")
             raise MethodError(f"run {run_id} has no complete score set of {ranking}",
                               hint=f"score it first: atlas score --run {run_id} --methods {method} --concepts {concept}")
         set_id, _h, higher, concept_id = pick[0]
@@ -326,7 +330,10 @@ def ablation_curve(
     Raises:
         MethodError: no such ranking in the run, bad k. ConceptError: too few concept words.
     """
-    ks = sorted({int(x) for x in (k.split(",") if isinstance(k, str) else k)})
+    try:
+        ks = sorted({int(x) for x in (k.split(",") if isinstance(k, str) else k)})
+    except ValueError:
+        raise MethodError(f"--k {k!r} is not a comma-separated list of neuron counts", hint="for example --k 10,50,200") from None
     if not ks or ks[0] <= 0:
         raise MethodError(f"--k {k!r}: give positive neuron counts", hint="for example --k 10,50,200")
     run_row = _done_run(db, run)

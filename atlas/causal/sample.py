@@ -114,6 +114,12 @@ def build_sample(
     """
     from atlas.corpus.matrix import load_concept_matrix
 
+    for name, value in (("sentences", sentences), ("batch_sentences", batch_sentences)):
+        if value < 1:
+            raise MethodError(f"{name} = {value}: it must be at least 1", hint=f"for example --{name.replace('_', '-')} 32")
+    if probe_sentences < 1:
+        raise MethodError(f"probe_sentences = {probe_sentences}: the output probes need sentences to train on",
+                          hint="for example --probe-sentences 300")
     words, first = corpus_sentences(db, corpus_id)
     matrix = load_concept_matrix(db, corpus_id, min_count=1)
     fits = subword_counts(cm, words) <= cm.loaded.max_length

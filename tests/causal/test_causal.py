@@ -132,9 +132,15 @@ def test_ablate_command_line(db, tmp_path, capsys) -> None:
     code = main(["ablate", "--run", name, "--neurons", "--layers", "1", "--concepts", "noun", "-q", *small, *where])
     assert code == 0 and "stored ablation(c), ablation_embedding(c)" in capsys.readouterr().out
     assert len(db.query(f"neurons in {name} layer = 1 where has ablation(noun)")) == 16
-    assert main(["ablate", "--run", name, "--ranking", "ap(noun", *where]) == 1
-    err = capsys.readouterr().err
-    assert "is not METHOD(CONCEPT)" in err and "Traceback" not in err
+    bad = {("--ranking", "ap(noun", "--k", "1"): "is not METHOD(CONCEPT)",
+           ("--ranking", "ap(noun)", "--k", "abc"): "is not a comma-separated list of neuron counts",
+           ("--ranking", "ap(nuon)", "--k", "1"): "unknown concept 'nuon' in ranking ap(nuon) (did you mean 'noun'?)",
+           ("--ranking", "ap(noun)", "--k", "1", "--sentences", "0"): "sentences = 0: it must be at least 1",
+           ("--neurons", "--layers", "0", "--probe-sentences", "0"): "the output probes need sentences to train on"}
+    for args, message in bad.items():
+        assert main(["ablate", "--run", name, *args, *where]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
 
 
 def test_integrated_gradients_are_complete(tmp_path) -> None:

@@ -14,6 +14,8 @@ Example::
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,6 +91,9 @@ def steer(
         raise MethodError("steer sets or scales the neurons: give --set VALUE or --scale F, one of the two")
     if not text.strip():
         raise MethodError("--text is empty", hint='give a text, for example --text "He does not like it ."')
+    for flag, number in (("--set", value), ("--scale", scale)):
+        if number is not None and not math.isfinite(number):
+            raise MethodError(f"{flag} {number}: give a finite number", hint=f"for example {flag} 0")
     name, targets = parse_neurons(db, neurons)
     cm = model or model_for_run(db, find_run(db, name, error=MethodError), device=device)
     ivs = _interventions(targets, value, scale)
@@ -97,7 +102,15 @@ def steer(
     else:
         frame = _predictions(cm, text, ivs, top)
     frame.attrs["neurons"] = [f"{name}/{s}.{layer}/{u}" for s, layer, u in targets]
+    frame.attrs["warnings"] = [f"{label} is {n:,} tokens: only the model's first {cm.loaded.max_length} were read"
+                               for label, n in _lengths(cm, [text, *compare]) if n > cm.loaded.max_length]
     return frame
+
+
+def _lengths(cm: CausalModel, texts: list[str]) -> list[tuple[str, int]]:
+    """``(label, tokens)`` of each text (special tokens included): the text, then each compared one."""
+    counts = [len(ids) for ids in cm.loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    return [("--text" if i == 0 else f"--compare #{i}", n) for i, n in enumerate(counts)]
 
 
 def _encode_text(cm: CausalModel, text: str) -> dict[str, torch.Tensor]:

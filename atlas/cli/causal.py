@@ -4,6 +4,7 @@ causal methods (:mod:`atlas.causal`)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from atlas.cli._common import Formatter, add_db_option, add_quiet_option, given, library_option, open_atlas
@@ -191,4 +192,6 @@ def _cmd_steer(args: argparse.Namespace) -> int:
     how = f"set to {args.value:g}" if args.value is not None else f"scaled by {args.scale:g}"
     print(f"{', '.join(frame.attrs['neurons'])} {how}:")
     print(render_table(frame, empty="(no rows)"))
+    for warning in frame.attrs.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

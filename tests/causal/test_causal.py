@@ -179,6 +179,11 @@ def test_steer_shows_the_output_before_and_after(db, tmp_path, capsys) -> None:
     code = main(["steer", f"{enc_name}/mlp.9/{PLANTED}", "--set", "0", "--text", "x", "--db", url, "--store", store])
     err = capsys.readouterr().err
     assert code == 1 and "has no neuron mlp.9/5" in err and "Traceback" not in err
+    code = main(["steer", f"{enc_name}/mlp.0/{PLANTED}", "--set", "nan", "--text", "x", "--db", url, "--store", store])
+    assert code == 1 and "--set nan: give a finite number" in capsys.readouterr().err
+    assert not shift.attrs["warnings"]  # a text that fits the window
+    long = db.steer(f"{enc_name}/mlp.0/{PLANTED}", value=0.0, text="the dog . " * 40)  # the window is 64 tokens
+    assert long.attrs["warnings"] == ["--text is 122 tokens: only the model's first 64 were read"]
 
 
 def test_lm_head_is_found_and_kept_apart(tmp_path) -> None:

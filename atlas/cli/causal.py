@@ -16,7 +16,7 @@ examples:
   atlas ablate --run minilm --ranking "probe(noun)" --k 10,50,200,1000
   atlas ablate --run minilm --ranking "selectivity(negation)" --k 10,50 --value mean
   atlas ablate --run minilm --neurons --layers 0,1 --concepts noun,negation
-  atlas ablate --run minilm --show
+  atlas ablate --run minilm --show --plot curves.svg
   atlas query "neurons in minilm where ap(negation) > 0.8 and ablation(negation) > 0.0005"
 
 --ranking: clamp the top-k, bottom-k and random-k neurons of a stored ranking together and store
@@ -70,6 +70,7 @@ def register(subparsers: Any) -> None:
     mode.add_argument("--ranking", help='a stored ranking, METHOD(CONCEPT): "ap(noun)", "iou[fires](noun)"')
     mode.add_argument("--neurons", action="store_true", help="ablate every neuron of the chosen layers alone")
     mode.add_argument("--show", action="store_true", help="print the run's stored curves")
+    p.add_argument("--plot", metavar="FILE.svg", help="--ranking, --show: also draw the curves into an SVG file")
     library_option(p, "--k", default_from=("ablate", "k"), help="comma-separated neuron counts (default: {default})")
     library_option(p, "--site", default_from=("ablate", "site"), help="site of the ranked neurons (default: {default})")
     library_option(p, "--repeats", type=int, default_from=("ablate", "repeats"), help="random draws per k (default: {default})")
@@ -144,6 +145,20 @@ def curve_table(frame: Any) -> Any:
     return out.round(4).reset_index().astype(object).where(lambda f: pd.notna(f), None)
 
 
+def _plot(frame: Any, title: str, path: str | None) -> None:
+    """Draw the curves (a panel per ranking and metric, as the report does) into ``path``."""
+    if not path:
+        return
+    from atlas.report.plots import ablation_curve
+
+    svg = ablation_curve(frame, title)
+    if svg is None:
+        raise MethodError("no curve to draw", hint="store one first: atlas ablate --run RUN --ranking \"ap(noun)\"")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(svg)
+    print(f"wrote {path}")
+
+
 def _cmd_ablate(args: argparse.Namespace) -> int:
     db = open_atlas(args)
     if args.show:
@@ -154,6 +169,10 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         for (run, ranking, params), curve in frame.groupby(["run", "ranking", labels], sort=False):
             print(f"ablation curve of {ranking} in run {run} ({curve['created_at'].iloc[0]:%Y-%m-%d %H:%M}; {params})")
             print(render_table(curve_table(curve), empty="(no rows)", indent="  "))
+        if args.plot and not frame.empty:  # the newest curve of each ranking (other samples would mix in)
+            newest = frame.assign(_p=labels).sort_values("created_at").groupby("ranking")["_p"].last()
+            frame = frame[labels == frame["ranking"].map(newest)]
+        _plot(frame, f"run {args.run}", args.plot)
         return 0
     sample = given(args, "sentences", "probe_sentences", "batch_sentences", "seed", "device", "value")
     if args.ranking:
@@ -161,7 +180,10 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         print(f"ablation curve of {args.ranking} in run {args.run} (stored; {frame.attrs['params']['evaluated']} sentences; "
               "random: mean of the draws, std beside it)")
         print(render_table(curve_table(frame), empty="(no rows)", indent="  "))
+        _plot(frame, f"run {args.run}", args.plot)
         return 0
+    if args.plot:
+        raise MethodError("--plot draws curves: use it with --ranking or --show", hint="per-neuron scores: atlas report")
     kw = {**sample, **given(args, "concepts", "sites", "group", "progress")}
     if hasattr(args, "layers"):
         kw["layers"] = _ints(args.layers, "layers")

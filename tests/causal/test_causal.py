@@ -127,8 +127,10 @@ def test_ablate_command_line(db, tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "ablation curve of ap(noun)" in out and "bottom" in out and "soft_accuracy" in out
     assert "random_std" in out and "concept_loss" not in out  # a wide table; an encoder has no LM loss
-    assert main(["ablate", "--run", name, "--show", *where]) == 0
+    assert main(["ablate", "--run", name, "--show", "--plot", str(tmp_path / "c.svg"), *where]) == 0
     assert "random" in capsys.readouterr().out
+    svg = (tmp_path / "c.svg").read_text()
+    assert svg.startswith("<svg") and "ap(noun): accuracy" in svg and "ap(noun): loss" not in svg  # an encoder: no LM loss
     code = main(["ablate", "--run", name, "--neurons", "--layers", "1", "--concepts", "noun", "-q", *small, *where])
     assert code == 0 and "stored ablation(c), ablation_embedding(c)" in capsys.readouterr().out
     assert len(db.query(f"neurons in {name} layer = 1 where has ablation(noun)")) == 16

@@ -268,6 +268,7 @@ def ablation_curve(frame: pd.DataFrame, title: str) -> str | None:
             ax.axhline(float(base["value"].iloc[0]), color="black", linewidth=0.8, label="unablated")
         ax.set_xscale("log")
         _plain_ticks(ax.xaxis)
+        ax.set_xticks(sorted({int(k) for k in lines["k"] if k > 0}))  # the k measured, each labelled
         ax.set_xlabel("k (neurons clamped, log scale)")
         ax.set_ylabel(str(metric))
         ax.set_title(f"{ranking}: {metric}", fontsize=9)

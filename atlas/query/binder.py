@@ -680,6 +680,21 @@ def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str
     return stats, depth
 
 
+
+def how_to_score(method: str, model: str) -> str:
+    """The command that stores ``method``'s scores for ``model``: causal scores come from
+    ``atlas ablate``/``atlas attribute``, the others from ``atlas score``.
+
+    >>> how_to_score("ablation", "minilm"), how_to_score("ap", "bert")
+    ("compute them with 'atlas ablate --run minilm --neurons'", "score them with 'atlas score --run bert --methods ap'")
+    """
+    if method == "attribution":
+        return f"compute them with 'atlas attribute --run {model}'"
+    if method.startswith("ablation"):
+        return f"compute them with 'atlas ablate --run {model} --neurons'"
+    return f"score them with 'atlas score --run {model} --methods {method}'"
+
+
 def _missing_scores(bound: Bound) -> list[str]:
     """Warnings for what a query reads that some model lacks: a ``method(concept)`` without a
     complete score set, neuron statistics without a run (those values are missing there, so
@@ -704,7 +719,7 @@ def _missing_scores(bound: Bound) -> list[str]:
             what = "no done run to evaluate it on"
         if lacking:
             out.append(f"{ref.label} has {what} for {', '.join(lacking)}: its values there are missing, so conditions "
-                       f"on it match none of those neurons (score them with 'atlas score --run RUN --methods {ref.method}')")
+                       f"on it match none of those neurons ({how_to_score(ref.method, lacking[0])})")
         for m in bound.models:
             src = next((s for s in bound.every_sets(m).values() if s.fallback), None) if ref.every else m.sets.get(ref.key)
             if src is not None and src.fallback:

@@ -75,3 +75,12 @@ def test_every_golden_query_gets_an_answer_or_nothing(fx: tuple[Any, Any]) -> No
         assert lines[0].startswith("why: ") and lines[-1] == "  ap(noun) > 7: none (the largest ap(noun) here is " + lines[-1].split("here is ")[-1]
         checked += 1
     assert checked >= 10
+
+
+def test_a_missing_score_says_which_command_stores_it(fx: tuple[Any, Any]) -> None:
+    """The warning for a score set a model lacks names the command that makes it: causal scores
+    come from atlas ablate (not atlas score), with the model filled in."""
+    db, _ = fx
+    warnings = db.query("neurons in minilm where ablation_loss(noun) > 0.1").attrs["warnings"]
+    assert any("compute them with 'atlas ablate --run minilm --neurons'" in w for w in warnings), warnings
+    assert not any("atlas score" in w for w in warnings)

@@ -96,9 +96,11 @@ def _resolve_methods(methods: str | Iterable[str] | None, params: Mapping[str, M
     specs = [registry.get(n) for n in seen]
     for spec in specs:
         if spec.kind != "concept":
+            concept = f"concept methods: {', '.join(m.name for m in registry.select(kind='concept'))}"
+            causal = {"attribution": "atlas attribute --run RUN"}.get(spec.name, "atlas ablate --run RUN --neurons")
             raise MethodError(
                 f"{spec.name!r} is a {spec.kind} method; the scoring job fits concept methods",
-                hint=f"concept methods: {', '.join(m.name for m in registry.select(kind='concept'))}",
+                hint=f"compute it with: {causal}; {concept}" if spec.kind == "causal" else concept,
             )
     params = dict(params or {})
     for name in params:

@@ -259,3 +259,14 @@ def test_ranking_ties_are_broken_in_a_seeded_order_not_by_layer(db, tmp_path) ->
     again, _ = ranking_values(db, run.id, "meandiff(noun)", "mlp", seed=0)
     other, _ = ranking_values(db, run.id, "meandiff(noun)", "mlp", seed=1)
     assert again[["layer", "unit"]].equals(frame[["layer", "unit"]]) and not other[["layer", "unit"]].equals(frame[["layer", "unit"]])
+
+
+def test_atlas_score_points_causal_methods_to_their_commands(db, tmp_path) -> None:
+    """``atlas score --methods ablation`` cannot compute a causal score: the error says which command does."""
+    name = planted_atlas(db, tmp_path, "encoder")
+    with pytest.raises(MethodError, match="causal method") as err:
+        db.score(name, methods="ablation", progress=False)
+    assert "compute it with: atlas ablate --run RUN --neurons" in err.value.hint
+    with pytest.raises(MethodError) as err:
+        db.score(name, methods="attribution", progress=False)
+    assert "compute it with: atlas attribute --run RUN" in err.value.hint

@@ -196,6 +196,7 @@ def _causal(db: Any, n_sentences: int, out: Any) -> None:
     """Clamp the top, random and bottom ``ap(negation)`` neurons of MiniLM to zero and print how
     the negation probe on the output fares (an error is printed, never raised)."""
     from atlas.api import error_text
+    from atlas.causal.ablation import curve_wide
     from atlas.cli._table import render_table
     from atlas.errors import AtlasError
 
@@ -207,9 +208,7 @@ def _causal(db: Any, n_sentences: int, out: Any) -> None:
     except AtlasError as exc:  # the demo must never die on a step
         print(error_text(exc), file=out)
         return
-    acc = curve[curve["metric"] == "accuracy"]
-    wide = acc.pivot_table(index="k", columns="selection", values="value", sort=False).reset_index()
-    wide = wide[["k"] + [c for c in ("none", "top", "random", "bottom") if c in wide.columns]]
+    wide = curve_wide(curve[curve["metric"] == "accuracy"]).drop(columns=["metric", "random_std"], errors="ignore")
     print("accuracy of the negation probe on the output, k neurons clamped to zero (random: mean of 3 draws):", file=out)
     print(render_table(wide.round(3), empty="(no rows)"), file=out)
     print(_curve_verdict(wide), file=out)

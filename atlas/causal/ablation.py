@@ -62,6 +62,8 @@ from atlas.store.tables import AblationCurve, Concept, Layer, Method, Model, Neu
 ABLATION_METHODS = ("ablation", "ablation_loss", "ablation_embedding")
 #: Metrics of an ablation curve row.
 CURVE_METRICS = ("accuracy", "soft_accuracy", "embedding", "loss", "concept_loss")
+#: Selections of an ablation curve, in the order tables show them (``none``: nothing clamped).
+SELECTIONS = ("none", "top", "random", "bottom")
 #: Defaults of the per-neuron job (``group``: neurons per forward pass).
 NEURON_DEFAULTS: dict[str, Any] = {"value": "zero", "group": 32, **SAMPLE_DEFAULTS}
 #: Defaults of the curves.
@@ -397,10 +399,25 @@ def _summarise(raw: pd.DataFrame) -> pd.DataFrame:
     long = raw.melt(id_vars=["selection", "repeat", "k"], value_vars=list(CURVE_METRICS), var_name="metric")
     g = long.groupby(["selection", "k", "metric"], sort=False)["value"]
     out = g.agg(value="mean", std=lambda s: float(s.std(ddof=0)) if len(s) > 1 else np.nan, n="count").reset_index()
-    order = {"none": 0, "top": 1, "random": 2, "bottom": 3}
-    out["_o"] = out["selection"].map(order)
+    out["_o"] = out["selection"].map({name: i for i, name in enumerate(SELECTIONS)})
     out["_m"] = out["metric"].map({m: i for i, m in enumerate(CURVE_METRICS)})
     return out.sort_values(["_m", "k", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
+
+
+def curve_wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """A curve's rows (:func:`ablation_curve`, :func:`ablation_curves`) as one row per
+    (metric, k) and a column per selection in :data:`SELECTIONS` order, the random draws'
+    ``random_std`` beside ``random``; metrics without any value (an encoder's LM losses) are
+    left out."""
+    part = frame[frame.groupby("metric")["value"].transform(lambda v: v.notna().any())]
+    if part.empty:
+        return part
+    wide = part.pivot_table(index=["metric", "k"], columns="selection", values="value", sort=False, dropna=False)
+    std = part[part["selection"] == "random"].set_index(["metric", "k"])["std"]
+    out = wide.reindex(columns=[c for c in SELECTIONS if c in wide.columns])
+    if "random" in out:
+        out.insert(out.columns.get_loc("random") + 1, "random_std", std.reindex(out.index))
+    return out.reset_index().rename_axis(columns=None)
 
 
 def _store_curve(db: Any, run_id: int, ranking: str, read: dict[str, Any], params: dict[str, Any], frame: pd.DataFrame) -> None:

@@ -129,20 +129,14 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def curve_table(frame: Any) -> Any:
-    """A curve as one row per (metric, k) and a column per selection (``none``, ``top``,
-    ``random`` and its ``std``, ``bottom``); metrics without any value (an encoder's LM losses)
-    are left out."""
+    """A curve as the terminal shows it: :func:`~atlas.causal.ablation.curve_wide`, four
+    decimals, blanks where a selection has no value."""
     import pandas as pd
 
-    part = frame[frame.groupby("metric")["value"].transform(lambda v: v.notna().any())]
-    if part.empty:
-        return part
-    wide = part.pivot_table(index=["metric", "k"], columns="selection", values="value", sort=False, dropna=False)
-    std = part[part["selection"] == "random"].set_index(["metric", "k"])["std"]
-    out = wide.reindex(columns=[c for c in ("none", "top", "random", "bottom") if c in wide.columns])
-    if "random" in out:
-        out.insert(out.columns.get_loc("random") + 1, "random_std", std.reindex(out.index))
-    return out.round(4).reset_index().astype(object).where(lambda f: pd.notna(f), None)
+    from atlas.causal.ablation import curve_wide
+
+    wide = curve_wide(frame)
+    return wide if wide.empty else wide.round(4).astype(object).where(lambda f: pd.notna(f), None)
 
 
 def _plot(frame: Any, title: str, path: str | None) -> None:

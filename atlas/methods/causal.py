@@ -47,13 +47,22 @@ _ABLATION_DEFAULTS: dict[str, Any] = {"value": "zero", "sentences": 64, "probe_s
                                       "batch_sentences": 16, "seed": 0}
 
 
+def compute_command(method: str, run: str = "RUN") -> str:
+    """The command that computes causal score ``method`` for ``run`` (``atlas score`` cannot).
+
+    >>> compute_command("attribution", "minilm"), compute_command("ablation_loss")
+    ('atlas attribute --run minilm', 'atlas ablate --run RUN --neurons')
+    """
+    return f"atlas attribute --run {run}" if method == "attribution" else f"atlas ablate --run {run} --neurons"
+
+
 class CausalMethod(ScoreMethod):
     """A method computed by intervening on the model (:mod:`atlas.causal`), not from activations."""
 
     def fit(self, X: Any, Y: np.ndarray, **context: Any) -> ScoreMethod:
         raise MethodError(
             f"{self.spec.name} is a causal method: it runs the model with neurons clamped",
-            hint="compute it with: atlas ablate --run RUN --neurons (ablation*) or atlas attribute --run RUN (attribution)",
+            hint=f"compute it with: {compute_command(self.spec.name)}",
         )
 
 

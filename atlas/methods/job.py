@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from atlas.errors import ConceptError, MethodError, did_you_mean
 from atlas.methods import registry
 from atlas.methods.base import MethodSpec, params_hash, property_groups, property_of
+from atlas.methods.causal import compute_command
 from atlas.methods.corpus import shared_stats
 from atlas.methods.stats import ALPHA
 from atlas.store import scores
@@ -97,10 +98,9 @@ def _resolve_methods(methods: str | Iterable[str] | None, params: Mapping[str, M
     for spec in specs:
         if spec.kind != "concept":
             concept = f"concept methods: {', '.join(m.name for m in registry.select(kind='concept'))}"
-            causal = {"attribution": "atlas attribute --run RUN"}.get(spec.name, "atlas ablate --run RUN --neurons")
             raise MethodError(
                 f"{spec.name!r} is a {spec.kind} method; the scoring job fits concept methods",
-                hint=f"compute it with: {causal}; {concept}" if spec.kind == "causal" else concept,
+                hint=f"compute it with: {compute_command(spec.name)}; {concept}" if spec.kind == "causal" else concept,
             )
     params = dict(params or {})
     for name in params:

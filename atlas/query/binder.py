@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, func, select, true
 import atlas.query.ast as ast
 from atlas.errors import AtlasError, QueryError, QueryLimitError, QueryNameError, QueryTypeError, did_you_mean
 from atlas.methods import registry
+from atlas.methods.causal import compute_command
 from atlas.methods.agreement import derived_defaults
 from atlas.naming import site_names, unit_site
 from atlas.query import prefilter, similar
@@ -680,18 +681,16 @@ def _bind_fields(operands: list[ast.Operand], errors: _Errors) -> tuple[list[str
     return stats, depth
 
 
-
 def how_to_score(method: str, model: str) -> str:
     """The command that stores ``method``'s scores for ``model``: causal scores come from
-    ``atlas ablate``/``atlas attribute``, the others from ``atlas score``.
+    ``atlas ablate``/``atlas attribute`` (:func:`~atlas.methods.causal.compute_command`), the
+    others from ``atlas score``.
 
     >>> how_to_score("ablation", "minilm"), how_to_score("ap", "bert")
     ("compute them with 'atlas ablate --run minilm --neurons'", "score them with 'atlas score --run bert --methods ap'")
     """
-    if method == "attribution":
-        return f"compute them with 'atlas attribute --run {model}'"
-    if method.startswith("ablation"):
-        return f"compute them with 'atlas ablate --run {model} --neurons'"
+    if method in {m.name for m in registry.select(kind="causal")}:  # (vote, maxcorr, ... are not in the registry)
+        return f"compute them with '{compute_command(method, model)}'"
     return f"score them with 'atlas score --run {model} --methods {method}'"
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from atlas.errors import AtlasError
 from atlas.query import ast
 from atlas.query.api import run_query
-from atlas.query.canonical import call_text, condition_text, format_statement, number_text
+from atlas.query.canonical import call_text, condition_text, format_statement
 from atlas.query.parser import parse
 
 #: The extreme that tells how far a comparison is from holding: the largest value for ``>``.
@@ -37,8 +37,9 @@ _EXTREME = {">": "max", ">=": "max", "<": "min", "<=": "min"}
 
 def why_empty(db: Any, text: str, *, timeout_s: float = 30) -> list[str]:
     """Lines that explain an empty answer of ``text`` (a ``neurons``/``dims`` query with a
-    ``where``); ``[]`` for other statements, a single condition that names no stored score, or
-    when a follow-up query fails (the explanation is a courtesy, never an error)."""
+    ``where``); ``[]`` for other statements. A condition whose follow-up query fails (a
+    composite concept, which ``count`` does not take) says so on its line: the explanation is a
+    courtesy, never an error."""
     statement = parse(text)
     if not isinstance(statement, ast.NeuronQuery) or statement.where is None:
         return []
@@ -76,14 +77,5 @@ def _extreme(db: Any, statement: ast.NeuronQuery, cond: ast.Condition, timeout_s
     values = frame[column].dropna() if column in frame else []
     if len(values) == 0:
         return f"no {call_text(cond.left)} is stored here"
-    value = float(values.max() if func == "max" else values.min())
-    return f"the {'largest' if func == 'max' else 'smallest'} {call_text(cond.left)} here is {_short(value)}"
-
-
-def _short(value: float) -> str:
-    """Four significant digits, as the tables print numbers.
-
-    >>> _short(0.000847123), _short(12.5)
-    ('0.0008471', '12.5')
-    """
-    return f"{value:.4g}" if value == value else number_text(value)
+    value = float(values.max() if func == "max" else values.min())  # four significant digits, as tables print
+    return f"the {'largest' if func == 'max' else 'smallest'} {call_text(cond.left)} here is {value:.4g}"

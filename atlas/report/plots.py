@@ -250,8 +250,8 @@ def ablation_curve(frame: pd.DataFrame, title: str) -> str | None:
     neurons clamped (log scale), the unablated model as a horizontal line; a panel per metric
     that has values (a sentence encoder has no LM loss: its loss rows are empty)."""
     if not frame.empty:
-        frame = frame[frame["value"].notna() & (frame["k"] > 0) | (frame["selection"] == "none")]
-    part = frame[frame["selection"].isin(list(ABLATION_LINES)) & frame["value"].notna()] if not frame.empty else frame
+        frame = frame[frame["value"].notna() | (frame["selection"] == "none")]
+    part = frame[frame["selection"].isin(list(ABLATION_LINES))] if not frame.empty else frame
     if part.empty:
         return None
     plt = _pyplot()
